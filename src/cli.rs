@@ -1,0 +1,359 @@
+//! The command line: `latch serve` and the administrative subcommands. Each
+//! command only parses and prints; the work is done by library functions
+//! that the admin API calls too.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Overrides, Settings};
+use crate::directory::clients::{self, Credentials, GrantType, NewClient};
+use crate::directory::{realms, users};
+use crate::error::Error;
+use crate::keys::Alg;
+use crate::setup::{self, StartError};
+use crate::{store, Application};
+
+#[derive(Parser, Debug)]
+#[command(name = "latch", version, about = "An OpenID Connect provider that can take back every token it issues")]
+pub struct Cli {
+    /// Configuration file (default: ./latch.toml when present).
+    #[arg(long, global = true, env = "LATCH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database: sqlite://PATH (default sqlite://latch.db) or postgres://USER@HOST/DB.
+    #[arg(long, global = true)]
+    pub database: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage realms.
+    #[command(subcommand)]
+    Realm(RealmCommand),
+    /// Manage clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Args, Debug, Default)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Base URL issuers are built on (default: derived from --listen).
+    #[arg(long)]
+    pub public_base: Option<String>,
+    /// Redis URL for cross-node fan-out.
+    #[arg(long)]
+    pub redis: Option<String>,
+    /// How often to read new events from the database log, in ms (default 500).
+    #[arg(long)]
+    pub revocation_poll_ms: Option<u64>,
+    /// PEM certificate chain; serves HTTPS with --tls-key.
+    #[arg(long)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key.
+    #[arg(long)]
+    pub tls_key: Option<PathBuf>,
+    /// Create the demo realm, client and user, and print how to sign in.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RealmCommand {
+    /// Create a realm with fresh signing keys.
+    Create { name: String },
+    /// List realms.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClientCommand {
+    /// Register a client. A confidential client's secret is printed once.
+    Create(ClientCreateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ClientCreateArgs {
+    #[arg(long)]
+    pub realm: String,
+    #[arg(long)]
+    pub client_id: String,
+    /// The client secret (at least 32 characters); generated when omitted.
+    #[arg(long, conflicts_with = "public")]
+    pub secret: Option<String>,
+    /// A public client (no secret; PKCE required).
+    #[arg(long)]
+    pub public: bool,
+    /// Redirect URI, matched exactly (repeatable).
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    /// Where the client may send users after logout (repeatable).
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Allowed grant type (repeatable; default authorization_code and refresh_token).
+    #[arg(long = "grant-type")]
+    pub grant_types: Vec<String>,
+    #[arg(long)]
+    pub backchannel_logout_uri: Option<String>,
+    /// Ask the user's consent before issuing tokens to this client.
+    #[arg(long)]
+    pub consent_required: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create(UserCreateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct UserCreateArgs {
+    #[arg(long)]
+    pub realm: String,
+    #[arg(long)]
+    pub username: String,
+    #[arg(long)]
+    pub email: Option<String>,
+    #[arg(long)]
+    pub first_name: Option<String>,
+    #[arg(long)]
+    pub last_name: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// List the realm's keys with their status.
+    List {
+        #[arg(long)]
+        realm: String,
+    },
+    /// Rotate the realm's keys gracefully: a new key signs from now on, the
+    /// old one keeps verifying until its tokens have expired.
+    Rotate {
+        #[arg(long)]
+        realm: String,
+        /// Only this algorithm (ES256, RS256, EdDSA); default all in use.
+        #[arg(long)]
+        alg: Option<String>,
+    },
+}
+
+/// Runs a command; returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    let overrides = overrides(&cli);
+    let settings = match Settings::load(cli.config.as_deref(), &overrides) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("latch: {e}");
+            return 2;
+        }
+    };
+    crate::telemetry::init(&settings.log_format);
+    let result = match cli.command {
+        Command::Serve(_) => serve(settings),
+        command => admin(&settings, command),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("latch: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn overrides(cli: &Cli) -> Overrides {
+    let mut o = Overrides {
+        database: cli.database.clone(),
+        ..Overrides::default()
+    };
+    if let Command::Serve(args) = &cli.command {
+        o.listen = args.listen.clone();
+        o.public_base = args.public_base.clone();
+        o.redis = args.redis.clone();
+        o.revocation_poll_ms = args.revocation_poll_ms;
+        o.tls_cert = args.tls_cert.clone();
+        o.tls_key = args.tls_key.clone();
+        o.demo = args.demo.then_some(true);
+    }
+    o
+}
+
+fn serve(settings: Settings) -> Result<(), StartError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StartError::Failed(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(async move {
+        let app = Application::build(settings).await?;
+        print_banner(&app);
+        tracing::info!(listen = %app.addr(), base = %app.public_base(), "Latch is serving");
+        app.run_until_stopped()
+            .await
+            .map_err(|e| StartError::Failed(format!("server stopped: {e}")))
+    })
+}
+
+/// Secrets go to standard output once, never through the log.
+fn print_banner(app: &Application) {
+    let mut out = String::new();
+    if let Some(password) = &app.bootstrap().admin_password {
+        out.push_str(&format!(
+            "\n  Realm `master` created. Admin sign-in (shown only this once):\n    username: admin\n    password: {password}\n"
+        ));
+    }
+    if let Some(demo) = &app.bootstrap().demo {
+        let hidden = "(changed since the demo was set up; not shown)";
+        out.push_str(&format!(
+            "\n  Latch demo is ready.\n    issuer:        {}\n    discovery:     {}/.well-known/openid-configuration\n    client id:     {}\n    client secret: {}\n    redirect URI:  {}\n    user:          {} / {}\n",
+            app.issuer("demo"),
+            app.issuer("demo"),
+            demo.client_id,
+            demo.client_secret.as_deref().unwrap_or(hidden),
+            crate::directory::bootstrap::DEMO_REDIRECT_URI,
+            demo.username,
+            demo.password.as_deref().unwrap_or(hidden),
+        ));
+    }
+    if !out.is_empty() {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{out}");
+        let _ = stdout.flush();
+    }
+}
+
+fn admin(settings: &Settings, command: Command) -> Result<(), StartError> {
+    let opened = setup::open(settings)?;
+    let mut conn = opened.store.conn()?;
+    let conn = &mut *conn;
+    let master = &opened.master;
+    match command {
+        Command::Serve(_) => Ok(()),
+        Command::Migrate => {
+            if let Some(password) =
+                crate::directory::bootstrap::ensure_master(conn, master, settings.admin_password.as_deref())?
+            {
+                println!("Realm `master` created. Admin sign-in (shown only this once):\n  username: admin\n  password: {password}");
+            }
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Realm(RealmCommand::Create { name }) => {
+            let realm = realms::create(conn, master, &name)?;
+            println!("created realm {} (issuer path /realms/{})", realm.name, realm.name);
+            Ok(())
+        }
+        Command::Realm(RealmCommand::List) => {
+            for realm in store::realms::list(conn)? {
+                println!("{}", realm.name);
+            }
+            Ok(())
+        }
+        Command::Client(ClientCommand::Create(args)) => create_client(conn, master, args),
+        Command::User(UserCommand::Create(args)) => create_user(conn, args),
+        Command::Keys(KeysCommand::List { realm }) => {
+            let realm = realms::find(conn, &realm)?;
+            println!("{:<18} {:<6} {:<9} {:>15} {:>15}", "KID", "ALG", "STATUS", "CREATED_MS", "RETIRE_AFTER_MS");
+            for key in store::keys::all_for_realm(conn, &realm.id)? {
+                println!(
+                    "{:<18} {:<6} {:<9} {:>15} {:>15}",
+                    key.kid,
+                    key.alg,
+                    key.status,
+                    key.created_at_ms,
+                    key.retire_after_ms.map(|t| t.to_string()).unwrap_or_else(|| "-".into())
+                );
+            }
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate { realm, alg }) => {
+            let alg = alg.map(|a| a.parse::<Alg>()).transpose()?;
+            for kid in realms::rotate_keys(conn, master, &realm, alg)? {
+                println!("new signing key {kid}");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn create_client(
+    conn: &mut store::DbConnection,
+    master: &crate::crypto::MasterKey,
+    args: ClientCreateArgs,
+) -> Result<(), StartError> {
+    let realm = realms::find(conn, &args.realm)?;
+    let credentials = match (args.public, args.secret) {
+        (true, _) => Credentials::Public,
+        (false, Some(secret)) => Credentials::Secret(secret),
+        (false, None) => Credentials::GenerateSecret,
+    };
+    let grant_types = args
+        .grant_types
+        .iter()
+        .map(|g| g.parse::<GrantType>())
+        .collect::<Result<Vec<_>, Error>>()?;
+    let (client, secret) = clients::create(
+        conn,
+        master,
+        &realm,
+        NewClient {
+            client_id: args.client_id,
+            credentials,
+            redirect_uris: args.redirect_uris,
+            post_logout_redirect_uris: args.post_logout_redirect_uris,
+            grant_types,
+            backchannel_logout_uri: args.backchannel_logout_uri,
+            consent_required: args.consent_required,
+        },
+    )?;
+    println!("created client {} in realm {}", client.client_id, realm.name);
+    if let Some(secret) = secret {
+        println!("client secret (shown only now): {secret}");
+    }
+    Ok(())
+}
+
+fn create_user(conn: &mut store::DbConnection, args: UserCreateArgs) -> Result<(), StartError> {
+    let realm = realms::find(conn, &args.realm)?;
+    let password = if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| StartError::Failed(format!("cannot read the password from stdin: {e}")))?;
+        Some(line.trim_end_matches(['\r', '\n']).to_string())
+    } else {
+        None
+    };
+    let user = users::create(
+        conn,
+        &realm,
+        users::NewUser {
+            username: args.username,
+            email: args.email,
+            first_name: args.first_name,
+            last_name: args.last_name,
+            password,
+        },
+    )?;
+    println!("created user {} in realm {}", user.username, realm.name);
+    Ok(())
+}

@@ -1,0 +1,238 @@
+//! Settings, layered: defaults < `latch.toml` < `LATCH_*` environment < flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::store::DatabaseUrl;
+
+/// Every setting the server reads. Field names are the keys of `latch.toml`;
+/// each has an environment twin `LATCH_<NAME>` (upper case).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// Base URL of the issuer; derived from `listen` when unset.
+    pub public_base: Option<String>,
+    /// `sqlite://PATH` or `postgres://USER@HOST/DB`.
+    pub database: String,
+    /// Redis for cross-node fan-out (optional).
+    pub redis: Option<String>,
+    /// How often a node reads new events from the database log.
+    pub revocation_poll_ms: u64,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Protects secrets at rest; see README.
+    pub master_key: Option<String>,
+    /// Password for the `master` realm's `admin` user, used on first start.
+    pub admin_password: Option<String>,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// Database connections per node.
+    pub pool_size: u32,
+    /// HTTP worker threads (0 = one per core).
+    pub workers: usize,
+    /// Create the demo realm, client and user at start.
+    pub demo: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".into(),
+            public_base: None,
+            database: "sqlite://latch.db".into(),
+            redis: None,
+            revocation_poll_ms: 500,
+            tls_cert: None,
+            tls_key: None,
+            master_key: None,
+            admin_password: None,
+            log_format: "text".into(),
+            pool_size: 8,
+            workers: 0,
+            demo: false,
+        }
+    }
+}
+
+/// Settings given on the command line; `None` leaves the lower layers alone.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_base: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation_poll_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub demo: Option<bool>,
+}
+
+/// A setting is wrong; the message names it. The process exits with code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+const ENV_KEYS: &[&str] = &[
+    "listen",
+    "public_base",
+    "database",
+    "redis",
+    "revocation_poll_ms",
+    "tls_cert",
+    "tls_key",
+    "master_key",
+    "admin_password",
+    "log_format",
+    "pool_size",
+    "workers",
+    "demo",
+];
+
+impl Settings {
+    /// Loads the layers. `file` is an explicit `--config`; without one,
+    /// `latch.toml` in the working directory is read when present.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match file {
+            Some(path) if !path.exists() => {
+                return Err(ConfigError(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )))
+            }
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if Path::new("latch.toml").is_file() => {
+                figment = figment.merge(Toml::file_exact("latch.toml"))
+            }
+            None => {}
+        }
+        let env = Env::prefixed("LATCH_")
+            .map(|key| {
+                if key == "database_url" {
+                    "database".into()
+                } else {
+                    key.into()
+                }
+            })
+            .filter(|key| ENV_KEYS.contains(&key.as_str()));
+        let settings: Settings = figment
+            .merge(env)
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| ConfigError(describe(e)))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        self.database_url()?;
+        if let Some(base) = &self.public_base {
+            let url = url::Url::parse(base)
+                .map_err(|e| ConfigError(format!("public_base: `{base}` is not a URL ({e})")))?;
+            if !matches!(url.scheme(), "http" | "https") || url.query().is_some() {
+                return Err(ConfigError(format!(
+                    "public_base: `{base}` must be an http(s) URL without query"
+                )));
+            }
+        }
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => return Err(ConfigError("tls_key: required with tls_cert".into())),
+            (None, Some(_)) => return Err(ConfigError("tls_cert: required with tls_key".into())),
+            _ => {}
+        }
+        for (name, path) in [("tls_cert", &self.tls_cert), ("tls_key", &self.tls_key)] {
+            if let Some(path) = path {
+                if !path.is_file() {
+                    return Err(ConfigError(format!(
+                        "{name}: file {} does not exist",
+                        path.display()
+                    )));
+                }
+            }
+        }
+        if self.revocation_poll_ms == 0 || self.revocation_poll_ms > 60_000 {
+            return Err(ConfigError(
+                "revocation_poll_ms: must be between 1 and 60000".into(),
+            ));
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(ConfigError(format!(
+                "log_format: `{}` is not one of text, json",
+                self.log_format
+            )));
+        }
+        if let Some(redis) = &self.redis {
+            if !redis.starts_with("redis://") && !redis.starts_with("rediss://") {
+                return Err(ConfigError(format!(
+                    "redis: `{redis}` is not a redis:// URL"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen.parse().map_err(|_| {
+            ConfigError(format!(
+                "listen: `{}` is not an address like 127.0.0.1:8080",
+                self.listen
+            ))
+        })
+    }
+
+    pub fn database_url(&self) -> Result<DatabaseUrl, ConfigError> {
+        DatabaseUrl::parse(&self.database).map_err(|e| ConfigError(format!("database: {e}")))
+    }
+
+    pub fn tls_enabled(&self) -> bool {
+        self.tls_cert.is_some()
+    }
+
+    /// The base URL issuers are built on, without a trailing slash.
+    pub fn public_base_for(&self, bound: SocketAddr) -> String {
+        match &self.public_base {
+            Some(base) => base.trim_end_matches('/').to_string(),
+            None => {
+                let scheme = if self.tls_enabled() { "https" } else { "http" };
+                format!("{scheme}://{bound}")
+            }
+        }
+    }
+}
+
+/// Figment's errors name the key and the source; keep them on one line.
+fn describe(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| format!(" (from {})", m.source.as_ref().map(|s| s.to_string()).unwrap_or_else(|| m.name.to_string())))
+                .unwrap_or_default();
+            let kind = e.kind.to_string().replace('\n', " ");
+            if key.is_empty() {
+                format!("{kind}{source}")
+            } else {
+                format!("{key}: {kind}{source}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}

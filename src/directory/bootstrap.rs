@@ -1,0 +1,137 @@
+//! What a database holds before anyone configured anything: the `master`
+//! realm with its admin, and (with `--demo`) a realm to try Latch with.
+
+use crate::crypto::{self, MasterKey};
+use crate::error::Error;
+use crate::store::{self, DbConnection};
+
+use super::clients::{self, Credentials, GrantType, NewClient};
+use super::realms;
+use super::users::{self, NewUser};
+
+pub const MASTER_REALM: &str = "master";
+pub const ADMIN_USERNAME: &str = "admin";
+pub const DEMO_REALM: &str = "demo";
+pub const DEMO_CLIENT: &str = "demo-app";
+pub const DEMO_REDIRECT_URI: &str = "http://127.0.0.1:8081/callback";
+pub const DEMO_USER: &str = "alice";
+
+/// Creates realm `master` and its `admin` user on first start. Returns the
+/// admin password when it was generated, so the caller can show it once.
+pub fn ensure_master(
+    conn: &mut DbConnection,
+    master: &MasterKey,
+    admin_password: Option<&str>,
+) -> Result<Option<String>, Error> {
+    if store::realms::find_by_name(conn, MASTER_REALM)?.is_some() {
+        return Ok(None);
+    }
+    store::write(conn, |conn| create_master(conn, master, admin_password))
+}
+
+fn create_master(
+    conn: &mut DbConnection,
+    master: &MasterKey,
+    admin_password: Option<&str>,
+) -> Result<Option<String>, Error> {
+    let realm = match realms::create(conn, master, MASTER_REALM) {
+        Ok(realm) => realm,
+        // Another node or process won the race to create it.
+        Err(Error::Conflict(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let (password, generated) = match admin_password {
+        Some(p) => (p.to_string(), false),
+        None => (crypto::random_token::<15>(), true),
+    };
+    users::create(
+        conn,
+        &realm,
+        NewUser {
+            username: ADMIN_USERNAME.into(),
+            email: None,
+            first_name: None,
+            last_name: None,
+            password: Some(password.clone()),
+        },
+    )?;
+    Ok(generated.then_some(password))
+}
+
+/// What a newcomer needs to sign in to the demo realm.
+pub struct Demo {
+    pub client_id: String,
+    /// `None` when the secret was changed since the demo was set up.
+    pub client_secret: Option<String>,
+    pub username: String,
+    pub password: Option<String>,
+}
+
+/// Creates (idempotently) realm `demo`, the confidential client `demo-app`
+/// and the user `alice`. Their secrets are derived from the master key, so
+/// every start can print the same values without storing them in clear.
+pub fn ensure_demo(conn: &mut DbConnection, master: &MasterKey) -> Result<Demo, Error> {
+    let realm = match realms::create(conn, master, DEMO_REALM) {
+        Ok(realm) => realm,
+        Err(Error::Conflict(_)) => realms::find(conn, DEMO_REALM)?,
+        Err(e) => return Err(e),
+    };
+    let secret = crypto::b64url(&master.derive("demo client secret"));
+    let password = crypto::b64url(&master.derive("demo user password")[..9]);
+    let mut demo = Demo {
+        client_id: DEMO_CLIENT.into(),
+        client_secret: Some(secret.clone()),
+        username: DEMO_USER.into(),
+        password: Some(password.clone()),
+    };
+    match clients::create(
+        conn,
+        master,
+        &realm,
+        NewClient {
+            client_id: DEMO_CLIENT.into(),
+            credentials: Credentials::Secret(secret.clone()),
+            redirect_uris: vec![DEMO_REDIRECT_URI.into()],
+            post_logout_redirect_uris: vec!["http://127.0.0.1:8081/".into()],
+            grant_types: vec![
+                GrantType::AuthorizationCode,
+                GrantType::RefreshToken,
+                GrantType::ClientCredentials,
+            ],
+            backchannel_logout_uri: None,
+            consent_required: false,
+        },
+    ) {
+        Ok(_) => {}
+        Err(Error::Conflict(_)) => {
+            let row = store::clients::find_by_client_id(conn, &realm.id, DEMO_CLIENT)?
+                .ok_or_else(|| Error::NotFound(format!("client `{DEMO_CLIENT}`")))?;
+            let client = clients::Client::from_row(row)?;
+            if !client.secret_matches(&clients::secret_pepper(master), &secret) {
+                demo.client_secret = None;
+            }
+        }
+        Err(e) => return Err(e),
+    }
+    let new_user = NewUser {
+        username: DEMO_USER.into(),
+        email: Some("alice@example.com".into()),
+        first_name: Some("Alice".into()),
+        last_name: Some("Liddell".into()),
+        password: Some(password.clone()),
+    };
+    match users::create(conn, &realm, new_user) {
+        Ok(_) => {}
+        Err(Error::Conflict(_)) => {
+            let user = store::users::find_by_username(conn, &realm.id, DEMO_USER)?;
+            let still_set = user
+                .and_then(|u| u.password_hash)
+                .is_some_and(|h| crate::login::password::verify(&password, &h));
+            if !still_set {
+                demo.password = None;
+            }
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(demo)
+}

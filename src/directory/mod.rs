@@ -1,0 +1,145 @@
+//! The directory: realms, users and clients — creating them, and the cache a
+//! running node keeps of realms (with their key rings) and clients, kept
+//! current by the event log.
+
+pub mod bootstrap;
+pub mod clients;
+pub mod realms;
+pub mod users;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+pub use clients::{Client, GrantType};
+
+use crate::crypto::MasterKey;
+use crate::error::Error;
+use crate::keys::KeyRing;
+use crate::revocation::{EventKind, EventSink};
+use crate::store::events::Event;
+use crate::store::realms::Realm;
+use crate::store::{self, Store};
+
+/// A realm as a node holds it in memory.
+pub struct RealmState {
+    pub realm: Realm,
+    pub keys: KeyRing,
+    clients: RwLock<HashMap<String, Arc<Client>>>,
+}
+
+pub struct Directory {
+    store: Store,
+    master: MasterKey,
+    secret_pepper: [u8; 32],
+    realms: RwLock<HashMap<String, Arc<RealmState>>>,
+}
+
+impl Directory {
+    pub fn new(store: Store, master: MasterKey) -> Directory {
+        Directory {
+            secret_pepper: clients::secret_pepper(&master),
+            store,
+            master,
+            realms: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn master(&self) -> &MasterKey {
+        &self.master
+    }
+
+    /// The realm called `name`, from memory or else from the database.
+    pub async fn realm(&self, name: &str) -> Result<Arc<RealmState>, Error> {
+        if let Some(state) = self.cached_realm(name) {
+            return Ok(state);
+        }
+        if !realms::is_valid_name(name) {
+            return Err(Error::NotFound(format!("realm `{name}`")));
+        }
+        let owned = name.to_string();
+        let master = self.master.clone();
+        let state = self
+            .store
+            .run(move |conn| -> Result<RealmState, Error> {
+                let realm = store::realms::find_by_name(conn, &owned)?
+                    .ok_or_else(|| Error::NotFound(format!("realm `{owned}`")))?;
+                let rows = store::keys::live_for_realm(conn, &realm.id)?;
+                let keys = KeyRing::load(&rows, &master)?;
+                Ok(RealmState {
+                    realm,
+                    keys,
+                    clients: RwLock::new(HashMap::new()),
+                })
+            })
+            .await?;
+        let state = Arc::new(state);
+        if let Ok(mut map) = self.realms.write() {
+            map.insert(name.to_string(), Arc::clone(&state));
+        }
+        Ok(state)
+    }
+
+    fn cached_realm(&self, name: &str) -> Option<Arc<RealmState>> {
+        self.realms.read().ok()?.get(name).cloned()
+    }
+
+    /// The client `client_id` of the realm, or `None` when there is none.
+    pub async fn client(
+        &self,
+        realm: &RealmState,
+        client_id: &str,
+    ) -> Result<Option<Arc<Client>>, Error> {
+        if let Some(client) = realm.clients.read().ok().and_then(|m| m.get(client_id).cloned()) {
+            return Ok(Some(client));
+        }
+        if client_id.is_empty() || client_id.len() > 255 {
+            return Ok(None);
+        }
+        let realm_id = realm.realm.id.clone();
+        let owned = client_id.to_string();
+        let row = self
+            .store
+            .run(move |conn| store::clients::find_by_client_id(conn, &realm_id, &owned))
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let client = Arc::new(Client::from_row(row)?);
+        if let Ok(mut map) = realm.clients.write() {
+            map.insert(client_id.to_string(), Arc::clone(&client));
+        }
+        Ok(Some(client))
+    }
+
+    /// Checks a presented client secret against the stored keyed hash.
+    pub fn client_secret_matches(&self, client: &Client, presented: &str) -> bool {
+        client.secret_matches(&self.secret_pepper, presented)
+    }
+
+    fn forget_realm(&self, realm_id: &str) {
+        if let Ok(mut map) = self.realms.write() {
+            map.retain(|_, state| state.realm.id != realm_id);
+        }
+    }
+
+    fn forget_client(&self, realm_id: &str, client_id: &str) {
+        let Ok(map) = self.realms.read() else { return };
+        for state in map.values().filter(|s| s.realm.id == realm_id) {
+            if let Ok(mut clients) = state.clients.write() {
+                clients.remove(client_id);
+            }
+        }
+    }
+}
+
+impl EventSink for Directory {
+    fn apply(&self, event: &Event) {
+        match EventKind::parse(&event.kind) {
+            Some(EventKind::Realm) | Some(EventKind::Keys) => self.forget_realm(&event.realm_id),
+            Some(EventKind::Client) => self.forget_client(&event.realm_id, &event.subject),
+            None => tracing::debug!(kind = %event.kind, "event kind not handled here"),
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Creating realms and managing their keys.
+
+use crate::crypto::{self, MasterKey};
+use crate::error::Error;
+use crate::keys::{self, Alg, REALM_DEFAULT_ALGS};
+use crate::revocation::{self, EventKind};
+use crate::store::realms::{self as realm_rows, Realm};
+use crate::store::{self, DbConnection, StoreError};
+use crate::time::now_ms;
+
+/// Realm names appear in URLs: letters, digits, `-` and `_`, at most 64.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Creates a realm with default lifetimes and a fresh key for each default
+/// algorithm, all in one transaction.
+pub fn create(conn: &mut DbConnection, master: &MasterKey, name: &str) -> Result<Realm, Error> {
+    if !is_valid_name(name) {
+        return Err(Error::Invalid(format!(
+            "realm name `{name}` must be 1-64 letters, digits, `-` or `_`"
+        )));
+    }
+    let realm = Realm {
+        id: crypto::random_id(),
+        name: name.to_string(),
+        enabled: true,
+        access_token_lifetime_s: 300,
+        id_token_lifetime_s: 300,
+        refresh_token_lifetime_s: 1800,
+        offline_token_lifetime_s: 30 * 24 * 3600,
+        session_lifetime_s: 10 * 3600,
+        refresh_grace_ms: 0,
+        key_rotation_interval_s: 0,
+        not_before_ms: 0,
+        created_at_ms: now_ms(),
+    };
+    store::write(conn, |conn| -> Result<(), Error> {
+        if realm_rows::find_by_name(conn, name)?.is_some() {
+            return Err(duplicate(name));
+        }
+        realm_rows::insert(conn, &realm).map_err(|e| unique_as_duplicate(e, name))?;
+        for alg in REALM_DEFAULT_ALGS {
+            keys::insert_active(conn, master, &realm.id, alg)?;
+        }
+        revocation::record(conn, &realm.id, EventKind::Realm, "created", None)?;
+        Ok(())
+    })?;
+    Ok(realm)
+}
+
+fn duplicate(name: &str) -> Error {
+    Error::Conflict(format!("realm `{name}` already exists"))
+}
+
+fn unique_as_duplicate(e: StoreError, name: &str) -> Error {
+    if e.is_unique_violation() {
+        duplicate(name)
+    } else {
+        Error::Store(e)
+    }
+}
+
+pub fn find(conn: &mut DbConnection, name: &str) -> Result<Realm, Error> {
+    realm_rows::find_by_name(conn, name)?.ok_or_else(|| Error::NotFound(format!("realm `{name}`")))
+}
+
+/// How long a retiring key must keep verifying: the longest lifetime of a
+/// token it may have signed.
+pub fn verify_window_ms(realm: &Realm) -> i64 {
+    realm.access_token_lifetime_s.max(realm.id_token_lifetime_s) * 1000
+}
+
+/// Graceful rotation of the realm's keys (every algorithm it uses, or one).
+pub fn rotate_keys(
+    conn: &mut DbConnection,
+    master: &MasterKey,
+    name: &str,
+    alg: Option<Alg>,
+) -> Result<Vec<String>, Error> {
+    store::write(conn, |conn| {
+        let realm = find(conn, name)?;
+        let algs: Vec<Alg> = match alg {
+            Some(alg) => vec![alg],
+            None => {
+                let mut in_use: Vec<Alg> = store::keys::live_for_realm(conn, &realm.id)?
+                    .iter()
+                    .filter_map(|k| k.alg.parse().ok())
+                    .collect();
+                in_use.sort_by_key(|a| a.as_str());
+                in_use.dedup();
+                in_use
+            }
+        };
+        keys::rotate(conn, master, &realm.id, &algs, verify_window_ms(&realm))
+    })
+}

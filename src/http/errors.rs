@@ -1,0 +1,83 @@
+//! The web error: turns a domain error into the right response. Protocol
+//! endpoints answer OAuth JSON (RFC 6749 §5.2); the internal cause is logged
+//! and never sent to the client.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::error::Error;
+
+#[derive(Debug, Serialize)]
+pub struct ApiError {
+    #[serde(skip)]
+    pub status: StatusCode,
+    pub error: &'static str,
+    pub error_description: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            error,
+            error_description: description.into(),
+        }
+    }
+
+    pub fn not_found(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", description)
+    }
+
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    pub fn unavailable(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", description)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error, self.error_description)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        response.insert_header((header::CACHE_CONTROL, "no-store"));
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((header::RETRY_AFTER, "1"));
+        }
+        response.json(self)
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            Error::Invalid(msg) => ApiError::invalid_request(msg),
+            Error::Conflict(msg) => ApiError::new(StatusCode::CONFLICT, "conflict", msg),
+            Error::Store(cause) => {
+                tracing::error!(error = %cause, "storage failure");
+                ApiError::unavailable("the database is unavailable; try again shortly")
+            }
+            Error::Unavailable(msg) => ApiError::unavailable(msg),
+            other => {
+                tracing::error!(error = %other, "internal failure");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "the server could not complete the request",
+                )
+            }
+        }
+    }
+}

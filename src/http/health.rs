@@ -1,0 +1,46 @@
+//! `/health/live`, `/health/ready` and `/metrics`.
+
+use actix_web::{get, web, HttpResponse};
+use diesel::connection::SimpleConnection;
+use serde_json::json;
+
+use super::metrics::Metrics;
+use super::AppState;
+
+#[get("/health/live")]
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "UP" }))
+}
+
+/// Ready when the database answers; reports the last applied log event.
+#[get("/health/ready")]
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let store = state.directory.store().clone();
+    let database = store
+        .run(|conn| {
+            conn.batch_execute("SELECT 1")
+                .map_err(crate::store::StoreError::from)
+        })
+        .await;
+    let applied = state.follower.applied_seq();
+    match database {
+        Ok(()) => HttpResponse::Ok().json(json!({
+            "status": "UP",
+            "checks": { "database": "UP", "event_log": { "applied_seq": applied } }
+        })),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            HttpResponse::ServiceUnavailable().json(json!({
+                "status": "DOWN",
+                "checks": { "database": "DOWN", "event_log": { "applied_seq": applied } }
+            }))
+        }
+    }
+}
+
+#[get("/metrics")]
+pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render())
+}

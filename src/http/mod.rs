@@ -1,0 +1,72 @@
+//! actix-web wiring: shared state, the routes table, middleware and TLS.
+
+pub mod errors;
+pub mod health;
+pub mod metrics;
+pub mod tls;
+
+use std::sync::Arc;
+
+use actix_web::middleware::from_fn;
+use actix_web::{web, HttpResponse};
+
+use crate::config::Settings;
+use crate::directory::Directory;
+use crate::revocation::FollowerHandle;
+use errors::ApiError;
+use metrics::Metrics;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub settings: Settings,
+    pub public_base: String,
+    pub directory: Arc<Directory>,
+    pub follower: FollowerHandle,
+}
+
+impl AppState {
+    pub fn issuer(&self, realm: &str) -> String {
+        format!("{}/realms/{realm}", self.public_base)
+    }
+}
+
+/// The routes table.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(crate::oidc::discovery::openid_configuration)
+        .service(crate::oidc::jwks::certs)
+        .service(health::live)
+        .service(health::ready)
+        .service(health::metrics);
+}
+
+/// Builds the actix `App` factory used by every worker.
+pub fn app(
+    state: web::Data<AppState>,
+    metrics: web::Data<Metrics>,
+) -> actix_web::App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    actix_web::App::new()
+        .app_data(state)
+        .app_data(metrics)
+        .app_data(web::PathConfig::default().error_handler(|e, _| {
+            ApiError::invalid_request(format!("bad path: {e}")).into()
+        }))
+        .app_data(web::QueryConfig::default().error_handler(|e, _| {
+            ApiError::invalid_request(format!("bad query: {e}")).into()
+        }))
+        .wrap(from_fn(metrics::record))
+        .configure(routes)
+        .default_service(web::to(not_found))
+}
+
+async fn not_found() -> HttpResponse {
+    use actix_web::ResponseError;
+    ApiError::not_found("no such endpoint").error_response()
+}

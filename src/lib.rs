@@ -1,0 +1,176 @@
+//! Latch: an OpenID Connect provider that can take back every token it
+//! issues. `Application::build` turns settings into a running server; the
+//! binary and the tests both use it.
+
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod directory;
+pub mod error;
+pub mod http;
+pub mod keys;
+pub mod login;
+pub mod oidc;
+pub mod revocation;
+pub mod setup;
+pub mod store;
+pub mod telemetry;
+pub mod time;
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::web;
+
+use config::Settings;
+use directory::Directory;
+use http::metrics::Metrics;
+use http::AppState;
+use revocation::{EventSink, Follower};
+use setup::{Opened, StartError};
+
+/// A server bound to its port, ready to run.
+pub struct Application {
+    server: Server,
+    addr: SocketAddr,
+    public_base: String,
+    state: web::Data<AppState>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+    bootstrap: Bootstrap,
+}
+
+/// What the first start (and `--demo`) created, for the start-up banner.
+#[derive(Default)]
+pub struct Bootstrap {
+    /// The generated password of `master`'s admin, on the first start only.
+    pub admin_password: Option<String>,
+    pub demo: Option<directory::bootstrap::Demo>,
+}
+
+impl Application {
+    /// Opens the database (migrating it), creates the `master` realm on
+    /// first start, binds the listener and starts the background tasks.
+    pub async fn build(settings: Settings) -> Result<Application, StartError> {
+        let addr = settings.listen_addr()?;
+        let (opened, bootstrap) = {
+            let settings = settings.clone();
+            tokio::task::spawn_blocking(move || open_and_bootstrap(&settings))
+                .await
+                .map_err(|e| StartError::Failed(format!("start-up task failed: {e}")))??
+        };
+        let listener = TcpListener::bind(addr)
+            .map_err(|e| StartError::Failed(format!("cannot listen on {addr}: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| StartError::Failed(format!("cannot read bound address: {e}")))?;
+        let mut app = Self::start(settings, opened, listener, addr).await?;
+        app.bootstrap = bootstrap;
+        Ok(app)
+    }
+
+    async fn start(
+        settings: Settings,
+        opened: Opened,
+        listener: TcpListener,
+        addr: SocketAddr,
+    ) -> Result<Application, StartError> {
+        let Opened { store, master } = opened;
+        let public_base = settings.public_base_for(addr);
+        let directory = Arc::new(Directory::new(store.clone(), master));
+        let sink: Arc<dyn EventSink> = directory.clone();
+        let follower = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || Follower::new(store, sink))
+                .await
+                .map_err(|e| StartError::Failed(format!("start-up task failed: {e}")))??
+        };
+        let poll = Duration::from_millis(settings.revocation_poll_ms);
+        let background = vec![
+            follower.spawn_polling(poll),
+            keys::maintenance::spawn(store.clone(), Duration::from_secs(5)),
+        ];
+        let state = web::Data::new(AppState {
+            settings: settings.clone(),
+            public_base: public_base.clone(),
+            directory,
+            follower,
+        });
+        let metrics = web::Data::new(Metrics::default());
+        let app_state = state.clone();
+        let mut server = actix_web::HttpServer::new(move || http::app(app_state.clone(), metrics.clone()))
+            .shutdown_timeout(10);
+        if settings.workers > 0 {
+            server = server.workers(settings.workers);
+        }
+        let server = match (&settings.tls_cert, &settings.tls_key) {
+            (Some(cert), Some(key)) => {
+                let tls = http::tls::server_config(cert, key)?;
+                server.listen_rustls_0_23(listener, tls)
+            }
+            _ => server.listen(listener),
+        }
+        .map_err(|e| StartError::Failed(format!("cannot serve on {addr}: {e}")))?
+        .run();
+        Ok(Application {
+            server,
+            addr,
+            public_base,
+            state,
+            background,
+            bootstrap: Bootstrap::default(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn public_base(&self) -> &str {
+        &self.public_base
+    }
+
+    pub fn issuer(&self, realm: &str) -> String {
+        self.state.issuer(realm)
+    }
+
+    pub fn bootstrap(&self) -> &Bootstrap {
+        &self.bootstrap
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGTERM/SIGINT (actix stops gracefully: in-flight
+    /// requests finish within the shutdown timeout).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        for task in self.background {
+            task.abort();
+        }
+        result
+    }
+}
+
+fn open_and_bootstrap(settings: &Settings) -> Result<(Opened, Bootstrap), StartError> {
+    let opened = setup::open(settings)?;
+    let mut conn = opened.store.conn()?;
+    let admin_password = directory::bootstrap::ensure_master(
+        &mut conn,
+        &opened.master,
+        settings.admin_password.as_deref(),
+    )?;
+    let demo = if settings.demo {
+        Some(directory::bootstrap::ensure_demo(&mut conn, &opened.master)?)
+    } else {
+        None
+    };
+    drop(conn);
+    Ok((opened, Bootstrap { admin_password, demo }))
+}

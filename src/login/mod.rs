@@ -1,0 +1,3 @@
+//! The browser side of signing in.
+
+pub mod password;

@@ -1,0 +1,91 @@
+//! OpenID Connect Discovery 1.0 (and the RFC 8414 fields) at
+//! `/realms/{realm}/.well-known/openid-configuration`. It advertises only
+//! what works.
+
+use actix_web::http::header;
+use actix_web::{get, web, HttpResponse};
+use openidconnect::core::{
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType,
+    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+};
+use openidconnect::{
+    AdditionalProviderMetadata, AuthUrl, IssuerUrl, JsonWebKeySetUrl, ProviderMetadata,
+    ResponseTypes, Scope, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{AUTH_PATH, CERTS_PATH, TOKEN_PATH};
+use crate::http::errors::ApiError;
+use crate::http::AppState;
+
+/// Fields beyond what `openidconnect` models.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct LatchMetadata {
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub code_challenge_methods_supported: Vec<String>,
+}
+
+impl AdditionalProviderMetadata for LatchMetadata {}
+
+pub type Metadata = ProviderMetadata<
+    LatchMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+pub fn metadata(issuer: &str) -> Result<Metadata, url::ParseError> {
+    let metadata = Metadata::new(
+        IssuerUrl::new(issuer.to_string())?,
+        AuthUrl::new(format!("{issuer}{AUTH_PATH}"))?,
+        JsonWebKeySetUrl::new(format!("{issuer}{CERTS_PATH}"))?,
+        vec![ResponseTypes::new(vec![CoreResponseType::Code])],
+        vec![CoreSubjectIdentifierType::Public],
+        vec![
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+            CoreJwsSigningAlgorithm::EdDsa,
+        ],
+        LatchMetadata {
+            code_challenge_methods_supported: vec!["S256".into()],
+        },
+    )
+    .set_token_endpoint(Some(TokenUrl::new(format!("{issuer}{TOKEN_PATH}"))?))
+    .set_scopes_supported(Some(vec![Scope::new("openid".into())]))
+    .set_grant_types_supported(Some(vec![CoreGrantType::AuthorizationCode]))
+    .set_token_endpoint_auth_methods_supported(Some(vec![
+        CoreClientAuthMethod::ClientSecretBasic,
+        CoreClientAuthMethod::ClientSecretPost,
+    ]))
+    .set_response_modes_supported(Some(vec![CoreResponseMode::Query]));
+    Ok(metadata)
+}
+
+#[get("/realms/{realm}/.well-known/openid-configuration")]
+pub async fn openid_configuration(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let realm = super::realm(&state, &path).await?;
+    let issuer = state.issuer(&realm.realm.name);
+    let document = metadata(&issuer).map_err(|e| {
+        tracing::error!(error = %e, "issuer is not a URL");
+        ApiError::new(
+            actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the server's public base URL is misconfigured",
+        )
+    })?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(document))
+}

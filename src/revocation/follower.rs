@@ -1,0 +1,86 @@
+//! Follows the event log: every `poll` interval a node reads the events it
+//! has not applied yet, in sequence order, and hands them to its state.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::store::events::{self, Event};
+use crate::store::{Store, StoreError};
+
+/// Anything that keeps in-memory state derived from the log.
+pub trait EventSink: Send + Sync + 'static {
+    fn apply(&self, event: &Event);
+}
+
+pub struct Follower {
+    store: Store,
+    sink: Arc<dyn EventSink>,
+    applied_seq: AtomicI64,
+}
+
+pub type FollowerHandle = Arc<Follower>;
+
+const BATCH: i64 = 1000;
+
+impl Follower {
+    /// Starts after the log's current end: the caller's state was just
+    /// loaded from the database, so older events are already reflected.
+    pub fn new(store: Store, sink: Arc<dyn EventSink>) -> Result<FollowerHandle, StoreError> {
+        let last = events::last_seq(&mut *store.conn()?)?;
+        Ok(Arc::new(Follower {
+            store,
+            sink,
+            applied_seq: AtomicI64::new(last),
+        }))
+    }
+
+    pub fn applied_seq(&self) -> i64 {
+        self.applied_seq.load(Ordering::Acquire)
+    }
+
+    /// Reads and applies every event after the last applied one.
+    pub async fn catch_up(self: &Arc<Self>) -> Result<usize, StoreError> {
+        let mut total = 0;
+        loop {
+            let after = self.applied_seq();
+            let store = self.store.clone();
+            let batch: Vec<Event> = store
+                .run(move |conn| events::after(conn, after, BATCH))
+                .await?;
+            for event in &batch {
+                self.sink.apply(event);
+                self.applied_seq.store(event.seq, Ordering::Release);
+            }
+            total += batch.len();
+            if (batch.len() as i64) < BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Polls the log forever; spawned once per node.
+    pub fn spawn_polling(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        let follower = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut failing = false;
+            loop {
+                ticker.tick().await;
+                match follower.catch_up().await {
+                    Ok(_) if failing => {
+                        tracing::info!("event log reachable again");
+                        failing = false;
+                    }
+                    Ok(_) => {}
+                    Err(e) if !failing => {
+                        tracing::warn!(error = %e, "cannot read the event log; retrying");
+                        failing = true;
+                    }
+                    Err(_) => {}
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,142 @@
+//! Opening a Latch database: connect, migrate, and unlock it with the
+//! master key. Shared by `latch serve` and every CLI command.
+
+use std::fs;
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::config::{ConfigError, Settings};
+use crate::crypto::MasterKey;
+use crate::store::{self, DatabaseUrl, Store};
+
+/// Why Latch could not start. `Config` exits with code 2, the rest with 1.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl StartError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            StartError::Config(_) => 2,
+            StartError::Failed(_) => 1,
+        }
+    }
+}
+
+impl From<store::StoreError> for StartError {
+    fn from(e: store::StoreError) -> Self {
+        StartError::Failed(e.to_string())
+    }
+}
+
+impl From<crate::error::Error> for StartError {
+    fn from(e: crate::error::Error) -> Self {
+        StartError::Failed(e.to_string())
+    }
+}
+
+/// An open, migrated, unlocked database.
+pub struct Opened {
+    pub store: Store,
+    pub master: MasterKey,
+}
+
+pub fn open(settings: &Settings) -> Result<Opened, StartError> {
+    let url = settings.database_url()?;
+    let master = load_master_key(settings, &url)?;
+    let store = Store::open(&url, settings.pool_size)?;
+    let applied = store.migrate()?;
+    if !applied.is_empty() {
+        tracing::info!(count = applied.len(), "applied database migrations");
+    }
+    check_master_key(&store, &master)?;
+    Ok(Opened { store, master })
+}
+
+/// `LATCH_MASTER_KEY` when set; on SQLite otherwise a key file beside the
+/// database, created once (mode 0600); on PostgreSQL it is required, since
+/// every node must share it.
+fn load_master_key(settings: &Settings, url: &DatabaseUrl) -> Result<MasterKey, StartError> {
+    if let Some(text) = &settings.master_key {
+        return MasterKey::parse(text).map_err(|e| ConfigError(format!("master_key: {e}")).into());
+    }
+    match url {
+        DatabaseUrl::Postgres(_) => Err(ConfigError(
+            "master_key: LATCH_MASTER_KEY is required with PostgreSQL (every node must share it; \
+             generate one with `openssl rand -hex 32`)"
+                .into(),
+        )
+        .into()),
+        DatabaseUrl::Sqlite(path) => key_file(&key_file_path(path)),
+    }
+}
+
+pub fn key_file_path(database_path: &str) -> PathBuf {
+    PathBuf::from(format!("{database_path}.key"))
+}
+
+fn key_file(path: &PathBuf) -> Result<MasterKey, StartError> {
+    let unreadable = |e: std::io::Error| {
+        StartError::Failed(format!("cannot read master key file {}: {e}", path.display()))
+    };
+    if path.exists() {
+        let text = fs::read_to_string(path).map_err(unreadable)?;
+        return MasterKey::parse(&text).map_err(|e| {
+            StartError::Failed(format!("master key file {}: {e}", path.display()))
+        });
+    }
+    let key = MasterKey::generate();
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => {
+            file.write_all(format!("{}\n", key.encode()).as_bytes())
+                .and_then(|_| file.sync_all())
+                .map_err(|e| StartError::Failed(format!("cannot write {}: {e}", path.display())))?;
+            tracing::info!(path = %path.display(), "generated a master key file");
+            Ok(key)
+        }
+        // Another process created it between our check and our create.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => key_file(path),
+        Err(e) => Err(StartError::Failed(format!("cannot create {}: {e}", path.display()))),
+    }
+}
+
+const CHECK_NAME: &str = "master_key_check";
+
+/// Refuses to run on a database whose secrets were sealed with another key.
+fn check_master_key(store: &Store, master: &MasterKey) -> Result<(), StartError> {
+    let mut conn = store.conn()?;
+    let expected = master.check_value();
+    let mismatch = || {
+        StartError::Failed(
+            "the master key does not match this database (its secrets were sealed with another \
+             LATCH_MASTER_KEY); start with the original key"
+                .into(),
+        )
+    };
+    match store::meta::get(&mut conn, CHECK_NAME)? {
+        Some(stored) if stored == expected => Ok(()),
+        Some(_) => Err(mismatch()),
+        None => {
+            if let Some(row) = store::keys::any_private_key(&mut conn)? {
+                crate::keys::open_private(master, &row).map_err(|_| mismatch())?;
+            }
+            match store::meta::insert(&mut conn, CHECK_NAME, &expected) {
+                Ok(()) => Ok(()),
+                // A concurrent start stored it first; compare with theirs.
+                Err(e) if e.is_unique_violation() => match store::meta::get(&mut conn, CHECK_NAME)? {
+                    Some(stored) if stored == expected => Ok(()),
+                    _ => Err(mismatch()),
+                },
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
+}

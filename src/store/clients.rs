@@ -1,0 +1,53 @@
+//! The `clients` table. List-valued columns hold JSON arrays of strings.
+
+use diesel::prelude::*;
+
+use super::schema::clients;
+use super::{DbConnection, StoreError};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = clients)]
+pub struct ClientRow {
+    pub id: String,
+    pub realm_id: String,
+    pub client_id: String,
+    pub secret_hash: Option<String>,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub grant_types: String,
+    pub backchannel_logout_uri: Option<String>,
+    pub consent_required: bool,
+    pub default_audience: Option<String>,
+    pub id_token_alg: String,
+    pub enabled: bool,
+    pub not_before_ms: i64,
+    pub created_at_ms: i64,
+}
+
+pub fn insert(conn: &mut DbConnection, client: &ClientRow) -> Result<(), StoreError> {
+    diesel::insert_into(clients::table)
+        .values(client)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find_by_client_id(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    client_id: &str,
+) -> Result<Option<ClientRow>, StoreError> {
+    Ok(clients::table
+        .filter(clients::realm_id.eq(realm_id))
+        .filter(clients::client_id.eq(client_id))
+        .select(ClientRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn list(conn: &mut DbConnection, realm_id: &str) -> Result<Vec<ClientRow>, StoreError> {
+    Ok(clients::table
+        .filter(clients::realm_id.eq(realm_id))
+        .order(clients::client_id.asc())
+        .select(ClientRow::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,252 @@
+//! Storage: one diesel connection type for SQLite and PostgreSQL, an r2d2
+//! pool, embedded migrations, and the queries of each table in its own module.
+//! Nothing here knows about HTTP or the protocol.
+
+pub mod clients;
+pub mod events;
+pub mod keys;
+pub mod meta;
+pub mod realms;
+pub mod schema;
+pub mod users;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Serialises migrations when several nodes start at once on one PostgreSQL.
+const MIGRATION_LOCK_ID: i64 = 0x4c41_5443_4801;
+
+/// A connection to either backend; queries are written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Sqlite(diesel::SqliteConnection),
+    Pg(diesel::PgConnection),
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+}
+
+impl From<r2d2::Error> for StoreError {
+    fn from(e: r2d2::Error) -> Self {
+        StoreError::Unavailable(e.to_string())
+    }
+}
+
+impl StoreError {
+    /// True when an insert hit a UNIQUE constraint (a duplicate name).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+}
+
+/// Where the data lives, parsed from `sqlite://PATH` or `postgres://...`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(format!("`{url}` names no file (use sqlite://PATH)"));
+            }
+            Ok(DatabaseUrl::Sqlite(path.to_string()))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseUrl::Postgres(url.to_string()))
+        } else {
+            Err(format!(
+                "`{url}` is not a supported database URL (use sqlite://PATH or postgres://USER@HOST/DB)"
+            ))
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, DatabaseUrl::Postgres(_))
+    }
+
+    /// The URL with any password removed, for logs and messages.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{path}"),
+            DatabaseUrl::Postgres(url) => match url::Url::parse(url) {
+                Ok(mut parsed) if parsed.password().is_some() => {
+                    let _ = parsed.set_password(Some("***"));
+                    parsed.to_string()
+                }
+                _ => url.clone(),
+            },
+        }
+    }
+}
+
+/// The r2d2 connection manager: opens the right backend and tunes SQLite.
+#[derive(Debug)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = diesel::SqliteConnection::establish(path)
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                // WAL lets readers run beside the writer; FULL makes every
+                // acknowledged commit survive a power cut, not just a crash.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url)
+                .map(DbConnection::Pg)
+                .map_err(diesel::r2d2::Error::ConnectionError),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// The shared handle to the database: a pool plus the URL it came from.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    url: DatabaseUrl,
+}
+
+impl Store {
+    /// Connects (failing fast with the driver's own message) and builds the pool.
+    pub fn open(url: &DatabaseUrl, pool_size: u32) -> Result<Store, StoreError> {
+        let manager = Manager { url: url.clone() };
+        // One direct attempt first: r2d2 would only report a timeout.
+        r2d2::ManageConnection::connect(&manager).map_err(|e| {
+            StoreError::Unavailable(format!("cannot open {}: {e}", url.redacted()))
+        })?;
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(5))
+            .build(manager)?;
+        Ok(Store {
+            pool,
+            url: url.clone(),
+        })
+    }
+
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    pub fn conn(&self) -> Result<PooledConnection, StoreError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs blocking database work off the async executor.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        match tokio::task::spawn_blocking(move || {
+            let mut conn = store.conn()?;
+            f(&mut conn)
+        })
+        .await
+        {
+            Ok(result) => result,
+            Err(join) => Err(E::from(StoreError::Unavailable(format!(
+                "database task failed: {join}"
+            )))),
+        }
+    }
+
+    /// Applies pending migrations; returns the versions applied.
+    pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn()?;
+        migrate(&mut conn)
+    }
+}
+
+fn migrate(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
+    let applied = match conn {
+        DbConnection::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.iter().map(|m| m.to_string()).collect()),
+        DbConnection::Pg(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_ID})"))?;
+            let result = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.iter().map(|m| m.to_string()).collect());
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})"))?;
+            result
+        }
+    };
+    applied.map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+/// Runs `f` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`, which
+/// takes the write lock up front so a read-then-write transaction never
+/// fails half-way with "database is locked".
+pub fn write<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let DbConnection::Sqlite(inner) = conn else {
+        return conn.transaction(f);
+    };
+    // Nested: the outer transaction already holds the lock; use a savepoint.
+    if AnsiTransactionManager::transaction_manager_status_mut(inner)
+        .transaction_depth()?
+        .is_some()
+    {
+        return conn.transaction(f);
+    }
+    AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+    let result = f(conn);
+    if let DbConnection::Sqlite(inner) = conn {
+        match result {
+            Ok(_) => AnsiTransactionManager::commit_transaction(inner)?,
+            Err(_) => AnsiTransactionManager::rollback_transaction(inner)?,
+        }
+    }
+    result
+}

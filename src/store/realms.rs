@@ -1,0 +1,53 @@
+//! The `realms` table.
+
+use diesel::prelude::*;
+
+use super::schema::realms;
+use super::{DbConnection, StoreError};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = realms)]
+pub struct Realm {
+    pub id: String,
+    pub name: String,
+    pub enabled: bool,
+    pub access_token_lifetime_s: i64,
+    pub id_token_lifetime_s: i64,
+    pub refresh_token_lifetime_s: i64,
+    pub offline_token_lifetime_s: i64,
+    pub session_lifetime_s: i64,
+    pub refresh_grace_ms: i64,
+    pub key_rotation_interval_s: i64,
+    pub not_before_ms: i64,
+    pub created_at_ms: i64,
+}
+
+pub fn insert(conn: &mut DbConnection, realm: &Realm) -> Result<(), StoreError> {
+    diesel::insert_into(realms::table)
+        .values(realm)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find_by_name(conn: &mut DbConnection, name: &str) -> Result<Option<Realm>, StoreError> {
+    Ok(realms::table
+        .filter(realms::name.eq(name))
+        .select(Realm::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Realm>, StoreError> {
+    Ok(realms::table
+        .find(id)
+        .select(Realm::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn list(conn: &mut DbConnection) -> Result<Vec<Realm>, StoreError> {
+    Ok(realms::table
+        .order(realms::name.asc())
+        .select(Realm::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,100 @@
+//! Diesel table definitions, shared by both backends (the migrations under
+//! `migrations/sqlite` and `migrations/postgres` create the same columns).
+
+diesel::table! {
+    server_meta (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    realms (id) {
+        id -> Text,
+        name -> Text,
+        enabled -> Bool,
+        access_token_lifetime_s -> BigInt,
+        id_token_lifetime_s -> BigInt,
+        refresh_token_lifetime_s -> BigInt,
+        offline_token_lifetime_s -> BigInt,
+        session_lifetime_s -> BigInt,
+        refresh_grace_ms -> BigInt,
+        key_rotation_interval_s -> BigInt,
+        not_before_ms -> BigInt,
+        created_at_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        realm_id -> Text,
+        username -> Text,
+        email -> Nullable<Text>,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        enabled -> Bool,
+        password_hash -> Nullable<Text>,
+        not_before_ms -> BigInt,
+        created_at_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    clients (id) {
+        id -> Text,
+        realm_id -> Text,
+        client_id -> Text,
+        secret_hash -> Nullable<Text>,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        grant_types -> Text,
+        backchannel_logout_uri -> Nullable<Text>,
+        consent_required -> Bool,
+        default_audience -> Nullable<Text>,
+        id_token_alg -> Text,
+        enabled -> Bool,
+        not_before_ms -> BigInt,
+        created_at_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        realm_id -> Text,
+        alg -> Text,
+        status -> Text,
+        public_jwk -> Text,
+        private_key -> Binary,
+        created_at_ms -> BigInt,
+        activated_at_ms -> Nullable<BigInt>,
+        retire_after_ms -> Nullable<BigInt>,
+        retired_at_ms -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    revocation_events (seq) {
+        seq -> BigInt,
+        realm_id -> Text,
+        kind -> Text,
+        subject -> Text,
+        not_before_ms -> Nullable<BigInt>,
+        expires_at_ms -> Nullable<BigInt>,
+        created_at_ms -> BigInt,
+    }
+}
+
+diesel::joinable!(users -> realms (realm_id));
+diesel::joinable!(clients -> realms (realm_id));
+diesel::joinable!(signing_keys -> realms (realm_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    server_meta,
+    realms,
+    users,
+    clients,
+    signing_keys,
+    revocation_events,
+);
