@@ -16,7 +16,11 @@ use crate::setup::{self, StartError};
 use crate::{store, Application};
 
 #[derive(Parser, Debug)]
-#[command(name = "latch", version, about = "An OpenID Connect provider that can take back every token it issues")]
+#[command(
+    name = "latch",
+    version,
+    about = "An OpenID Connect provider that can take back every token it issues"
+)]
 pub struct Cli {
     /// Configuration file (default: ./latch.toml when present).
     #[arg(long, global = true, env = "LATCH_CONFIG")]
@@ -248,9 +252,11 @@ fn admin(settings: &Settings, command: Command) -> Result<(), StartError> {
     match command {
         Command::Serve(_) => Ok(()),
         Command::Migrate => {
-            if let Some(password) =
-                crate::directory::bootstrap::ensure_master(conn, master, settings.admin_password.as_deref())?
-            {
+            if let Some(password) = crate::directory::bootstrap::ensure_master(
+                conn,
+                master,
+                settings.admin_password.as_deref(),
+            )? {
                 println!("Realm `master` created. Admin sign-in (shown only this once):\n  username: admin\n  password: {password}");
             }
             println!("database is up to date");
@@ -258,7 +264,10 @@ fn admin(settings: &Settings, command: Command) -> Result<(), StartError> {
         }
         Command::Realm(RealmCommand::Create { name }) => {
             let realm = realms::create(conn, master, &name)?;
-            println!("created realm {} (issuer path /realms/{})", realm.name, realm.name);
+            println!(
+                "created realm {} (issuer path /realms/{})",
+                realm.name, realm.name
+            );
             Ok(())
         }
         Command::Realm(RealmCommand::List) => {
@@ -271,7 +280,10 @@ fn admin(settings: &Settings, command: Command) -> Result<(), StartError> {
         Command::User(UserCommand::Create(args)) => create_user(conn, args),
         Command::Keys(KeysCommand::List { realm }) => {
             let realm = realms::find(conn, &realm)?;
-            println!("{:<18} {:<6} {:<9} {:>15} {:>15}", "KID", "ALG", "STATUS", "CREATED_MS", "RETIRE_AFTER_MS");
+            println!(
+                "{:<18} {:<6} {:<9} {:>15} {:>15}",
+                "KID", "ALG", "STATUS", "CREATED_MS", "RETIRE_AFTER_MS"
+            );
             for key in store::keys::all_for_realm(conn, &realm.id)? {
                 println!(
                     "{:<18} {:<6} {:<9} {:>15} {:>15}",
@@ -279,7 +291,9 @@ fn admin(settings: &Settings, command: Command) -> Result<(), StartError> {
                     key.alg,
                     key.status,
                     key.created_at_ms,
-                    key.retire_after_ms.map(|t| t.to_string()).unwrap_or_else(|| "-".into())
+                    key.retire_after_ms
+                        .map(|t| t.to_string())
+                        .unwrap_or_else(|| "-".into())
                 );
             }
             Ok(())
@@ -324,7 +338,10 @@ fn create_client(
             consent_required: args.consent_required,
         },
     )?;
-    println!("created client {} in realm {}", client.client_id, realm.name);
+    println!(
+        "created client {} in realm {}",
+        client.client_id, realm.name
+    );
     if let Some(secret) = secret {
         println!("client secret (shown only now): {secret}");
     }

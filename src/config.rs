@@ -128,7 +128,11 @@ impl Settings {
                     key.into()
                 }
             })
-            .filter(|key| ENV_KEYS.contains(&key.as_str()));
+            .filter(|key| {
+                ENV_KEYS
+                    .iter()
+                    .any(|k| key.as_str().eq_ignore_ascii_case(k))
+            });
         let settings: Settings = figment
             .merge(env)
             .merge(Serialized::defaults(overrides))
@@ -224,7 +228,15 @@ fn describe(error: figment::Error) -> String {
             let source = e
                 .metadata
                 .as_ref()
-                .map(|m| format!(" (from {})", m.source.as_ref().map(|s| s.to_string()).unwrap_or_else(|| m.name.to_string())))
+                .map(|m| {
+                    format!(
+                        " (from {})",
+                        m.source
+                            .as_ref()
+                            .map(|s| s.to_string())
+                            .unwrap_or_else(|| m.name.to_string())
+                    )
+                })
                 .unwrap_or_default();
             let kind = e.kind.to_string().replace('\n', " ");
             if key.is_empty() {

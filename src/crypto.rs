@@ -111,21 +111,34 @@ impl MasterKey {
     /// AES-256-GCM under the subkey for `purpose`; `aad` binds the ciphertext
     /// to its row (a key id), so ciphertexts cannot be swapped between rows.
     pub fn seal(&self, purpose: &str, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
-        let cipher = Aes256Gcm::new_from_slice(&self.derive(purpose)).unwrap_or_else(|_| unreachable!());
+        let cipher =
+            Aes256Gcm::new_from_slice(&self.derive(purpose)).unwrap_or_else(|_| unreachable!());
         let nonce = random_bytes::<12>();
         let sealed = cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
             .unwrap_or_else(|_| unreachable!());
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
         out
     }
 
-    pub fn open(&self, purpose: &str, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, MasterKeyError> {
+    pub fn open(
+        &self,
+        purpose: &str,
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, MasterKeyError> {
         if sealed.len() < 12 + 16 {
             return Err(MasterKeyError::Decrypt);
         }
-        let cipher = Aes256Gcm::new_from_slice(&self.derive(purpose)).map_err(|_| MasterKeyError::Decrypt)?;
+        let cipher = Aes256Gcm::new_from_slice(&self.derive(purpose))
+            .map_err(|_| MasterKeyError::Decrypt)?;
         let (nonce, body) = sealed.split_at(12);
         cipher
             .decrypt(Nonce::from_slice(nonce), Payload { msg: body, aad })
@@ -141,9 +154,14 @@ mod tests {
     fn sealed_secrets_open_only_with_the_same_key_and_row() {
         let key = MasterKey::generate();
         let sealed = key.seal("signing key", b"kid-1", b"secret");
-        assert_eq!(key.open("signing key", b"kid-1", &sealed).unwrap(), b"secret");
+        assert_eq!(
+            key.open("signing key", b"kid-1", &sealed).unwrap(),
+            b"secret"
+        );
         assert!(key.open("signing key", b"kid-2", &sealed).is_err());
-        assert!(MasterKey::generate().open("signing key", b"kid-1", &sealed).is_err());
+        assert!(MasterKey::generate()
+            .open("signing key", b"kid-1", &sealed)
+            .is_err());
     }
 
     #[test]

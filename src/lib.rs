@@ -99,8 +99,9 @@ impl Application {
         });
         let metrics = web::Data::new(Metrics::default());
         let app_state = state.clone();
-        let mut server = actix_web::HttpServer::new(move || http::app(app_state.clone(), metrics.clone()))
-            .shutdown_timeout(10);
+        let mut server =
+            actix_web::HttpServer::new(move || http::app(app_state.clone(), metrics.clone()))
+                .shutdown_timeout(10);
         if settings.workers > 0 {
             server = server.workers(settings.workers);
         }
@@ -167,10 +168,19 @@ fn open_and_bootstrap(settings: &Settings) -> Result<(Opened, Bootstrap), StartE
         settings.admin_password.as_deref(),
     )?;
     let demo = if settings.demo {
-        Some(directory::bootstrap::ensure_demo(&mut conn, &opened.master)?)
+        Some(directory::bootstrap::ensure_demo(
+            &mut conn,
+            &opened.master,
+        )?)
     } else {
         None
     };
     drop(conn);
-    Ok((opened, Bootstrap { admin_password, demo }))
+    Ok((
+        opened,
+        Bootstrap {
+            admin_password,
+            demo,
+        },
+    ))
 }

@@ -81,13 +81,15 @@ pub fn key_file_path(database_path: &str) -> PathBuf {
 
 fn key_file(path: &PathBuf) -> Result<MasterKey, StartError> {
     let unreadable = |e: std::io::Error| {
-        StartError::Failed(format!("cannot read master key file {}: {e}", path.display()))
+        StartError::Failed(format!(
+            "cannot read master key file {}: {e}",
+            path.display()
+        ))
     };
     if path.exists() {
         let text = fs::read_to_string(path).map_err(unreadable)?;
-        return MasterKey::parse(&text).map_err(|e| {
-            StartError::Failed(format!("master key file {}: {e}", path.display()))
-        });
+        return MasterKey::parse(&text)
+            .map_err(|e| StartError::Failed(format!("master key file {}: {e}", path.display())));
     }
     let key = MasterKey::generate();
     let mut options = fs::OpenOptions::new();
@@ -104,7 +106,10 @@ fn key_file(path: &PathBuf) -> Result<MasterKey, StartError> {
         }
         // Another process created it between our check and our create.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => key_file(path),
-        Err(e) => Err(StartError::Failed(format!("cannot create {}: {e}", path.display()))),
+        Err(e) => Err(StartError::Failed(format!(
+            "cannot create {}: {e}",
+            path.display()
+        ))),
     }
 }
 
@@ -131,7 +136,8 @@ fn check_master_key(store: &Store, master: &MasterKey) -> Result<(), StartError>
             match store::meta::insert(&mut conn, CHECK_NAME, &expected) {
                 Ok(()) => Ok(()),
                 // A concurrent start stored it first; compare with theirs.
-                Err(e) if e.is_unique_violation() => match store::meta::get(&mut conn, CHECK_NAME)? {
+                Err(e) if e.is_unique_violation() => match store::meta::get(&mut conn, CHECK_NAME)?
+                {
                     Some(stored) if stored == expected => Ok(()),
                     _ => Err(mismatch()),
                 },

@@ -86,15 +86,18 @@ pub struct Client {
 impl Client {
     pub fn from_row(row: ClientRow) -> Result<Client, Error> {
         let list = |text: &str| -> Result<Vec<String>, Error> {
-            serde_json::from_str(text)
-                .map_err(|e| Error::Invalid(format!("client `{}`: bad stored list: {e}", row.client_id)))
+            serde_json::from_str(text).map_err(|e| {
+                Error::Invalid(format!("client `{}`: bad stored list: {e}", row.client_id))
+            })
         };
         let secret_hash = match &row.secret_hash {
             Some(h) => Some(
                 hex::decode(h)
                     .ok()
                     .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                    .ok_or_else(|| Error::Invalid(format!("client `{}`: bad secret hash", row.client_id)))?,
+                    .ok_or_else(|| {
+                        Error::Invalid(format!("client `{}`: bad secret hash", row.client_id))
+                    })?,
             ),
             None => None,
         };
@@ -128,7 +131,9 @@ impl Client {
 
     pub(crate) fn secret_matches(&self, pepper: &[u8; 32], presented: &str) -> bool {
         match &self.secret_hash {
-            Some(stored) => crypto::constant_time_eq(&crypto::hmac_sha256(pepper, presented.as_bytes()), stored),
+            Some(stored) => {
+                crypto::constant_time_eq(&crypto::hmac_sha256(pepper, presented.as_bytes()), stored)
+            }
             None => false,
         }
     }
@@ -139,7 +144,10 @@ pub fn secret_pepper(master: &MasterKey) -> [u8; 32] {
 }
 
 fn hash_secret(master: &MasterKey, secret: &str) -> String {
-    hex::encode(crypto::hmac_sha256(&secret_pepper(master), secret.as_bytes()))
+    hex::encode(crypto::hmac_sha256(
+        &secret_pepper(master),
+        secret.as_bytes(),
+    ))
 }
 
 /// How a new client authenticates.
@@ -171,7 +179,11 @@ pub fn create(
     new: NewClient,
 ) -> Result<(Client, Option<String>), Error> {
     validate_client_id(&new.client_id)?;
-    for uri in new.redirect_uris.iter().chain(&new.post_logout_redirect_uris) {
+    for uri in new
+        .redirect_uris
+        .iter()
+        .chain(&new.post_logout_redirect_uris)
+    {
         validate_redirect_uri(uri)?;
     }
     if let Some(uri) = &new.backchannel_logout_uri {
@@ -210,7 +222,12 @@ pub fn create(
         secret_hash: secret.as_deref().map(|s| hash_secret(master, s)),
         redirect_uris: json(&new.redirect_uris),
         post_logout_redirect_uris: json(&new.post_logout_redirect_uris),
-        grant_types: json(&grant_types.iter().map(|g| g.to_string()).collect::<Vec<_>>()),
+        grant_types: json(
+            &grant_types
+                .iter()
+                .map(|g| g.to_string())
+                .collect::<Vec<_>>(),
+        ),
         backchannel_logout_uri: new.backchannel_logout_uri,
         consent_required: new.consent_required,
         default_audience: None,
@@ -236,7 +253,9 @@ pub fn create(
 fn validate_client_id(client_id: &str) -> Result<(), Error> {
     if client_id.is_empty()
         || client_id.len() > 255
-        || client_id.chars().any(|c| c.is_control() || c.is_whitespace())
+        || client_id
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace())
     {
         return Err(Error::Invalid(
             "client id must be 1-255 printable characters without spaces".into(),
@@ -251,10 +270,14 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), Error> {
     let parsed = url::Url::parse(uri)
         .map_err(|e| Error::Invalid(format!("redirect URI `{uri}` is not absolute ({e})")))?;
     if parsed.fragment().is_some() {
-        return Err(Error::Invalid(format!("redirect URI `{uri}` must not have a fragment")));
+        return Err(Error::Invalid(format!(
+            "redirect URI `{uri}` must not have a fragment"
+        )));
     }
     if parsed.cannot_be_a_base() {
-        return Err(Error::Invalid(format!("redirect URI `{uri}` is not a URL with a path")));
+        return Err(Error::Invalid(format!(
+            "redirect URI `{uri}` is not a URL with a path"
+        )));
     }
     Ok(())
 }

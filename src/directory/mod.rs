@@ -93,7 +93,12 @@ impl Directory {
         realm: &RealmState,
         client_id: &str,
     ) -> Result<Option<Arc<Client>>, Error> {
-        if let Some(client) = realm.clients.read().ok().and_then(|m| m.get(client_id).cloned()) {
+        if let Some(client) = realm
+            .clients
+            .read()
+            .ok()
+            .and_then(|m| m.get(client_id).cloned())
+        {
             return Ok(Some(client));
         }
         if client_id.is_empty() || client_id.len() > 255 {

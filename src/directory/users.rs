@@ -20,7 +20,10 @@ pub struct NewUser {
 /// printable characters without spaces.
 pub fn normalize_username(username: &str) -> Result<String, Error> {
     let name = username.trim().to_lowercase();
-    if name.is_empty() || name.len() > 255 || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    if name.is_empty()
+        || name.len() > 255
+        || name.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
         return Err(Error::Invalid(
             "username must be 1-255 printable characters without spaces".into(),
         ));

@@ -34,7 +34,11 @@ impl ApiError {
     }
 
     pub fn unavailable(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", description)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            description,
+        )
     }
 }
 

@@ -59,7 +59,12 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Lets other parts add their own metrics.
-    pub fn register(&self, name: &str, help: &str, metric: impl prometheus_client::registry::Metric) {
+    pub fn register(
+        &self,
+        name: &str,
+        help: &str,
+        metric: impl prometheus_client::registry::Metric,
+    ) {
         if let Ok(mut registry) = self.registry.lock() {
             registry.register(name, help, metric);
         }

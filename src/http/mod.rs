@@ -55,12 +55,14 @@ pub fn app(
     actix_web::App::new()
         .app_data(state)
         .app_data(metrics)
-        .app_data(web::PathConfig::default().error_handler(|e, _| {
-            ApiError::invalid_request(format!("bad path: {e}")).into()
-        }))
-        .app_data(web::QueryConfig::default().error_handler(|e, _| {
-            ApiError::invalid_request(format!("bad query: {e}")).into()
-        }))
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|e, _| ApiError::invalid_request(format!("bad path: {e}")).into()),
+        )
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|e, _| ApiError::invalid_request(format!("bad query: {e}")).into()),
+        )
         .wrap(from_fn(metrics::record))
         .configure(routes)
         .default_service(web::to(not_found))

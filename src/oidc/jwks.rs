@@ -11,7 +11,10 @@ use crate::http::AppState;
 const CACHE_CONTROL: &str = "public, max-age=60, must-revalidate";
 
 #[get("/realms/{realm}/protocol/openid-connect/certs")]
-pub async fn certs(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn certs(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let realm = super::realm(&state, &path).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))

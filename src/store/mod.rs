@@ -155,9 +155,8 @@ impl Store {
     pub fn open(url: &DatabaseUrl, pool_size: u32) -> Result<Store, StoreError> {
         let manager = Manager { url: url.clone() };
         // One direct attempt first: r2d2 would only report a timeout.
-        r2d2::ManageConnection::connect(&manager).map_err(|e| {
-            StoreError::Unavailable(format!("cannot open {}: {e}", url.redacted()))
-        })?;
+        r2d2::ManageConnection::connect(&manager)
+            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", url.redacted())))?;
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
             .min_idle(Some(1))

@@ -21,7 +21,9 @@ pub struct User {
 }
 
 pub fn insert(conn: &mut DbConnection, user: &User) -> Result<(), StoreError> {
-    diesel::insert_into(users::table).values(user).execute(conn)?;
+    diesel::insert_into(users::table)
+        .values(user)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -46,11 +48,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<User>, StoreErro
         .optional()?)
 }
 
-pub fn set_password_hash(
-    conn: &mut DbConnection,
-    id: &str,
-    hash: &str,
-) -> Result<(), StoreError> {
+pub fn set_password_hash(conn: &mut DbConnection, id: &str, hash: &str) -> Result<(), StoreError> {
     diesel::update(users::table.find(id))
         .set(users::password_hash.eq(hash))
         .execute(conn)?;

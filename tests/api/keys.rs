@@ -1,0 +1,84 @@
+use std::time::{Duration, Instant};
+
+use crate::helpers::{spawn_app, stderr, stdout, Backend};
+
+async fn cli_rotation_reaches_the_running_server_within_the_poll(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let before = app.jwks_kids("demo").await;
+    assert_eq!(before.len(), 2);
+
+    let output = app.cli(&["keys", "rotate", "--realm", "demo", "--alg", "ES256"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let rotated_at = Instant::now();
+    let new_kid = stdout(&output)
+        .lines()
+        .find_map(|l| l.strip_prefix("new signing key "))
+        .expect("new kid printed")
+        .to_string();
+
+    let after = loop {
+        let kids = app.jwks_kids("demo").await;
+        if kids.contains(&new_kid) || rotated_at.elapsed() > Duration::from_secs(3) {
+            break kids;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let took = rotated_at.elapsed();
+    assert!(
+        after.contains(&new_kid),
+        "new key never published: {after:?}"
+    );
+    // The poll interval is 500 ms; allow for the request itself.
+    assert!(took < Duration::from_millis(750), "took {took:?}");
+    for old in &before {
+        assert!(
+            after.contains(old),
+            "old key {old} must keep verifying until its tokens expire"
+        );
+    }
+    assert_eq!(after.len(), 3);
+
+    let listing = stdout(&app.cli(&["keys", "list", "--realm", "demo"]));
+    assert_eq!(listing.matches(" retiring ").count(), 1, "{listing}");
+    assert_eq!(listing.matches(" active ").count(), 2, "{listing}");
+}
+
+async fn realm_created_by_cli_is_served_without_restart(backend: Backend) {
+    let app = spawn_app(backend).await;
+    assert_eq!(
+        app.get("/realms/acme/protocol/openid-connect/certs")
+            .await
+            .status(),
+        404
+    );
+    let output = app.cli(&["realm", "create", "acme"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(app.jwks_kids("acme").await.len(), 2);
+}
+
+async fn eddsa_keys_can_be_added(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let output = app.cli(&["keys", "rotate", "--realm", "demo", "--alg", "EdDSA"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let body: serde_json::Value = app
+        .get("/realms/demo/protocol/openid-connect/certs")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let okp = body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["alg"] == "EdDSA")
+        .expect("EdDSA key published");
+    assert_eq!(okp["kty"], "OKP");
+    assert_eq!(okp["crv"], "Ed25519");
+}
+
+crate::both_backends!(
+    cli_rotation_reaches_the_running_server_within_the_poll,
+    realm_created_by_cli_is_served_without_restart,
+    eddsa_keys_can_be_added,
+);

@@ -1,0 +1,10 @@
+//! Black-box tests: each starts a real server with a fresh database and
+//! talks to it over HTTP (and runs the `latch` CLI against its database),
+//! once on SQLite and once on PostgreSQL.
+
+mod helpers;
+
+mod cli;
+mod discovery;
+mod keys;
+mod tls;
