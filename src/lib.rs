@@ -3,6 +3,7 @@
 //! binary and the tests both use it.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod directory;
@@ -16,6 +17,7 @@ pub mod setup;
 pub mod store;
 pub mod telemetry;
 pub mod time;
+pub mod tokens;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -91,11 +93,21 @@ impl Application {
             follower.spawn_polling(poll),
             keys::maintenance::spawn(store.clone(), Duration::from_secs(5)),
         ];
+        let clock = Arc::new(clock::Clock::default());
+        {
+            let (clock, store) = (Arc::clone(&clock), store.clone());
+            let offset = store
+                .run(move |conn| clock.sync(conn))
+                .await?;
+            tracing::debug!(offset_ms = offset, "measured the database clock");
+        }
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             public_base: public_base.clone(),
             directory,
             follower,
+            clock,
+            password_pool: login::password_pool::PasswordPool::for_this_machine(),
         });
         let metrics = web::Data::new(Metrics::default());
         let app_state = state.clone();

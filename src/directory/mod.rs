@@ -31,6 +31,7 @@ pub struct Directory {
     store: Store,
     master: MasterKey,
     secret_pepper: [u8; 32],
+    token_pepper: [u8; 32],
     realms: RwLock<HashMap<String, Arc<RealmState>>>,
 }
 
@@ -38,6 +39,7 @@ impl Directory {
     pub fn new(store: Store, master: MasterKey) -> Directory {
         Directory {
             secret_pepper: clients::secret_pepper(&master),
+            token_pepper: master.derive("token pepper"),
             store,
             master,
             realms: RwLock::new(HashMap::new()),
@@ -123,6 +125,12 @@ impl Directory {
         client.secret_matches(&self.secret_pepper, presented)
     }
 
+    /// The keyed hash under which an opaque secret (a code, a refresh token,
+    /// a session cookie) is stored: a database dump reveals none of them.
+    pub fn hash_token(&self, value: &str) -> String {
+        hex::encode(crate::crypto::hmac_sha256(&self.token_pepper, value.as_bytes()))
+    }
+
     fn forget_realm(&self, realm_id: &str) {
         if let Ok(mut map) = self.realms.write() {
             map.retain(|_, state| state.realm.id != realm_id);
@@ -144,6 +152,7 @@ impl EventSink for Directory {
         match EventKind::parse(&event.kind) {
             Some(EventKind::Realm) | Some(EventKind::Keys) => self.forget_realm(&event.realm_id),
             Some(EventKind::Client) => self.forget_client(&event.realm_id, &event.subject),
+            Some(EventKind::Session) | Some(EventKind::Jti) | Some(EventKind::Family) => {}
             None => tracing::debug!(kind = %event.kind, "event kind not handled here"),
         }
     }

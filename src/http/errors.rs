@@ -12,6 +12,9 @@ use crate::error::Error;
 pub struct ApiError {
     #[serde(skip)]
     pub status: StatusCode,
+    /// A `WWW-Authenticate` challenge to send with the error.
+    #[serde(skip)]
+    pub challenge: Option<String>,
     pub error: &'static str,
     pub error_description: String,
 }
@@ -20,6 +23,7 @@ impl ApiError {
     pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
         ApiError {
             status,
+            challenge: None,
             error,
             error_description: description.into(),
         }
@@ -31,6 +35,17 @@ impl ApiError {
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    /// RFC 6749 §5.2: a failed client authentication is 401 with a challenge.
+    pub fn invalid_client(description: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description);
+        e.challenge = Some(r#"Basic realm="latch""#.into());
+        e
+    }
+
+    pub fn oauth(error: &'static str, description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, error, description)
     }
 
     pub fn unavailable(description: impl Into<String>) -> Self {
@@ -56,10 +71,29 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
         response.insert_header((header::CACHE_CONTROL, "no-store"));
+        if let Some(challenge) = &self.challenge {
+            response.insert_header((header::WWW_AUTHENTICATE, challenge.as_str()));
+        }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, "1"));
         }
         response.json(self)
+    }
+}
+
+impl From<crate::http::form::ParamError> for ApiError {
+    fn from(e: crate::http::form::ParamError) -> Self {
+        use crate::http::form::ParamError;
+        match e {
+            ParamError::TooLarge => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", e.to_string()),
+            _ => Self::invalid_request(e.to_string()),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Error::Store(e).into()
     }
 }
 

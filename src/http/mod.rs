@@ -1,8 +1,10 @@
 //! actix-web wiring: shared state, the routes table, middleware and TLS.
 
 pub mod errors;
+pub mod form;
 pub mod health;
 pub mod metrics;
+pub mod pages;
 pub mod tls;
 
 use std::sync::Arc;
@@ -22,6 +24,8 @@ pub struct AppState {
     pub public_base: String,
     pub directory: Arc<Directory>,
     pub follower: FollowerHandle,
+    pub clock: Arc<crate::clock::Clock>,
+    pub password_pool: crate::login::password_pool::PasswordPool,
 }
 
 impl AppState {
@@ -32,7 +36,37 @@ impl AppState {
 
 /// The routes table.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(crate::oidc::discovery::openid_configuration)
+    use crate::oidc::authorize;
+    cfg.route(
+        "/realms/{realm}/protocol/openid-connect/auth",
+        web::get().to(authorize::authorize_get),
+    )
+    .route(
+        "/realms/{realm}/protocol/openid-connect/auth",
+        web::post().to(authorize::authorize_post),
+    )
+    .route(
+        "/realms/{realm}/login-actions/authenticate",
+        web::post().to(authorize::authenticate),
+    )
+    .route(
+        "/realms/{realm}/login-actions/consent",
+        web::post().to(authorize::consent),
+    )
+    .route(
+        "/realms/{realm}/protocol/openid-connect/token",
+        web::post().to(crate::oidc::token::token),
+    )
+    .route(
+        "/realms/{realm}/protocol/openid-connect/userinfo",
+        web::get().to(crate::oidc::userinfo::userinfo_get),
+    )
+    .route(
+        "/realms/{realm}/protocol/openid-connect/userinfo",
+        web::post().to(crate::oidc::userinfo::userinfo_post),
+    )
+    .service(pages::stylesheet)
+    .service(crate::oidc::discovery::openid_configuration)
         .service(crate::oidc::jwks::certs)
         .service(health::live)
         .service(health::ready)

@@ -1,3 +1,6 @@
-//! The browser side of signing in.
+//! The browser side of signing in: sessions, CSRF, password checks.
 
+pub mod csrf;
 pub mod password;
+pub mod password_pool;
+pub mod session;

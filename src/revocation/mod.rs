@@ -19,6 +19,12 @@ pub enum EventKind {
     Keys,
     /// A client was created or changed; subject is its client_id.
     Client,
+    /// A session ended; subject is its sid.
+    Session,
+    /// One access token revoked; subject is its jti.
+    Jti,
+    /// A refresh family revoked; subject is its id.
+    Family,
 }
 
 impl EventKind {
@@ -27,11 +33,21 @@ impl EventKind {
             EventKind::Realm => "realm",
             EventKind::Keys => "keys",
             EventKind::Client => "client",
+            EventKind::Session => "session",
+            EventKind::Jti => "jti",
+            EventKind::Family => "family",
         }
     }
 
     pub fn parse(s: &str) -> Option<EventKind> {
-        [EventKind::Realm, EventKind::Keys, EventKind::Client]
+        [
+            EventKind::Realm,
+            EventKind::Keys,
+            EventKind::Client,
+            EventKind::Session,
+            EventKind::Jti,
+            EventKind::Family,
+        ]
             .into_iter()
             .find(|k| k.as_str() == s)
     }

@@ -19,3 +19,24 @@ pub fn insert(conn: &mut DbConnection, name: &str, value: &str) -> Result<(), St
         .execute(conn)?;
     Ok(())
 }
+
+#[derive(QueryableByName)]
+struct Now {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    now_ms: i64,
+}
+
+/// The database server's clock, in milliseconds since the epoch.
+pub fn database_now_ms(conn: &mut DbConnection) -> Result<i64, StoreError> {
+    let now: Now = match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(
+            "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) AS now_ms",
+        )
+        .get_result(c)?,
+        DbConnection::Pg(c) => diesel::sql_query(
+            "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT) AS now_ms",
+        )
+        .get_result(c)?,
+    };
+    Ok(now.now_ms)
+}

@@ -3,10 +3,14 @@
 //! Nothing here knows about HTTP or the protocol.
 
 pub mod clients;
+pub mod codes;
+pub mod consents;
 pub mod events;
 pub mod keys;
 pub mod meta;
 pub mod realms;
+pub mod refresh;
+pub mod sessions;
 pub mod schema;
 pub mod users;
 

@@ -98,3 +98,89 @@ diesel::allow_tables_to_appear_in_same_query!(
     signing_keys,
     revocation_events,
 );
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        realm_id -> Text,
+        user_id -> Text,
+        cookie_hash -> Text,
+        auth_time_s -> BigInt,
+        created_at_ms -> BigInt,
+        last_seen_ms -> BigInt,
+        expires_at_ms -> BigInt,
+        user_agent -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        ended_at_ms -> Nullable<BigInt>,
+        end_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    session_clients (session_id, client_id) {
+        session_id -> Text,
+        client_id -> Text,
+        first_at_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    auth_codes (code_hash) {
+        code_hash -> Text,
+        realm_id -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        session_id -> Text,
+        redirect_uri -> Text,
+        scope -> Text,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        auth_time_s -> BigInt,
+        created_at_ms -> BigInt,
+        expires_at_ms -> BigInt,
+        used_at_ms -> Nullable<BigInt>,
+        family_id -> Nullable<Text>,
+        access_jti -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_families (id) {
+        id -> Text,
+        realm_id -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        session_id -> Text,
+        offline -> Bool,
+        scope -> Text,
+        auth_time_s -> BigInt,
+        created_at_ms -> BigInt,
+        last_used_ms -> BigInt,
+        expires_at_ms -> BigInt,
+        revoked_at_ms -> Nullable<BigInt>,
+        revoke_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        family_id -> Text,
+        created_at_ms -> BigInt,
+        expires_at_ms -> BigInt,
+        rotated_at_ms -> Nullable<BigInt>,
+        replay_response -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    consents (user_id, client_id) {
+        user_id -> Text,
+        client_id -> Text,
+        scope -> Text,
+        granted_at_ms -> BigInt,
+    }
+}
+
+diesel::joinable!(refresh_tokens -> refresh_families (family_id));
+diesel::allow_tables_to_appear_in_same_query!(refresh_tokens, refresh_families);

@@ -1,0 +1,140 @@
+//! HTML pages: every page is an askama template rendered with the same
+//! protective headers, and browser errors are pages, never JSON.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{get, HttpResponse, HttpResponseBuilder, ResponseError};
+use askama::Template;
+
+/// No inline script or style anywhere; pages load only our stylesheet.
+pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+                       frame-ancestors 'none'; base-uri 'none'";
+
+/// A builder with the headers every page carries.
+pub fn page(status: StatusCode) -> HttpResponseBuilder {
+    let mut builder = HttpResponse::build(status);
+    builder
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    builder
+}
+
+pub fn render(status: StatusCode, template: &impl Template) -> HttpResponse {
+    match template.render() {
+        Ok(body) => page(status).body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed to render");
+            page(StatusCode::INTERNAL_SERVER_ERROR).body("The page could not be rendered.")
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+    code: &'a str,
+}
+
+/// An error shown to a person in a browser. It never redirects: it is used
+/// exactly when redirecting could be unsafe (unknown client, bad redirect URI).
+#[derive(Debug)]
+pub struct PageError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl PageError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        PageError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let title = if self.status.is_server_error() {
+            "Something went wrong"
+        } else {
+            "We can't continue"
+        };
+        render(
+            self.status,
+            &ErrorPage {
+                title,
+                message: &self.message,
+                code: self.code,
+            },
+        )
+    }
+}
+
+impl From<crate::error::Error> for PageError {
+    fn from(e: crate::error::Error) -> Self {
+        use crate::error::Error;
+        match e {
+            Error::NotFound(what) => PageError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found.")),
+            Error::Invalid(msg) => PageError::bad_request("invalid_request", msg),
+            Error::Unavailable(msg) => PageError::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", msg),
+            other => {
+                tracing::error!(error = %other, "page failed");
+                PageError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "The service is temporarily unavailable. Please try again shortly.",
+                )
+            }
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for PageError {
+    fn from(e: crate::store::StoreError) -> Self {
+        crate::error::Error::Store(e).into()
+    }
+}
+
+impl From<crate::http::form::ParamError> for PageError {
+    fn from(e: crate::http::form::ParamError) -> Self {
+        use crate::http::form::ParamError;
+        let status = if e == ParamError::TooLarge {
+            StatusCode::PAYLOAD_TOO_LARGE
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        PageError::new(status, "invalid_request", format!("The request is invalid: {e}."))
+    }
+}
+
+const STYLESHEET: &str = include_str!("../../static/latch.css");
+
+#[get("/resources/latch.css")]
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(STYLESHEET)
+}

@@ -1,0 +1,67 @@
+//! A small, bounded pool of threads for password hashing. argon2id costs
+//! tens of milliseconds of CPU per check by design; running it here keeps a
+//! login flood from starving token issuance, and when the queue is full a
+//! login is refused at once (503) instead of waiting without bound.
+
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+
+type Job = Box<dyn FnOnce() + Send>;
+
+pub struct PasswordPool {
+    jobs: SyncSender<Job>,
+}
+
+/// The pool is saturated; the caller should answer 503 with Retry-After.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("too many sign-ins at once; try again in a moment")]
+pub struct Busy;
+
+impl PasswordPool {
+    /// `threads` workers; at most `queue` checks wait beyond those running.
+    pub fn new(threads: usize, queue: usize) -> PasswordPool {
+        let (jobs, receiver) = mpsc::sync_channel::<Job>(queue);
+        let receiver = Arc::new(Mutex::new(receiver));
+        for n in 0..threads.max(1) {
+            let receiver = Arc::clone(&receiver);
+            let spawned = std::thread::Builder::new()
+                .name(format!("latch-password-{n}"))
+                .spawn(move || loop {
+                    let job = match receiver.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a password-hashing thread");
+            }
+        }
+        PasswordPool { jobs }
+    }
+
+    /// Half the cores (at least one), so the other half keeps serving tokens.
+    pub fn for_this_machine() -> PasswordPool {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let threads = (cores / 2).max(1);
+        PasswordPool::new(threads, threads * 4)
+    }
+
+    pub async fn run<T, F>(&self, work: F) -> Result<T, Busy>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(work());
+        });
+        match self.jobs.try_send(job) {
+            Ok(()) => rx.await.map_err(|_| Busy),
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => Err(Busy),
+        }
+    }
+}

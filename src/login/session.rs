@@ -1,0 +1,89 @@
+//! Browser sessions. The cookie holds a random secret; the database keeps
+//! only its keyed hash, and the session's id (`sid`) — which tokens carry
+//! and relying parties see — is a different value, so an ID token can
+//! never be turned into a session cookie.
+
+use crate::crypto;
+use crate::error::Error;
+use crate::revocation::{self, EventKind};
+use crate::store::realms::Realm;
+use crate::store::sessions::{self as session_rows, SessionRow};
+use crate::store::users::{self as user_rows, User};
+use crate::store::{self, DbConnection};
+
+pub const COOKIE: &str = "LATCH_SESSION";
+
+/// Where a sign-in came from, for the user's list of devices.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// Starts a session; returns it with the cookie value to set.
+pub fn start(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    user: &User,
+    cookie_hash: &str,
+    origin: &Origin,
+    now_ms: i64,
+) -> Result<SessionRow, Error> {
+    let row = SessionRow {
+        id: crypto::random_token::<16>(),
+        realm_id: realm.id.clone(),
+        user_id: user.id.clone(),
+        cookie_hash: cookie_hash.to_string(),
+        auth_time_s: now_ms / 1000,
+        created_at_ms: now_ms,
+        last_seen_ms: now_ms,
+        expires_at_ms: now_ms + realm.session_lifetime_s * 1000,
+        user_agent: origin.user_agent.as_ref().map(|ua| ua.chars().take(512).collect()),
+        ip: origin.ip.clone(),
+        ended_at_ms: None,
+        end_reason: None,
+    };
+    session_rows::insert(conn, &row)?;
+    Ok(row)
+}
+
+/// A session is live while it has not ended or expired and its user is
+/// enabled and has not been cut off since it started.
+pub fn is_live(session: &SessionRow, user: &User, now_ms: i64) -> bool {
+    session.ended_at_ms.is_none()
+        && session.expires_at_ms > now_ms
+        && user.enabled
+        && session.created_at_ms >= user.not_before_ms
+}
+
+/// The live session behind a cookie, with its user.
+pub fn find_live(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    cookie_hash: &str,
+    now_ms: i64,
+) -> Result<Option<(SessionRow, User)>, Error> {
+    let Some(session) = session_rows::find_by_cookie(conn, cookie_hash)? else {
+        return Ok(None);
+    };
+    if session.realm_id != realm_id {
+        return Ok(None);
+    }
+    let Some(user) = user_rows::find(conn, &session.user_id)? else {
+        return Ok(None);
+    };
+    Ok(is_live(&session, &user, now_ms).then_some((session, user)))
+}
+
+/// Ends a session and everything that lives only as long as it: its online
+/// refresh families. Offline families outlive it by design (OIDC Core §11).
+pub fn end(conn: &mut DbConnection, realm_id: &str, sid: &str, reason: &str, now_ms: i64) -> Result<bool, Error> {
+    store::write(conn, |conn| {
+        let ended = session_rows::end(conn, sid, reason, now_ms)?;
+        if ended {
+            store::refresh::revoke_online_of_session(conn, sid, reason, now_ms)?;
+            revocation::record(conn, realm_id, EventKind::Session, sid, None)?;
+        }
+        Ok(ended)
+    })
+}

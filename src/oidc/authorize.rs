@@ -1,0 +1,703 @@
+//! The authorization endpoint (OIDC Core §3.1.2, RFC 6749 §4.1, RFC 7636)
+//! and the login and consent forms it leads through.
+//!
+//! Until the client and its redirect URI are validated, errors are shown
+//! as a page and never redirect (RFC 6749 §4.1.2.1); after that they go
+//! back to the client.
+
+use std::sync::Arc;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use crate::directory::{Client, GrantType, RealmState};
+use crate::http::form::Params;
+use crate::http::pages::{self, PageError};
+use crate::http::AppState;
+use crate::login::{csrf, password, session};
+use crate::store::sessions::SessionRow;
+use crate::store::users::User;
+use crate::store::{self, codes::CodeRow};
+use crate::tokens::Scopes;
+
+/// Authorization codes live 60 seconds (RFC 6749 §4.1.2 recommends at most 10 minutes).
+pub const CODE_LIFETIME_MS: i64 = 60_000;
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+}
+
+/// A validated authorization request.
+pub struct AuthRequest {
+    pub client: Arc<Client>,
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub scopes: Scopes,
+    pub code_challenge: Option<String>,
+    pub prompt: Prompt,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    /// The request as received, carried through the login and consent forms.
+    pub params: Params,
+}
+
+/// An error to send back to the client's redirect URI.
+pub struct ErrorRedirect {
+    redirect_uri: String,
+    error: &'static str,
+    description: String,
+    state: Option<String>,
+}
+
+pub enum Rejection {
+    Page(PageError),
+    Redirect(ErrorRedirect),
+}
+
+impl From<PageError> for Rejection {
+    fn from(e: PageError) -> Self {
+        Rejection::Page(e)
+    }
+}
+
+fn page_error(message: impl Into<String>) -> Rejection {
+    Rejection::Page(PageError::bad_request("invalid_request", message))
+}
+
+/// RFC 8252 §7.3: a native app's loopback redirect may use any port.
+fn loopback_matches(registered: &str, presented: &str) -> bool {
+    let (Ok(r), Ok(p)) = (url::Url::parse(registered), url::Url::parse(presented)) else {
+        return false;
+    };
+    let loopback = matches!(r.host_str(), Some("127.0.0.1") | Some("[::1]"));
+    loopback
+        && r.scheme() == "http"
+        && p.scheme() == "http"
+        && r.host_str() == p.host_str()
+        && r.path() == p.path()
+        && r.query() == p.query()
+        && p.fragment().is_none()
+        && p.username().is_empty()
+        && p.password().is_none()
+}
+
+pub fn redirect_uri_allowed(client: &Client, presented: &str) -> bool {
+    client.redirect_uris.iter().any(|r| r == presented)
+        || (client.is_public() && client.redirect_uris.iter().any(|r| loopback_matches(r, presented)))
+}
+
+/// RFC 7636 §4.1: 43-128 characters of the unreserved set.
+fn valid_pkce_value(value: &str) -> bool {
+    (43..=128).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+pub async fn validate(state: &AppState, realm: &RealmState, params: Params) -> Result<AuthRequest, Rejection> {
+    let get = |name: &str| params.get(name).map_err(|e| page_error(format!("The request is invalid: {e}.")));
+    let client_id = get("client_id")?.ok_or_else(|| page_error("The request names no client (client_id)."))?;
+    let client = state
+        .directory
+        .client(realm, client_id)
+        .await
+        .map_err(PageError::from)?
+        .filter(|c| c.enabled)
+        .ok_or_else(|| page_error("The application is not registered with this realm."))?;
+    let redirect_uri = get("redirect_uri")?.ok_or_else(|| page_error("The request has no redirect_uri."))?;
+    if !redirect_uri_allowed(&client, redirect_uri) {
+        return Err(page_error(
+            "The redirect URI does not match one registered for this application.",
+        ));
+    }
+    let redirect_uri = redirect_uri.to_string();
+    // From here on, errors go back to the client.
+    let state_param = params.get("state").ok().flatten().map(str::to_string);
+    let fail = |error: &'static str, description: &str| {
+        Rejection::Redirect(ErrorRedirect {
+            redirect_uri: redirect_uri.clone(),
+            error,
+            description: description.to_string(),
+            state: state_param.clone(),
+        })
+    };
+    if let Some(name) = params.first_repeated() {
+        return Err(fail("invalid_request", &format!("parameter `{name}` is repeated")));
+    }
+    let one = |name: &str| params.get(name).ok().flatten();
+    if one("request").is_some() {
+        return Err(fail("request_not_supported", "request objects are not supported"));
+    }
+    if one("request_uri").is_some() {
+        return Err(fail("request_uri_not_supported", "request_uri is not supported"));
+    }
+    match one("response_type") {
+        None => return Err(fail("invalid_request", "response_type is required")),
+        Some("code") => {}
+        Some(_) => return Err(fail("unsupported_response_type", "only response_type=code is supported")),
+    }
+    if !matches!(one("response_mode"), None | Some("query")) {
+        return Err(fail("invalid_request", "only response_mode=query is supported"));
+    }
+    if !client.allows(GrantType::AuthorizationCode) {
+        return Err(fail("unauthorized_client", "this client may not use the authorization code flow"));
+    }
+    let scopes = Scopes::parse(one("scope").unwrap_or("openid"))
+        .map_err(|bad| fail("invalid_scope", &format!("scope `{bad}` is not offered")))?;
+    let code_challenge = match (one("code_challenge"), one("code_challenge_method")) {
+        (None, None) if client.is_public() => {
+            return Err(fail("invalid_request", "PKCE (code_challenge with S256) is required for public clients"))
+        }
+        (None, None) => None,
+        (Some(challenge), Some("S256")) if valid_pkce_value(challenge) => Some(challenge.to_string()),
+        (Some(_), Some("S256")) => return Err(fail("invalid_request", "code_challenge is malformed")),
+        (Some(_), None) | (Some(_), Some("plain")) => {
+            return Err(fail("invalid_request", "PKCE method `plain` is not allowed; use S256"))
+        }
+        (None, Some(_)) => return Err(fail("invalid_request", "code_challenge_method without code_challenge")),
+        (Some(_), Some(_)) => return Err(fail("invalid_request", "unsupported code_challenge_method; use S256")),
+    };
+    let mut prompt = Prompt::default();
+    for value in one("prompt").unwrap_or("").split(' ').filter(|v| !v.is_empty()) {
+        match value {
+            "none" => prompt.none = true,
+            "login" => prompt.login = true,
+            "consent" => prompt.consent = true,
+            "select_account" => {}
+            _ => return Err(fail("invalid_request", &format!("unknown prompt value `{value}`"))),
+        }
+    }
+    if prompt.none && (prompt.login || prompt.consent) {
+        return Err(fail("invalid_request", "prompt=none cannot be combined with other values"));
+    }
+    let max_age = match one("max_age") {
+        None => None,
+        Some(v) => Some(
+            v.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| fail("invalid_request", "max_age must be a non-negative integer"))?,
+        ),
+    };
+    Ok(AuthRequest {
+        nonce: one("nonce").map(str::to_string),
+        login_hint: one("login_hint").map(|h| h.chars().take(255).collect()),
+        client,
+        redirect_uri,
+        state: state_param.clone(),
+        scopes,
+        code_challenge,
+        prompt,
+        max_age,
+        params,
+    })
+}
+
+impl ErrorRedirect {
+    fn response(&self, issuer: &str, status: StatusCode) -> HttpResponse {
+        let mut pairs = vec![("error", self.error.to_string()), ("error_description", self.description.clone())];
+        if let Some(state) = &self.state {
+            pairs.push(("state", state.clone()));
+        }
+        pairs.push(("iss", issuer.to_string()));
+        redirect(&self.redirect_uri, &pairs, status)
+    }
+}
+
+/// Appends parameters to the redirect URI, keeping its own query.
+fn redirect(uri: &str, pairs: &[(&str, String)], status: StatusCode) -> HttpResponse {
+    let location = match url::Url::parse(uri) {
+        Ok(mut url) => {
+            {
+                let mut query = url.query_pairs_mut();
+                for (k, v) in pairs {
+                    query.append_pair(k, v);
+                }
+            }
+            url.to_string()
+        }
+        Err(_) => uri.to_string(),
+    };
+    HttpResponse::build(status)
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+fn reject(state: &AppState, realm: &RealmState, rejection: Rejection, status: StatusCode) -> HttpResponse {
+    use actix_web::ResponseError;
+    match rejection {
+        Rejection::Page(page) => page.error_response(),
+        Rejection::Redirect(r) => r.response(&state.issuer(&realm.realm.name), status),
+    }
+}
+
+fn secure(state: &AppState) -> bool {
+    state.public_base.starts_with("https://")
+}
+
+fn cookie_path(realm: &RealmState) -> String {
+    format!("/realms/{}/", realm.realm.name)
+}
+
+fn origin(req: &HttpRequest) -> session::Origin {
+    session::Origin {
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        ip: req.peer_addr().map(|a| a.ip().to_string()),
+    }
+}
+
+/// The browser's live session in this realm, if any.
+async fn current_session(
+    state: &AppState,
+    realm: &RealmState,
+    req: &HttpRequest,
+) -> Result<Option<(SessionRow, User)>, PageError> {
+    let Some(cookie) = req.cookie(session::COOKIE) else {
+        return Ok(None);
+    };
+    let hash = state.directory.hash_token(cookie.value());
+    let realm_id = realm.realm.id.clone();
+    let now = state.clock.now_ms();
+    Ok(state
+        .directory
+        .store()
+        .run(move |conn| session::find_live(conn, &realm_id, &hash, now))
+        .await?)
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    realm: &'a str,
+    client_id: &'a str,
+    action: String,
+    csrf_token: String,
+    auth_request: String,
+    username: &'a str,
+    error: Option<&'a str>,
+}
+
+fn login_page(
+    state: &AppState,
+    realm: &RealmState,
+    http: &HttpRequest,
+    request: &AuthRequest,
+    username: &str,
+    error: Option<&str>,
+) -> HttpResponse {
+    let (csrf_token, cookie) = csrf::token(http, &cookie_path(realm), secure(state));
+    let page = LoginPage {
+        realm: &realm.realm.name,
+        client_id: &request.client.client_id,
+        action: format!("/realms/{}/login-actions/authenticate", realm.realm.name),
+        csrf_token,
+        auth_request: request.params.encode(),
+        username,
+        error,
+    };
+    let mut response = pages::render(StatusCode::OK, &page);
+    if let Some(cookie) = cookie {
+        let _ = response.add_cookie(&cookie);
+    }
+    response
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage<'a> {
+    client_id: &'a str,
+    scopes: Vec<&'static str>,
+    action: String,
+    csrf_token: String,
+    auth_request: String,
+    username: &'a str,
+}
+
+fn describe_scope(scope: &str) -> &'static str {
+    match scope {
+        "openid" => "Sign you in with your account",
+        "profile" => "See your name and username",
+        "email" => "See your email address",
+        "offline_access" => "Stay signed in and act for you while you are away",
+        _ => "Use an additional permission",
+    }
+}
+
+fn consent_page(state: &AppState, realm: &RealmState, http: &HttpRequest, request: &AuthRequest, user: &User) -> HttpResponse {
+    let (csrf_token, cookie) = csrf::token(http, &cookie_path(realm), secure(state));
+    let page = ConsentPage {
+        client_id: &request.client.client_id,
+        scopes: request.scopes.iter().map(describe_scope).collect(),
+        action: format!("/realms/{}/login-actions/consent", realm.realm.name),
+        csrf_token,
+        auth_request: request.params.encode(),
+        username: &user.username,
+    };
+    let mut response = pages::render(StatusCode::OK, &page);
+    if let Some(cookie) = cookie {
+        let _ = response.add_cookie(&cookie);
+    }
+    response
+}
+
+/// Whether the user must be asked: the client demands consent, the request
+/// does, or a scope (notably `offline_access`, OIDC Core §11) was never granted.
+async fn needs_consent(state: &AppState, request: &AuthRequest, user: &User) -> Result<bool, PageError> {
+    if request.prompt.consent {
+        return Ok(true);
+    }
+    let asks_offline = request.scopes.contains("offline_access");
+    if !request.client.consent_required && !asks_offline {
+        return Ok(false);
+    }
+    let (user_id, client_id) = (user.id.clone(), request.client.id.clone());
+    let granted = state
+        .directory
+        .store()
+        .run(move |conn| store::consents::find(conn, &user_id, &client_id))
+        .await?;
+    let granted = granted.and_then(|g| Scopes::parse(&g).ok()).unwrap_or_default();
+    let wanted = if request.client.consent_required {
+        request.scopes.clone()
+    } else {
+        Scopes::parse("offline_access").unwrap_or_default()
+    };
+    Ok(!wanted.is_subset_of(&granted))
+}
+
+/// Issues the code and sends the browser back to the client.
+async fn issue_code(
+    state: &AppState,
+    realm: &RealmState,
+    request: &AuthRequest,
+    session: &SessionRow,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let code = crate::crypto::random_token::<32>();
+    let now = state.clock.now_ms();
+    let row = CodeRow {
+        code_hash: state.directory.hash_token(&code),
+        realm_id: realm.realm.id.clone(),
+        client_id: request.client.id.clone(),
+        user_id: session.user_id.clone(),
+        session_id: session.id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        scope: request.scopes.to_string(),
+        nonce: request.nonce.clone(),
+        code_challenge: request.code_challenge.clone(),
+        auth_time_s: session.auth_time_s,
+        created_at_ms: now,
+        expires_at_ms: now + CODE_LIFETIME_MS,
+        used_at_ms: None,
+        family_id: None,
+        access_jti: None,
+    };
+    let sid = session.id.clone();
+    state
+        .directory
+        .store()
+        .run(move |conn| -> Result<(), crate::error::Error> {
+            store::codes::insert(conn, &row)?;
+            store::sessions::touch(conn, &sid, now)?;
+            Ok(())
+        })
+        .await?;
+    let mut pairs = vec![("code", code)];
+    if let Some(s) = &request.state {
+        pairs.push(("state", s.clone()));
+    }
+    // RFC 9207: name the issuer so the client can tell responses apart.
+    pairs.push(("iss", state.issuer(&realm.realm.name)));
+    Ok(redirect(&request.redirect_uri, &pairs, status))
+}
+
+/// After validation: sign in if needed, ask consent if needed, issue the code.
+async fn proceed(
+    state: &AppState,
+    realm: &RealmState,
+    http: &HttpRequest,
+    request: AuthRequest,
+    signed_in: Option<(SessionRow, User)>,
+    just_authenticated: bool,
+    status: StatusCode,
+) -> Result<HttpResponse, Rejection> {
+    let now_s = state.clock.now_ms() / 1000;
+    let fail = |error: &'static str, description: &str| {
+        Rejection::Redirect(ErrorRedirect {
+            redirect_uri: request.redirect_uri.clone(),
+            error,
+            description: description.to_string(),
+            state: request.state.clone(),
+        })
+    };
+    let must_sign_in = match &signed_in {
+        None => true,
+        Some((s, _)) if !just_authenticated => {
+            request.prompt.login || request.max_age.is_some_and(|max| now_s - s.auth_time_s > max)
+        }
+        Some(_) => false,
+    };
+    let Some((session, user)) = signed_in.filter(|_| !must_sign_in) else {
+        if request.prompt.none {
+            return Err(fail("login_required", "the user is not signed in"));
+        }
+        let hint = request.login_hint.clone().unwrap_or_default();
+        return Ok(login_page(state, realm, http, &request, &hint, None));
+    };
+    if needs_consent(state, &request, &user).await? {
+        if request.prompt.none {
+            return Err(fail("consent_required", "the user has not granted the requested access"));
+        }
+        return Ok(consent_page(state, realm, http, &request, &user));
+    }
+    Ok(issue_code(state, realm, &request, &session, status).await?)
+}
+
+async fn authorize(state: web::Data<AppState>, realm_name: String, http: HttpRequest, params: Params) -> HttpResponse {
+    let realm = match state.directory.realm(&realm_name).await {
+        Ok(realm) => realm,
+        Err(e) => return reject_page(e.into()),
+    };
+    let request = match validate(&state, &realm, params).await {
+        Ok(request) => request,
+        Err(rejection) => return reject(&state, &realm, rejection, StatusCode::FOUND),
+    };
+    let signed_in = match current_session(&state, &realm, &http).await {
+        Ok(s) => s,
+        Err(e) => return reject_page(e),
+    };
+    match proceed(&state, &realm, &http, request, signed_in, false, StatusCode::FOUND).await {
+        Ok(response) => response,
+        Err(rejection) => reject(&state, &realm, rejection, StatusCode::FOUND),
+    }
+}
+
+fn reject_page(e: PageError) -> HttpResponse {
+    use actix_web::ResponseError;
+    e.error_response()
+}
+
+/// `GET /realms/{realm}/protocol/openid-connect/auth`
+pub async fn authorize_get(state: web::Data<AppState>, path: web::Path<String>, http: HttpRequest) -> HttpResponse {
+    match Params::from_query(&http) {
+        Ok(params) => authorize(state, path.into_inner(), http, params).await,
+        Err(e) => reject_page(e.into()),
+    }
+}
+
+/// `POST /realms/{realm}/protocol/openid-connect/auth` (form-encoded, OIDC Core §3.1.2.1)
+pub async fn authorize_post(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    http: HttpRequest,
+    body: web::Payload,
+) -> HttpResponse {
+    match Params::from_body(&http, body).await {
+        Ok(params) => authorize(state, path.into_inner(), http, params).await,
+        Err(e) => reject_page(e.into()),
+    }
+}
+
+/// The fields every login-action form carries.
+struct ActionForm {
+    realm: Arc<RealmState>,
+    form: Params,
+    request: AuthRequest,
+}
+
+async fn read_action_form(
+    state: &AppState,
+    realm_name: &str,
+    http: &HttpRequest,
+    body: web::Payload,
+) -> Result<ActionForm, HttpResponse> {
+    let realm = state.directory.realm(realm_name).await.map_err(|e| reject_page(e.into()))?;
+    let form = Params::from_body(http, body).await.map_err(|e| reject_page(e.into()))?;
+    if !csrf::verify(http, form.get(csrf::FIELD).ok().flatten()) {
+        return Err(reject_page(PageError::new(
+            StatusCode::FORBIDDEN,
+            "invalid_csrf_token",
+            "This form has expired or was not sent from this site. Go back and try again.",
+        )));
+    }
+    let raw = form.get("auth_request").ok().flatten().unwrap_or("");
+    let original = Params::parse(raw.as_bytes()).map_err(|e| reject_page(e.into()))?;
+    let request = validate(state, &realm, original)
+        .await
+        .map_err(|r| reject(state, &realm, r, StatusCode::SEE_OTHER))?;
+    Ok(ActionForm { realm, form, request })
+}
+
+/// `POST /realms/{realm}/login-actions/authenticate`: the login form.
+pub async fn authenticate(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    http: HttpRequest,
+    body: web::Payload,
+) -> HttpResponse {
+    let ActionForm { realm, form, request } = match read_action_form(&state, &path, &http, body).await {
+        Ok(f) => f,
+        Err(response) => return response,
+    };
+    let username = form.get("username").ok().flatten().unwrap_or("").to_string();
+    let password = form.get("password").ok().flatten().unwrap_or("").to_string();
+    let user = match check_password(&state, &realm, &username, password).await {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            return login_page(&state, &realm, &http, &request, &username, Some("Wrong username or password."))
+        }
+        Err(response) => return response,
+    };
+    let (cookie_value, session_row) = match start_session(&state, &realm, &http, &user).await {
+        Ok(v) => v,
+        Err(e) => return reject_page(e),
+    };
+    let cookie = Cookie::build(session::COOKIE, cookie_value)
+        .path(cookie_path(&realm))
+        .http_only(true)
+        .secure(secure(&state))
+        .same_site(SameSite::Lax)
+        .finish();
+    let mut response = match proceed(&state, &realm, &http, request, Some((session_row, user)), true, StatusCode::SEE_OTHER).await {
+        Ok(response) => response,
+        Err(rejection) => reject(&state, &realm, rejection, StatusCode::SEE_OTHER),
+    };
+    let _ = response.add_cookie(&cookie);
+    response
+}
+
+/// Verifies the password on the hashing pool. `Ok(None)` is a wrong
+/// username or password, indistinguishable to the caller.
+async fn check_password(
+    state: &AppState,
+    realm: &RealmState,
+    username: &str,
+    password: String,
+) -> Result<Option<User>, HttpResponse> {
+    let realm_id = realm.realm.id.clone();
+    let name = crate::directory::users::normalize_username(username).unwrap_or_default();
+    let user = state
+        .directory
+        .store()
+        .run(move |conn| store::users::find_by_username(conn, &realm_id, &name))
+        .await
+        .map_err(|e| reject_page(crate::error::Error::Store(e).into()))?;
+    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+    let matches = state
+        .password_pool
+        .run(move || match stored {
+            Some(hash) => password::verify(&password, &hash),
+            None => {
+                password::verify_dummy(&password);
+                false
+            }
+        })
+        .await
+        .map_err(|busy| {
+            let mut response = reject_page(PageError::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", busy.to_string()));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            response
+        })?;
+    Ok(user.filter(|u| matches && u.enabled))
+}
+
+/// Starts a new browser session, ending the one this browser had.
+async fn start_session(
+    state: &AppState,
+    realm: &RealmState,
+    http: &HttpRequest,
+    user: &User,
+) -> Result<(String, SessionRow), PageError> {
+    let cookie_value = crate::crypto::random_token::<32>();
+    let cookie_hash = state.directory.hash_token(&cookie_value);
+    let previous = http.cookie(session::COOKIE).map(|c| state.directory.hash_token(c.value()));
+    let (realm_row, user, origin, now) = (realm.realm.clone(), user.clone(), origin(http), state.clock.now_ms());
+    let row = state
+        .directory
+        .store()
+        .run(move |conn| -> Result<SessionRow, crate::error::Error> {
+            if let Some(previous) = previous {
+                if let Some(old) = store::sessions::find_by_cookie(conn, &previous)? {
+                    session::end(conn, &realm_row.id, &old.id, "replaced by a new sign-in", now)?;
+                }
+            }
+            session::start(conn, &realm_row, &user, &cookie_hash, &origin, now)
+        })
+        .await?;
+    Ok((cookie_value, row))
+}
+
+/// `POST /realms/{realm}/login-actions/consent`: the consent form.
+pub async fn consent(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    http: HttpRequest,
+    body: web::Payload,
+) -> HttpResponse {
+    let ActionForm { realm, form, request } = match read_action_form(&state, &path, &http, body).await {
+        Ok(f) => f,
+        Err(response) => return response,
+    };
+    let (session_row, user) = match current_session(&state, &realm, &http).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return login_page(&state, &realm, &http, &request, "", None),
+        Err(e) => return reject_page(e),
+    };
+    if form.get("decision").ok().flatten() != Some("allow") {
+        let denied = Rejection::Redirect(ErrorRedirect {
+            redirect_uri: request.redirect_uri.clone(),
+            error: "access_denied",
+            description: "the user denied the request".into(),
+            state: request.state.clone(),
+        });
+        return reject(&state, &realm, denied, StatusCode::SEE_OTHER);
+    }
+    let (user_id, client_id, scope, now) = (user.id.clone(), request.client.id.clone(), request.scopes.to_string(), state.clock.now_ms());
+    if let Err(e) = state
+        .directory
+        .store()
+        .run(move |conn| store::consents::grant(conn, &user_id, &client_id, &scope, now))
+        .await
+    {
+        return reject_page(crate::error::Error::Store(e).into());
+    }
+    match issue_code(&state, &realm, &request, &session_row, StatusCode::SEE_OTHER).await {
+        Ok(response) => response,
+        Err(e) => reject_page(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{loopback_matches, valid_pkce_value};
+
+    #[test]
+    fn loopback_redirects_may_use_any_port_but_nothing_else_changes() {
+        assert!(loopback_matches("http://127.0.0.1/cb", "http://127.0.0.1:51234/cb"));
+        assert!(loopback_matches("http://[::1]/cb", "http://[::1]:8000/cb"));
+        assert!(!loopback_matches("http://127.0.0.1/cb", "http://127.0.0.1:5000/other"));
+        assert!(!loopback_matches("http://127.0.0.1/cb", "http://localhost:5000/cb"));
+        assert!(!loopback_matches("https://app.example/cb", "https://app.example:444/cb"));
+        assert!(!loopback_matches("http://127.0.0.1/cb", "http://user@127.0.0.1:5/cb"));
+    }
+
+    #[test]
+    fn pkce_values_follow_rfc_7636() {
+        assert!(valid_pkce_value(&"a".repeat(43)));
+        assert!(!valid_pkce_value(&"a".repeat(42)));
+        assert!(!valid_pkce_value(&format!("{}+", "a".repeat(43))));
+    }
+}

@@ -1,0 +1,82 @@
+//! The token endpoint (RFC 6749 §3.2).
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::client_auth;
+use crate::http::errors::ApiError;
+use crate::http::form::Params;
+use crate::http::AppState;
+use crate::tokens::grants::{self, CodeRedemption, Context, Failure};
+
+fn failure(f: Failure) -> ApiError {
+    match f {
+        Failure::Grant(e) => ApiError::oauth(e.error, e.description),
+        Failure::Internal(e) => e.into(),
+    }
+}
+
+/// `POST /realms/{realm}/protocol/openid-connect/token`
+pub async fn token(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let realm = super::realm(&state, &path).await?;
+    let params = Params::from_body(&req, body).await?;
+    if let Some(name) = params.first_repeated() {
+        return Err(ApiError::invalid_request(format!("parameter `{name}` is repeated")));
+    }
+    let grant_type = params
+        .get("grant_type")?
+        .ok_or_else(|| ApiError::invalid_request("grant_type is required"))?
+        .to_string();
+    let caller = client_auth::authenticate(&state, &realm, &req, &params).await?;
+    let issuer = state.issuer(&realm.realm.name);
+    let ctx = Context {
+        directory: &state.directory,
+        realm: &realm,
+        issuer: &issuer,
+        now_ms: state.clock.now_ms(),
+    };
+    let resource = params.get("resource")?;
+    let response = match grant_type.as_str() {
+        "authorization_code" => grants::authorization_code(
+            &ctx,
+            &caller.client,
+            CodeRedemption {
+                code: params
+                    .get("code")?
+                    .ok_or_else(|| ApiError::invalid_request("code is required"))?,
+                redirect_uri: params.get("redirect_uri")?,
+                code_verifier: params.get("code_verifier")?,
+                resource,
+            },
+        )
+        .await,
+        "refresh_token" => {
+            let presented = params
+                .get("refresh_token")?
+                .ok_or_else(|| ApiError::invalid_request("refresh_token is required"))?;
+            grants::refresh(&ctx, &caller.client, presented, params.get("scope")?, resource).await
+        }
+        "client_credentials" if caller.authenticated => {
+            grants::client_credentials(&ctx, &caller.client, params.get("scope")?, resource)
+        }
+        "client_credentials" => {
+            return Err(ApiError::oauth("unauthorized_client", "public clients cannot use client_credentials"))
+        }
+        other => {
+            return Err(ApiError::oauth(
+                "unsupported_grant_type",
+                format!("grant_type `{}` is not supported", other.chars().take(64).collect::<String>()),
+            ))
+        }
+    }
+    .map_err(failure)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(response))
+}

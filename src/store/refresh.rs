@@ -1,0 +1,127 @@
+//! The `refresh_families` and `refresh_tokens` tables.
+
+use diesel::prelude::*;
+
+use super::schema::{refresh_families, refresh_tokens};
+use super::{DbConnection, StoreError};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_families)]
+pub struct FamilyRow {
+    pub id: String,
+    pub realm_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub session_id: String,
+    pub offline: bool,
+    pub scope: String,
+    pub auth_time_s: i64,
+    pub created_at_ms: i64,
+    pub last_used_ms: i64,
+    pub expires_at_ms: i64,
+    pub revoked_at_ms: Option<i64>,
+    pub revoke_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct TokenRow {
+    pub token_hash: String,
+    pub family_id: String,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+    pub rotated_at_ms: Option<i64>,
+    pub replay_response: Option<Vec<u8>>,
+}
+
+pub fn insert_family(conn: &mut DbConnection, row: &FamilyRow) -> Result<(), StoreError> {
+    diesel::insert_into(refresh_families::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn insert_token(conn: &mut DbConnection, row: &TokenRow) -> Result<(), StoreError> {
+    diesel::insert_into(refresh_tokens::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn find_token(conn: &mut DbConnection, token_hash: &str) -> Result<Option<(TokenRow, FamilyRow)>, StoreError> {
+    Ok(refresh_tokens::table
+        .inner_join(refresh_families::table)
+        .filter(refresh_tokens::token_hash.eq(token_hash))
+        .select((TokenRow::as_select(), FamilyRow::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
+/// Marks the token used; false when another request rotated it first.
+pub fn mark_rotated(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    now_ms: i64,
+    replay_response: Option<Vec<u8>>,
+) -> Result<bool, StoreError> {
+    let changed = diesel::update(
+        refresh_tokens::table
+            .find(token_hash)
+            .filter(refresh_tokens::rotated_at_ms.is_null()),
+    )
+    .set((
+        refresh_tokens::rotated_at_ms.eq(now_ms),
+        refresh_tokens::replay_response.eq(replay_response),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+pub fn touch_family(conn: &mut DbConnection, family_id: &str, now_ms: i64) -> Result<(), StoreError> {
+    diesel::update(refresh_families::table.find(family_id))
+        .set(refresh_families::last_used_ms.eq(now_ms))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Revokes a family; true when it was live until now.
+pub fn revoke_family(conn: &mut DbConnection, family_id: &str, reason: &str, now_ms: i64) -> Result<bool, StoreError> {
+    let changed = diesel::update(
+        refresh_families::table
+            .find(family_id)
+            .filter(refresh_families::revoked_at_ms.is_null()),
+    )
+    .set((
+        refresh_families::revoked_at_ms.eq(now_ms),
+        refresh_families::revoke_reason.eq(reason),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Revokes the session's online families (offline ones outlive it).
+pub fn revoke_online_of_session(
+    conn: &mut DbConnection,
+    session_id: &str,
+    reason: &str,
+    now_ms: i64,
+) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        refresh_families::table
+            .filter(refresh_families::session_id.eq(session_id))
+            .filter(refresh_families::offline.eq(false))
+            .filter(refresh_families::revoked_at_ms.is_null()),
+    )
+    .set((
+        refresh_families::revoked_at_ms.eq(now_ms),
+        refresh_families::revoke_reason.eq(reason),
+    ))
+    .execute(conn)?)
+}
+
+/// Forgets cached replay responses once the grace window has passed.
+pub fn clear_replay_before(conn: &mut DbConnection, before_ms: i64) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::replay_response.is_not_null())
+            .filter(refresh_tokens::rotated_at_ms.lt(before_ms)),
+    )
+    .set(refresh_tokens::replay_response.eq(None::<Vec<u8>>))
+    .execute(conn)?)
+}

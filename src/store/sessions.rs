@@ -1,0 +1,78 @@
+//! The `sessions` and `session_clients` tables.
+
+use diesel::prelude::*;
+
+use super::schema::{session_clients, sessions};
+use super::{DbConnection, StoreError};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub id: String,
+    pub realm_id: String,
+    pub user_id: String,
+    pub cookie_hash: String,
+    pub auth_time_s: i64,
+    pub created_at_ms: i64,
+    pub last_seen_ms: i64,
+    pub expires_at_ms: i64,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub ended_at_ms: Option<i64>,
+    pub end_reason: Option<String>,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &SessionRow) -> Result<(), StoreError> {
+    diesel::insert_into(sessions::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<SessionRow>, StoreError> {
+    Ok(sessions::table
+        .find(id)
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_by_cookie(conn: &mut DbConnection, cookie_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+    Ok(sessions::table
+        .filter(sessions::cookie_hash.eq(cookie_hash))
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn touch(conn: &mut DbConnection, id: &str, now_ms: i64) -> Result<(), StoreError> {
+    diesel::update(sessions::table.find(id))
+        .set(sessions::last_seen_ms.eq(now_ms))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Marks the session ended; true when it was live until now.
+pub fn end(conn: &mut DbConnection, id: &str, reason: &str, now_ms: i64) -> Result<bool, StoreError> {
+    let changed = diesel::update(sessions::table.find(id).filter(sessions::ended_at_ms.is_null()))
+        .set((sessions::ended_at_ms.eq(now_ms), sessions::end_reason.eq(reason)))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Records that `client_id` received tokens in the session (once).
+pub fn add_client(conn: &mut DbConnection, session_id: &str, client_id: &str, now_ms: i64) -> Result<(), StoreError> {
+    let exists = session_clients::table
+        .find((session_id, client_id))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    if !exists {
+        diesel::insert_into(session_clients::table)
+            .values((
+                session_clients::session_id.eq(session_id),
+                session_clients::client_id.eq(client_id),
+                session_clients::first_at_ms.eq(now_ms),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

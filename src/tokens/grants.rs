@@ -1,0 +1,557 @@
+//! The token grants (RFC 6749 §4): what each checks and what it issues.
+//! Errors are OAuth error codes (RFC 6749 §5.2); the web layer only maps
+//! them to responses.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{mint_access, mint_id, new_jti, AccessGrant, IdGrant, Scopes};
+use crate::crypto;
+use crate::directory::{Client, Directory, GrantType, RealmState};
+use crate::error::Error;
+use crate::login::session;
+use crate::revocation::{self, EventKind};
+use crate::store::codes::CodeRow;
+use crate::store::refresh::{FamilyRow, TokenRow};
+use crate::store::users::User;
+use crate::store::{self, DbConnection};
+
+/// An OAuth error from a grant.
+#[derive(Debug)]
+pub struct GrantError {
+    pub error: &'static str,
+    pub description: String,
+}
+
+impl GrantError {
+    fn new(error: &'static str, description: impl Into<String>) -> Self {
+        GrantError {
+            error,
+            description: description.into(),
+        }
+    }
+
+    fn invalid_grant(description: impl Into<String>) -> Self {
+        Self::new("invalid_grant", description)
+    }
+}
+
+/// Internal failures surface as `server_error`; the cause is logged by the caller.
+pub enum Failure {
+    Grant(GrantError),
+    Internal(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Internal(e)
+    }
+}
+
+impl From<crate::store::StoreError> for Failure {
+    fn from(e: crate::store::StoreError) -> Self {
+        Failure::Internal(e.into())
+    }
+}
+
+impl From<diesel::result::Error> for Failure {
+    fn from(e: diesel::result::Error) -> Self {
+        Failure::Internal(e.into())
+    }
+}
+
+impl From<GrantError> for Failure {
+    fn from(e: GrantError) -> Self {
+        Failure::Grant(e)
+    }
+}
+
+/// The token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_expires_in: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    pub scope: String,
+}
+
+/// What every grant works with.
+pub struct Context<'a> {
+    pub directory: &'a Arc<Directory>,
+    pub realm: &'a Arc<RealmState>,
+    pub issuer: &'a str,
+    pub now_ms: i64,
+}
+
+/// RFC 9068 §3 / RFC 8707: the requested resource, else the client's
+/// default audience, else the client itself.
+fn audience(client: &Client, resource: Option<&str>) -> Result<String, GrantError> {
+    match resource {
+        Some(r) => {
+            let ok = url::Url::parse(r).map(|u| u.fragment().is_none()).unwrap_or(false);
+            if !ok {
+                return Err(GrantError::new("invalid_target", "resource must be an absolute URI without a fragment"));
+            }
+            Ok(r.to_string())
+        }
+        None => Ok(client
+            .default_audience
+            .clone()
+            .unwrap_or_else(|| client.client_id.clone())),
+    }
+}
+
+// ---- client_credentials -------------------------------------------------
+
+pub fn client_credentials(
+    ctx: &Context<'_>,
+    client: &Client,
+    scope: Option<&str>,
+    resource: Option<&str>,
+) -> Result<TokenResponse, Failure> {
+    if client.is_public() || !client.allows(GrantType::ClientCredentials) {
+        return Err(GrantError::new("unauthorized_client", "this client may not use the client_credentials grant").into());
+    }
+    let scopes = Scopes::parse(scope.unwrap_or(""))
+        .map_err(|bad| GrantError::new("invalid_scope", format!("scope `{bad}` is not offered")))?;
+    if scopes.contains("openid") || scopes.contains("offline_access") {
+        return Err(GrantError::new("invalid_scope", "openid and offline_access need a user; client_credentials has none").into());
+    }
+    let aud = audience(client, resource)?;
+    let minted = mint_access(
+        ctx.realm,
+        AccessGrant {
+            issuer: ctx.issuer,
+            subject: &client.client_id,
+            audience: &aud,
+            client,
+            scopes: &scopes,
+            sid: None,
+            username: None,
+            jti: new_jti(),
+            now_ms: ctx.now_ms,
+        },
+    )?;
+    Ok(TokenResponse {
+        access_token: minted.token,
+        token_type: "Bearer".into(),
+        expires_in: ctx.realm.realm.access_token_lifetime_s,
+        refresh_token: None,
+        refresh_expires_in: None,
+        id_token: None,
+        scope: scopes.to_string(),
+    })
+}
+
+// ---- authorization_code -------------------------------------------------
+
+pub struct CodeRedemption<'a> {
+    pub code: &'a str,
+    pub redirect_uri: Option<&'a str>,
+    pub code_verifier: Option<&'a str>,
+    pub resource: Option<&'a str>,
+}
+
+/// RFC 7636 §4.6: BASE64URL(SHA256(verifier)) must equal the challenge.
+fn pkce_matches(challenge: &str, verifier: &str) -> bool {
+    let valid = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+    valid && crypto::constant_time_eq(crypto::b64url(&crypto::sha256(verifier.as_bytes())).as_bytes(), challenge.as_bytes())
+}
+
+fn check_code(row: &CodeRow, ctx: &Context<'_>, client: &Client, r: &CodeRedemption<'_>) -> Result<(), GrantError> {
+    if row.realm_id != ctx.realm.realm.id || row.client_id != client.id {
+        return Err(GrantError::invalid_grant("the code was issued to another client"));
+    }
+    if row.expires_at_ms <= ctx.now_ms {
+        return Err(GrantError::invalid_grant("the code has expired"));
+    }
+    if r.redirect_uri != Some(row.redirect_uri.as_str()) {
+        return Err(GrantError::invalid_grant("redirect_uri does not match the authorization request"));
+    }
+    match (&row.code_challenge, r.code_verifier) {
+        (Some(challenge), Some(verifier)) if pkce_matches(challenge, verifier) => Ok(()),
+        (Some(_), Some(_)) => Err(GrantError::invalid_grant("code_verifier does not match the code_challenge")),
+        (Some(_), None) => Err(GrantError::invalid_grant("code_verifier is required")),
+        // RFC 9700 §4.8.2: a verifier without a challenge is a downgrade attempt.
+        (None, Some(_)) => Err(GrantError::invalid_grant("code_verifier sent but the request had no code_challenge")),
+        (None, None) => Ok(()),
+    }
+}
+
+/// Redeems a code once. A second redemption fails and revokes what the
+/// first one issued (RFC 6749 §4.1.2).
+pub async fn authorization_code(ctx: &Context<'_>, client: &Arc<Client>, r: CodeRedemption<'_>) -> Result<TokenResponse, Failure> {
+    let code_hash = ctx.directory.hash_token(r.code);
+    let row = {
+        let hash = code_hash.clone();
+        ctx.directory.store().run(move |conn| store::codes::find(conn, &hash)).await?
+    }
+    .ok_or_else(|| GrantError::invalid_grant("the code is invalid or has expired"))?;
+    check_code(&row, ctx, client, &r)?;
+    if row.used_at_ms.is_some() {
+        revoke_code_issue(ctx, row).await?;
+        return Err(GrantError::invalid_grant("the code was already used; the tokens issued with it are revoked").into());
+    }
+    let scopes = Scopes::parse(&row.scope).unwrap_or_default();
+    let aud = audience(client, r.resource)?;
+    let jti = new_jti();
+    let issues_refresh = client.allows(GrantType::RefreshToken);
+    let refresh_value = crypto::random_token::<32>();
+    let refresh_hash = ctx.directory.hash_token(&refresh_value);
+    let realm = ctx.realm.realm.clone();
+    let now = ctx.now_ms;
+    let client_row_id = client.id.clone();
+    let jti_for_db = jti.clone();
+    let code_row = row.clone();
+    let outcome = ctx
+        .directory
+        .store()
+        .run(move |conn| {
+            store::write(conn, |conn| -> Result<Result<(User, Option<FamilyRow>, i64), CodeRow>, Failure> {
+                if !store::codes::mark_used(conn, &code_hash, now)? {
+                    // A concurrent redemption won; treat this one as the replay.
+                    let current = store::codes::find(conn, &code_hash)?;
+                    return Ok(Err(current.unwrap_or(code_row)));
+                }
+                let row = code_row;
+                let (session, user) = live_session(conn, &row.session_id, now)?;
+                let family = if issues_refresh {
+                    let offline = scopes.contains("offline_access");
+                    let family = new_family(&realm, &row, &client_row_id, offline, session.expires_at_ms, now);
+                    store::refresh::insert_family(conn, &family)?;
+                    store::refresh::insert_token(conn, &new_refresh_row(&realm, &family, refresh_hash, now))?;
+                    Some(family)
+                } else {
+                    None
+                };
+                store::codes::record_issued(conn, &code_hash, family.as_ref().map(|f| f.id.as_str()), &jti_for_db)?;
+                store::sessions::add_client(conn, &session.id, &client_row_id, now)?;
+                Ok(Ok((user, family, session.auth_time_s)))
+            })
+        })
+        .await?;
+    let (user, family, auth_time_s) = match outcome {
+        Ok(v) => v,
+        Err(used) => {
+            revoke_code_issue(ctx, used).await?;
+            return Err(GrantError::invalid_grant("the code was already used; the tokens issued with it are revoked").into());
+        }
+    };
+    let scopes = Scopes::parse(&row.scope).unwrap_or_default();
+    let refresh = family.map(|f| (refresh_value, refresh_lifetime_s(&ctx.realm.realm, &f, now)));
+    respond(ctx, client, &user, &scopes, &aud, jti, &row.session_id, row.nonce.as_deref(), auth_time_s, refresh)
+}
+
+/// Revokes what a code's first redemption issued: its refresh family, and
+/// its access token (through the revocation log).
+async fn revoke_code_issue(ctx: &Context<'_>, row: CodeRow) -> Result<(), Failure> {
+    let (realm_id, access_exp) = (ctx.realm.realm.id.clone(), row.created_at_ms / 1000 + 60 + ctx.realm.realm.access_token_lifetime_s);
+    let now = ctx.now_ms;
+    ctx.directory
+        .store()
+        .run(move |conn| {
+            store::write(conn, |conn| -> Result<(), Error> {
+                if let Some(family) = &row.family_id {
+                    if store::refresh::revoke_family(conn, family, "authorization code replay", now)? {
+                        revocation::record(conn, &realm_id, EventKind::Family, family, Some(access_exp * 1000))?;
+                    }
+                }
+                if let Some(jti) = &row.access_jti {
+                    revocation::record(conn, &realm_id, EventKind::Jti, jti, Some(access_exp * 1000))?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    tracing::warn!(client = %row.client_id, "authorization code replayed; revoked what it issued");
+    Ok(())
+}
+
+fn live_session(conn: &mut DbConnection, sid: &str, now: i64) -> Result<(store::sessions::SessionRow, User), Failure> {
+    let ended = || GrantError::invalid_grant("the session has ended");
+    let session = store::sessions::find(conn, sid)?.ok_or_else(ended)?;
+    let user = store::users::find(conn, &session.user_id)?.ok_or_else(ended)?;
+    if !session::is_live(&session, &user, now) {
+        return Err(ended().into());
+    }
+    Ok((session, user))
+}
+
+fn new_family(realm: &crate::store::realms::Realm, code: &CodeRow, client_row_id: &str, offline: bool, session_expires_ms: i64, now: i64) -> FamilyRow {
+    let expires_at_ms = if offline {
+        now + realm.offline_token_lifetime_s * 1000
+    } else {
+        session_expires_ms
+    };
+    FamilyRow {
+        id: crypto::random_token::<16>(),
+        realm_id: realm.id.clone(),
+        client_id: client_row_id.to_string(),
+        user_id: code.user_id.clone(),
+        session_id: code.session_id.clone(),
+        offline,
+        scope: code.scope.clone(),
+        auth_time_s: code.auth_time_s,
+        created_at_ms: now,
+        last_used_ms: now,
+        expires_at_ms,
+        revoked_at_ms: None,
+        revoke_reason: None,
+    }
+}
+
+/// One refresh token lives for the realm's refresh lifetime (offline: the
+/// offline lifetime), never beyond its family.
+fn new_refresh_row(realm: &crate::store::realms::Realm, family: &FamilyRow, token_hash: String, now: i64) -> TokenRow {
+    let lifetime_ms = if family.offline {
+        realm.offline_token_lifetime_s * 1000
+    } else {
+        realm.refresh_token_lifetime_s * 1000
+    };
+    TokenRow {
+        token_hash,
+        family_id: family.id.clone(),
+        created_at_ms: now,
+        expires_at_ms: (now + lifetime_ms).min(family.expires_at_ms),
+        rotated_at_ms: None,
+        replay_response: None,
+    }
+}
+
+fn refresh_lifetime_s(realm: &crate::store::realms::Realm, family: &FamilyRow, now: i64) -> i64 {
+    let lifetime_ms = if family.offline {
+        realm.offline_token_lifetime_s * 1000
+    } else {
+        realm.refresh_token_lifetime_s * 1000
+    };
+    ((now + lifetime_ms).min(family.expires_at_ms) - now) / 1000
+}
+
+/// Mints the access and ID tokens for a user and shapes the response.
+#[allow(clippy::too_many_arguments)]
+fn respond(
+    ctx: &Context<'_>,
+    client: &Client,
+    user: &User,
+    scopes: &Scopes,
+    aud: &str,
+    jti: String,
+    sid: &str,
+    nonce: Option<&str>,
+    auth_time_s: i64,
+    refresh: Option<(String, i64)>,
+) -> Result<TokenResponse, Failure> {
+    let access = mint_access(
+        ctx.realm,
+        AccessGrant {
+            issuer: ctx.issuer,
+            subject: &user.id,
+            audience: aud,
+            client,
+            scopes,
+            sid: Some(sid),
+            username: Some(&user.username),
+            jti,
+            now_ms: ctx.now_ms,
+        },
+    )?;
+    let id_token = if scopes.contains("openid") {
+        Some(mint_id(
+            ctx.realm,
+            IdGrant {
+                issuer: ctx.issuer,
+                client,
+                user,
+                scopes,
+                nonce,
+                auth_time_s,
+                sid,
+                access_token: &access.token,
+                now_ms: ctx.now_ms,
+            },
+        )?)
+    } else {
+        None
+    };
+    let (refresh_token, refresh_expires_in) = match refresh {
+        Some((token, expires_in)) => (Some(token), Some(expires_in)),
+        None => (None, None),
+    };
+    Ok(TokenResponse {
+        access_token: access.token,
+        token_type: "Bearer".into(),
+        expires_in: ctx.realm.realm.access_token_lifetime_s,
+        refresh_token,
+        refresh_expires_in,
+        id_token,
+        scope: scopes.to_string(),
+    })
+}
+
+// ---- refresh_token ------------------------------------------------------
+
+const REPLAY_PURPOSE: &str = "refresh replay";
+
+/// Rotates a refresh token. Presenting one that was already rotated is a
+/// theft signal: the family dies and its session ends — except for a retry
+/// by the same confidential client within the realm's grace window, which
+/// gets the identical response again (never a second successor).
+pub async fn refresh(
+    ctx: &Context<'_>,
+    client: &Arc<Client>,
+    presented: &str,
+    scope: Option<&str>,
+    resource: Option<&str>,
+) -> Result<TokenResponse, Failure> {
+    let token_hash = ctx.directory.hash_token(presented);
+    let found = {
+        let hash = token_hash.clone();
+        ctx.directory.store().run(move |conn| store::refresh::find_token(conn, &hash)).await?
+    };
+    let (token, family) = found.ok_or_else(|| GrantError::invalid_grant("the refresh token is invalid"))?;
+    if family.realm_id != ctx.realm.realm.id || family.client_id != client.id {
+        return Err(GrantError::invalid_grant("the refresh token was issued to another client").into());
+    }
+    if family.revoked_at_ms.is_some() {
+        return Err(GrantError::invalid_grant("the refresh token has been revoked").into());
+    }
+    if let Some(rotated_at) = token.rotated_at_ms {
+        return reuse(ctx, client, &token, &family, rotated_at).await;
+    }
+    if token.expires_at_ms <= ctx.now_ms || family.expires_at_ms <= ctx.now_ms {
+        return Err(GrantError::invalid_grant("the refresh token has expired").into());
+    }
+    let granted = Scopes::parse(&family.scope).unwrap_or_default();
+    let scopes = match scope {
+        None => granted.clone(),
+        Some(s) => {
+            let asked = Scopes::parse(s).map_err(|bad| GrantError::new("invalid_scope", format!("scope `{bad}` is not offered")))?;
+            if !asked.is_subset_of(&granted) {
+                return Err(GrantError::new("invalid_scope", "a refresh cannot widen the granted scope").into());
+            }
+            asked
+        }
+    };
+    let (user, auth_time_s) = {
+        let (family, now) = (family.clone(), ctx.now_ms);
+        ctx.directory
+            .store()
+            .run(move |conn| -> Result<(User, i64), Failure> {
+                let user = store::users::find(conn, &family.user_id)?
+                    .filter(|u| u.enabled && family.created_at_ms >= u.not_before_ms)
+                    .ok_or_else(|| GrantError::invalid_grant("the user can no longer sign in"))?;
+                if !family.offline {
+                    live_session(conn, &family.session_id, now)?;
+                }
+                Ok((user, family.auth_time_s))
+            })
+            .await?
+    };
+    let aud = audience(client, resource)?;
+    let successor = crypto::random_token::<32>();
+    let response = respond(
+        ctx,
+        client,
+        &user,
+        &scopes,
+        &aud,
+        new_jti(),
+        &family.session_id,
+        None,
+        auth_time_s,
+        Some((successor.clone(), refresh_lifetime_s(&ctx.realm.realm, &family, ctx.now_ms))),
+    )?;
+    let grace = ctx.realm.realm.refresh_grace_ms;
+    let replay = if grace > 0 && !client.is_public() {
+        let json = serde_json::to_vec(&response).map_err(|e| Error::Key(e.to_string()))?;
+        Some(ctx.directory.master().seal(REPLAY_PURPOSE, token_hash.as_bytes(), &json))
+    } else {
+        None
+    };
+    let successor_row = new_refresh_row(&ctx.realm.realm, &family, ctx.directory.hash_token(&successor), ctx.now_ms);
+    let now = ctx.now_ms;
+    let (old_hash, family_id) = (token_hash.clone(), family.id.clone());
+    let rotated = ctx
+        .directory
+        .store()
+        .run(move |conn| {
+            store::write(conn, |conn| -> Result<bool, Error> {
+                if !store::refresh::mark_rotated(conn, &old_hash, now, replay)? {
+                    return Ok(false);
+                }
+                store::refresh::insert_token(conn, &successor_row)?;
+                store::refresh::touch_family(conn, &family_id, now)?;
+                Ok(true)
+            })
+        })
+        .await?;
+    if !rotated {
+        // Another request rotated it between our read and our write.
+        let hash = token_hash.clone();
+        let again = ctx.directory.store().run(move |conn| store::refresh::find_token(conn, &hash)).await?;
+        if let Some((token, family)) = again {
+            let rotated_at = token.rotated_at_ms.unwrap_or(now);
+            return reuse(ctx, client, &token, &family, rotated_at).await;
+        }
+        return Err(GrantError::invalid_grant("the refresh token is invalid").into());
+    }
+    Ok(response)
+}
+
+async fn reuse(ctx: &Context<'_>, client: &Client, token: &TokenRow, family: &FamilyRow, rotated_at: i64) -> Result<TokenResponse, Failure> {
+    let grace = ctx.realm.realm.refresh_grace_ms;
+    if grace > 0 && !client.is_public() && ctx.now_ms - rotated_at <= grace {
+        if let Some(sealed) = &token.replay_response {
+            if let Ok(json) = ctx.directory.master().open(REPLAY_PURPOSE, token.token_hash.as_bytes(), sealed) {
+                if let Ok(response) = serde_json::from_slice::<TokenResponse>(&json) {
+                    return Ok(response);
+                }
+            }
+        }
+    }
+    let (realm_id, family_id, sid, now) = (
+        ctx.realm.realm.id.clone(),
+        family.id.clone(),
+        family.session_id.clone(),
+        ctx.now_ms,
+    );
+    let access_horizon = now + ctx.realm.realm.access_token_lifetime_s * 1000;
+    ctx.directory
+        .store()
+        .run(move |conn| {
+            store::write(conn, |conn| -> Result<(), Error> {
+                if store::refresh::revoke_family(conn, &family_id, "refresh token reuse", now)? {
+                    revocation::record(conn, &realm_id, EventKind::Family, &family_id, Some(access_horizon))?;
+                }
+                session::end(conn, &realm_id, &sid, "refresh token reuse", now)?;
+                Ok(())
+            })
+        })
+        .await?;
+    tracing::warn!(client = %client.client_id, family = %family.id, "refresh token reused; family revoked and session ended");
+    Err(GrantError::invalid_grant("the refresh token was already used; its session has been revoked").into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pkce_matches;
+
+    #[test]
+    fn pkce_s256_matches_the_rfc_7636_example() {
+        // RFC 7636 Appendix B.
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URB2-jnzfzxhRI";
+        assert!(pkce_matches(challenge, verifier));
+        assert!(!pkce_matches(challenge, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX"));
+    }
+}
