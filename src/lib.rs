@@ -96,9 +96,7 @@ impl Application {
         let clock = Arc::new(clock::Clock::default());
         {
             let (clock, store) = (Arc::clone(&clock), store.clone());
-            let offset = store
-                .run(move |conn| clock.sync(conn))
-                .await?;
+            let offset = store.run(move |conn| clock.sync(conn)).await?;
             tracing::debug!(offset_ms = offset, "measured the database clock");
         }
         let state = web::Data::new(AppState {

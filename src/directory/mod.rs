@@ -128,7 +128,10 @@ impl Directory {
     /// The keyed hash under which an opaque secret (a code, a refresh token,
     /// a session cookie) is stored: a database dump reveals none of them.
     pub fn hash_token(&self, value: &str) -> String {
-        hex::encode(crate::crypto::hmac_sha256(&self.token_pepper, value.as_bytes()))
+        hex::encode(crate::crypto::hmac_sha256(
+            &self.token_pepper,
+            value.as_bytes(),
+        ))
     }
 
     fn forget_realm(&self, realm_id: &str) {

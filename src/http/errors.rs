@@ -85,7 +85,11 @@ impl From<crate::http::form::ParamError> for ApiError {
     fn from(e: crate::http::form::ParamError) -> Self {
         use crate::http::form::ParamError;
         match e {
-            ParamError::TooLarge => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", e.to_string()),
+            ParamError::TooLarge => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                e.to_string(),
+            ),
             _ => Self::invalid_request(e.to_string()),
         }
     }

@@ -67,10 +67,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(pages::stylesheet)
     .service(crate::oidc::discovery::openid_configuration)
-        .service(crate::oidc::jwks::certs)
-        .service(health::live)
-        .service(health::ready)
-        .service(health::metrics);
+    .service(crate::oidc::jwks::certs)
+    .service(health::live)
+    .service(health::ready)
+    .service(health::metrics);
 }
 
 /// Builds the actix `App` factory used by every worker.

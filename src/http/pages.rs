@@ -95,9 +95,17 @@ impl From<crate::error::Error> for PageError {
     fn from(e: crate::error::Error) -> Self {
         use crate::error::Error;
         match e {
-            Error::NotFound(what) => PageError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found.")),
+            Error::NotFound(what) => PageError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("{what} not found."),
+            ),
             Error::Invalid(msg) => PageError::bad_request("invalid_request", msg),
-            Error::Unavailable(msg) => PageError::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", msg),
+            Error::Unavailable(msg) => PageError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                msg,
+            ),
             other => {
                 tracing::error!(error = %other, "page failed");
                 PageError::new(
@@ -124,7 +132,11 @@ impl From<crate::http::form::ParamError> for PageError {
         } else {
             StatusCode::BAD_REQUEST
         };
-        PageError::new(status, "invalid_request", format!("The request is invalid: {e}."))
+        PageError::new(
+            status,
+            "invalid_request",
+            format!("The request is invalid: {e}."),
+        )
     }
 }
 

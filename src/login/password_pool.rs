@@ -45,7 +45,9 @@ impl PasswordPool {
 
     /// Half the cores (at least one), so the other half keeps serving tokens.
     pub fn for_this_machine() -> PasswordPool {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
         let threads = (cores / 2).max(1);
         PasswordPool::new(threads, threads * 4)
     }

@@ -38,7 +38,10 @@ pub fn start(
         created_at_ms: now_ms,
         last_seen_ms: now_ms,
         expires_at_ms: now_ms + realm.session_lifetime_s * 1000,
-        user_agent: origin.user_agent.as_ref().map(|ua| ua.chars().take(512).collect()),
+        user_agent: origin
+            .user_agent
+            .as_ref()
+            .map(|ua| ua.chars().take(512).collect()),
         ip: origin.ip.clone(),
         ended_at_ms: None,
         end_reason: None,
@@ -77,7 +80,13 @@ pub fn find_live(
 
 /// Ends a session and everything that lives only as long as it: its online
 /// refresh families. Offline families outlive it by design (OIDC Core §11).
-pub fn end(conn: &mut DbConnection, realm_id: &str, sid: &str, reason: &str, now_ms: i64) -> Result<bool, Error> {
+pub fn end(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    sid: &str,
+    reason: &str,
+    now_ms: i64,
+) -> Result<bool, Error> {
     store::write(conn, |conn| {
         let ended = session_rows::end(conn, sid, reason, now_ms)?;
         if ended {

@@ -89,7 +89,11 @@ fn loopback_matches(registered: &str, presented: &str) -> bool {
 
 pub fn redirect_uri_allowed(client: &Client, presented: &str) -> bool {
     client.redirect_uris.iter().any(|r| r == presented)
-        || (client.is_public() && client.redirect_uris.iter().any(|r| loopback_matches(r, presented)))
+        || (client.is_public()
+            && client
+                .redirect_uris
+                .iter()
+                .any(|r| loopback_matches(r, presented)))
 }
 
 /// RFC 7636 §4.1: 43-128 characters of the unreserved set.
@@ -100,9 +104,18 @@ fn valid_pkce_value(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
-pub async fn validate(state: &AppState, realm: &RealmState, params: Params) -> Result<AuthRequest, Rejection> {
-    let get = |name: &str| params.get(name).map_err(|e| page_error(format!("The request is invalid: {e}.")));
-    let client_id = get("client_id")?.ok_or_else(|| page_error("The request names no client (client_id)."))?;
+pub async fn validate(
+    state: &AppState,
+    realm: &RealmState,
+    params: Params,
+) -> Result<AuthRequest, Rejection> {
+    let get = |name: &str| {
+        params
+            .get(name)
+            .map_err(|e| page_error(format!("The request is invalid: {e}.")))
+    };
+    let client_id =
+        get("client_id")?.ok_or_else(|| page_error("The request names no client (client_id)."))?;
     let client = state
         .directory
         .client(realm, client_id)
@@ -110,7 +123,8 @@ pub async fn validate(state: &AppState, realm: &RealmState, params: Params) -> R
         .map_err(PageError::from)?
         .filter(|c| c.enabled)
         .ok_or_else(|| page_error("The application is not registered with this realm."))?;
-    let redirect_uri = get("redirect_uri")?.ok_or_else(|| page_error("The request has no redirect_uri."))?;
+    let redirect_uri =
+        get("redirect_uri")?.ok_or_else(|| page_error("The request has no redirect_uri."))?;
     if !redirect_uri_allowed(&client, redirect_uri) {
         return Err(page_error(
             "The redirect URI does not match one registered for this application.",
@@ -128,63 +142,113 @@ pub async fn validate(state: &AppState, realm: &RealmState, params: Params) -> R
         })
     };
     if let Some(name) = params.first_repeated() {
-        return Err(fail("invalid_request", &format!("parameter `{name}` is repeated")));
+        return Err(fail(
+            "invalid_request",
+            &format!("parameter `{name}` is repeated"),
+        ));
     }
     let one = |name: &str| params.get(name).ok().flatten();
     if one("request").is_some() {
-        return Err(fail("request_not_supported", "request objects are not supported"));
+        return Err(fail(
+            "request_not_supported",
+            "request objects are not supported",
+        ));
     }
     if one("request_uri").is_some() {
-        return Err(fail("request_uri_not_supported", "request_uri is not supported"));
+        return Err(fail(
+            "request_uri_not_supported",
+            "request_uri is not supported",
+        ));
     }
     match one("response_type") {
         None => return Err(fail("invalid_request", "response_type is required")),
         Some("code") => {}
-        Some(_) => return Err(fail("unsupported_response_type", "only response_type=code is supported")),
+        Some(_) => {
+            return Err(fail(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            ))
+        }
     }
     if !matches!(one("response_mode"), None | Some("query")) {
-        return Err(fail("invalid_request", "only response_mode=query is supported"));
+        return Err(fail(
+            "invalid_request",
+            "only response_mode=query is supported",
+        ));
     }
     if !client.allows(GrantType::AuthorizationCode) {
-        return Err(fail("unauthorized_client", "this client may not use the authorization code flow"));
+        return Err(fail(
+            "unauthorized_client",
+            "this client may not use the authorization code flow",
+        ));
     }
     let scopes = Scopes::parse(one("scope").unwrap_or("openid"))
         .map_err(|bad| fail("invalid_scope", &format!("scope `{bad}` is not offered")))?;
     let code_challenge = match (one("code_challenge"), one("code_challenge_method")) {
         (None, None) if client.is_public() => {
-            return Err(fail("invalid_request", "PKCE (code_challenge with S256) is required for public clients"))
+            return Err(fail(
+                "invalid_request",
+                "PKCE (code_challenge with S256) is required for public clients",
+            ))
         }
         (None, None) => None,
-        (Some(challenge), Some("S256")) if valid_pkce_value(challenge) => Some(challenge.to_string()),
-        (Some(_), Some("S256")) => return Err(fail("invalid_request", "code_challenge is malformed")),
-        (Some(_), None) | (Some(_), Some("plain")) => {
-            return Err(fail("invalid_request", "PKCE method `plain` is not allowed; use S256"))
+        (Some(challenge), Some("S256")) if valid_pkce_value(challenge) => {
+            Some(challenge.to_string())
         }
-        (None, Some(_)) => return Err(fail("invalid_request", "code_challenge_method without code_challenge")),
-        (Some(_), Some(_)) => return Err(fail("invalid_request", "unsupported code_challenge_method; use S256")),
+        (Some(_), Some("S256")) => {
+            return Err(fail("invalid_request", "code_challenge is malformed"))
+        }
+        (Some(_), None) | (Some(_), Some("plain")) => {
+            return Err(fail(
+                "invalid_request",
+                "PKCE method `plain` is not allowed; use S256",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(fail(
+                "invalid_request",
+                "code_challenge_method without code_challenge",
+            ))
+        }
+        (Some(_), Some(_)) => {
+            return Err(fail(
+                "invalid_request",
+                "unsupported code_challenge_method; use S256",
+            ))
+        }
     };
     let mut prompt = Prompt::default();
-    for value in one("prompt").unwrap_or("").split(' ').filter(|v| !v.is_empty()) {
+    for value in one("prompt")
+        .unwrap_or("")
+        .split(' ')
+        .filter(|v| !v.is_empty())
+    {
         match value {
             "none" => prompt.none = true,
             "login" => prompt.login = true,
             "consent" => prompt.consent = true,
             "select_account" => {}
-            _ => return Err(fail("invalid_request", &format!("unknown prompt value `{value}`"))),
+            _ => {
+                return Err(fail(
+                    "invalid_request",
+                    &format!("unknown prompt value `{value}`"),
+                ))
+            }
         }
     }
     if prompt.none && (prompt.login || prompt.consent) {
-        return Err(fail("invalid_request", "prompt=none cannot be combined with other values"));
+        return Err(fail(
+            "invalid_request",
+            "prompt=none cannot be combined with other values",
+        ));
     }
-    let max_age = match one("max_age") {
-        None => None,
-        Some(v) => Some(
-            v.parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| fail("invalid_request", "max_age must be a non-negative integer"))?,
-        ),
-    };
+    let max_age =
+        match one("max_age") {
+            None => None,
+            Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                fail("invalid_request", "max_age must be a non-negative integer")
+            })?),
+        };
     Ok(AuthRequest {
         nonce: one("nonce").map(str::to_string),
         login_hint: one("login_hint").map(|h| h.chars().take(255).collect()),
@@ -201,7 +265,10 @@ pub async fn validate(state: &AppState, realm: &RealmState, params: Params) -> R
 
 impl ErrorRedirect {
     fn response(&self, issuer: &str, status: StatusCode) -> HttpResponse {
-        let mut pairs = vec![("error", self.error.to_string()), ("error_description", self.description.clone())];
+        let mut pairs = vec![
+            ("error", self.error.to_string()),
+            ("error_description", self.description.clone()),
+        ];
         if let Some(state) = &self.state {
             pairs.push(("state", state.clone()));
         }
@@ -230,7 +297,12 @@ fn redirect(uri: &str, pairs: &[(&str, String)], status: StatusCode) -> HttpResp
         .finish()
 }
 
-fn reject(state: &AppState, realm: &RealmState, rejection: Rejection, status: StatusCode) -> HttpResponse {
+fn reject(
+    state: &AppState,
+    realm: &RealmState,
+    rejection: Rejection,
+    status: StatusCode,
+) -> HttpResponse {
     use actix_web::ResponseError;
     match rejection {
         Rejection::Page(page) => page.error_response(),
@@ -334,7 +406,13 @@ fn describe_scope(scope: &str) -> &'static str {
     }
 }
 
-fn consent_page(state: &AppState, realm: &RealmState, http: &HttpRequest, request: &AuthRequest, user: &User) -> HttpResponse {
+fn consent_page(
+    state: &AppState,
+    realm: &RealmState,
+    http: &HttpRequest,
+    request: &AuthRequest,
+    user: &User,
+) -> HttpResponse {
     let (csrf_token, cookie) = csrf::token(http, &cookie_path(realm), secure(state));
     let page = ConsentPage {
         client_id: &request.client.client_id,
@@ -353,7 +431,11 @@ fn consent_page(state: &AppState, realm: &RealmState, http: &HttpRequest, reques
 
 /// Whether the user must be asked: the client demands consent, the request
 /// does, or a scope (notably `offline_access`, OIDC Core §11) was never granted.
-async fn needs_consent(state: &AppState, request: &AuthRequest, user: &User) -> Result<bool, PageError> {
+async fn needs_consent(
+    state: &AppState,
+    request: &AuthRequest,
+    user: &User,
+) -> Result<bool, PageError> {
     if request.prompt.consent {
         return Ok(true);
     }
@@ -367,7 +449,9 @@ async fn needs_consent(state: &AppState, request: &AuthRequest, user: &User) -> 
         .store()
         .run(move |conn| store::consents::find(conn, &user_id, &client_id))
         .await?;
-    let granted = granted.and_then(|g| Scopes::parse(&g).ok()).unwrap_or_default();
+    let granted = granted
+        .and_then(|g| Scopes::parse(&g).ok())
+        .unwrap_or_default();
     let wanted = if request.client.consent_required {
         request.scopes.clone()
     } else {
@@ -444,7 +528,10 @@ async fn proceed(
     let must_sign_in = match &signed_in {
         None => true,
         Some((s, _)) if !just_authenticated => {
-            request.prompt.login || request.max_age.is_some_and(|max| now_s - s.auth_time_s > max)
+            request.prompt.login
+                || request
+                    .max_age
+                    .is_some_and(|max| now_s - s.auth_time_s > max)
         }
         Some(_) => false,
     };
@@ -457,14 +544,22 @@ async fn proceed(
     };
     if needs_consent(state, &request, &user).await? {
         if request.prompt.none {
-            return Err(fail("consent_required", "the user has not granted the requested access"));
+            return Err(fail(
+                "consent_required",
+                "the user has not granted the requested access",
+            ));
         }
         return Ok(consent_page(state, realm, http, &request, &user));
     }
     Ok(issue_code(state, realm, &request, &session, status).await?)
 }
 
-async fn authorize(state: web::Data<AppState>, realm_name: String, http: HttpRequest, params: Params) -> HttpResponse {
+async fn authorize(
+    state: web::Data<AppState>,
+    realm_name: String,
+    http: HttpRequest,
+    params: Params,
+) -> HttpResponse {
     let realm = match state.directory.realm(&realm_name).await {
         Ok(realm) => realm,
         Err(e) => return reject_page(e.into()),
@@ -477,7 +572,17 @@ async fn authorize(state: web::Data<AppState>, realm_name: String, http: HttpReq
         Ok(s) => s,
         Err(e) => return reject_page(e),
     };
-    match proceed(&state, &realm, &http, request, signed_in, false, StatusCode::FOUND).await {
+    match proceed(
+        &state,
+        &realm,
+        &http,
+        request,
+        signed_in,
+        false,
+        StatusCode::FOUND,
+    )
+    .await
+    {
         Ok(response) => response,
         Err(rejection) => reject(&state, &realm, rejection, StatusCode::FOUND),
     }
@@ -489,7 +594,11 @@ fn reject_page(e: PageError) -> HttpResponse {
 }
 
 /// `GET /realms/{realm}/protocol/openid-connect/auth`
-pub async fn authorize_get(state: web::Data<AppState>, path: web::Path<String>, http: HttpRequest) -> HttpResponse {
+pub async fn authorize_get(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    http: HttpRequest,
+) -> HttpResponse {
     match Params::from_query(&http) {
         Ok(params) => authorize(state, path.into_inner(), http, params).await,
         Err(e) => reject_page(e.into()),
@@ -522,8 +631,14 @@ async fn read_action_form(
     http: &HttpRequest,
     body: web::Payload,
 ) -> Result<ActionForm, HttpResponse> {
-    let realm = state.directory.realm(realm_name).await.map_err(|e| reject_page(e.into()))?;
-    let form = Params::from_body(http, body).await.map_err(|e| reject_page(e.into()))?;
+    let realm = state
+        .directory
+        .realm(realm_name)
+        .await
+        .map_err(|e| reject_page(e.into()))?;
+    let form = Params::from_body(http, body)
+        .await
+        .map_err(|e| reject_page(e.into()))?;
     if !csrf::verify(http, form.get(csrf::FIELD).ok().flatten()) {
         return Err(reject_page(PageError::new(
             StatusCode::FORBIDDEN,
@@ -536,7 +651,11 @@ async fn read_action_form(
     let request = validate(state, &realm, original)
         .await
         .map_err(|r| reject(state, &realm, r, StatusCode::SEE_OTHER))?;
-    Ok(ActionForm { realm, form, request })
+    Ok(ActionForm {
+        realm,
+        form,
+        request,
+    })
 }
 
 /// `POST /realms/{realm}/login-actions/authenticate`: the login form.
@@ -546,16 +665,37 @@ pub async fn authenticate(
     http: HttpRequest,
     body: web::Payload,
 ) -> HttpResponse {
-    let ActionForm { realm, form, request } = match read_action_form(&state, &path, &http, body).await {
+    let ActionForm {
+        realm,
+        form,
+        request,
+    } = match read_action_form(&state, &path, &http, body).await {
         Ok(f) => f,
         Err(response) => return response,
     };
-    let username = form.get("username").ok().flatten().unwrap_or("").to_string();
-    let password = form.get("password").ok().flatten().unwrap_or("").to_string();
+    let username = form
+        .get("username")
+        .ok()
+        .flatten()
+        .unwrap_or("")
+        .to_string();
+    let password = form
+        .get("password")
+        .ok()
+        .flatten()
+        .unwrap_or("")
+        .to_string();
     let user = match check_password(&state, &realm, &username, password).await {
         Ok(Some(user)) => user,
         Ok(None) => {
-            return login_page(&state, &realm, &http, &request, &username, Some("Wrong username or password."))
+            return login_page(
+                &state,
+                &realm,
+                &http,
+                &request,
+                &username,
+                Some("Wrong username or password."),
+            )
         }
         Err(response) => return response,
     };
@@ -569,7 +709,17 @@ pub async fn authenticate(
         .secure(secure(&state))
         .same_site(SameSite::Lax)
         .finish();
-    let mut response = match proceed(&state, &realm, &http, request, Some((session_row, user)), true, StatusCode::SEE_OTHER).await {
+    let mut response = match proceed(
+        &state,
+        &realm,
+        &http,
+        request,
+        Some((session_row, user)),
+        true,
+        StatusCode::SEE_OTHER,
+    )
+    .await
+    {
         Ok(response) => response,
         Err(rejection) => reject(&state, &realm, rejection, StatusCode::SEE_OTHER),
     };
@@ -605,7 +755,11 @@ async fn check_password(
         })
         .await
         .map_err(|busy| {
-            let mut response = reject_page(PageError::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", busy.to_string()));
+            let mut response = reject_page(PageError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                busy.to_string(),
+            ));
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
@@ -623,15 +777,28 @@ async fn start_session(
 ) -> Result<(String, SessionRow), PageError> {
     let cookie_value = crate::crypto::random_token::<32>();
     let cookie_hash = state.directory.hash_token(&cookie_value);
-    let previous = http.cookie(session::COOKIE).map(|c| state.directory.hash_token(c.value()));
-    let (realm_row, user, origin, now) = (realm.realm.clone(), user.clone(), origin(http), state.clock.now_ms());
+    let previous = http
+        .cookie(session::COOKIE)
+        .map(|c| state.directory.hash_token(c.value()));
+    let (realm_row, user, origin, now) = (
+        realm.realm.clone(),
+        user.clone(),
+        origin(http),
+        state.clock.now_ms(),
+    );
     let row = state
         .directory
         .store()
         .run(move |conn| -> Result<SessionRow, crate::error::Error> {
             if let Some(previous) = previous {
                 if let Some(old) = store::sessions::find_by_cookie(conn, &previous)? {
-                    session::end(conn, &realm_row.id, &old.id, "replaced by a new sign-in", now)?;
+                    session::end(
+                        conn,
+                        &realm_row.id,
+                        &old.id,
+                        "replaced by a new sign-in",
+                        now,
+                    )?;
                 }
             }
             session::start(conn, &realm_row, &user, &cookie_hash, &origin, now)
@@ -647,7 +814,11 @@ pub async fn consent(
     http: HttpRequest,
     body: web::Payload,
 ) -> HttpResponse {
-    let ActionForm { realm, form, request } = match read_action_form(&state, &path, &http, body).await {
+    let ActionForm {
+        realm,
+        form,
+        request,
+    } = match read_action_form(&state, &path, &http, body).await {
         Ok(f) => f,
         Err(response) => return response,
     };
@@ -665,7 +836,12 @@ pub async fn consent(
         });
         return reject(&state, &realm, denied, StatusCode::SEE_OTHER);
     }
-    let (user_id, client_id, scope, now) = (user.id.clone(), request.client.id.clone(), request.scopes.to_string(), state.clock.now_ms());
+    let (user_id, client_id, scope, now) = (
+        user.id.clone(),
+        request.client.id.clone(),
+        request.scopes.to_string(),
+        state.clock.now_ms(),
+    );
     if let Err(e) = state
         .directory
         .store()
@@ -674,7 +850,15 @@ pub async fn consent(
     {
         return reject_page(crate::error::Error::Store(e).into());
     }
-    match issue_code(&state, &realm, &request, &session_row, StatusCode::SEE_OTHER).await {
+    match issue_code(
+        &state,
+        &realm,
+        &request,
+        &session_row,
+        StatusCode::SEE_OTHER,
+    )
+    .await
+    {
         Ok(response) => response,
         Err(e) => reject_page(e),
     }
@@ -686,12 +870,27 @@ mod tests {
 
     #[test]
     fn loopback_redirects_may_use_any_port_but_nothing_else_changes() {
-        assert!(loopback_matches("http://127.0.0.1/cb", "http://127.0.0.1:51234/cb"));
+        assert!(loopback_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:51234/cb"
+        ));
         assert!(loopback_matches("http://[::1]/cb", "http://[::1]:8000/cb"));
-        assert!(!loopback_matches("http://127.0.0.1/cb", "http://127.0.0.1:5000/other"));
-        assert!(!loopback_matches("http://127.0.0.1/cb", "http://localhost:5000/cb"));
-        assert!(!loopback_matches("https://app.example/cb", "https://app.example:444/cb"));
-        assert!(!loopback_matches("http://127.0.0.1/cb", "http://user@127.0.0.1:5/cb"));
+        assert!(!loopback_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:5000/other"
+        ));
+        assert!(!loopback_matches(
+            "http://127.0.0.1/cb",
+            "http://localhost:5000/cb"
+        ));
+        assert!(!loopback_matches(
+            "https://app.example/cb",
+            "https://app.example:444/cb"
+        ));
+        assert!(!loopback_matches(
+            "http://127.0.0.1/cb",
+            "http://user@127.0.0.1:5/cb"
+        ));
     }
 
     #[test]

@@ -31,7 +31,9 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, ApiE
         .filter(|scheme| scheme.eq_ignore_ascii_case("basic "))
         .map(|_| value[6..].trim())
     else {
-        return Err(ApiError::invalid_client("use HTTP Basic client authentication"));
+        return Err(ApiError::invalid_client(
+            "use HTTP Basic client authentication",
+        ));
     };
     let decoded = STANDARD.decode(encoded).map_err(|_| malformed())?;
     let text = String::from_utf8(decoded).map_err(|_| malformed())?;
@@ -46,20 +48,33 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, ApiE
     Ok(Some((decode(id)?, decode(secret)?)))
 }
 
-pub async fn authenticate(state: &AppState, realm: &RealmState, req: &HttpRequest, params: &Params) -> Result<Caller, ApiError> {
+pub async fn authenticate(
+    state: &AppState,
+    realm: &RealmState,
+    req: &HttpRequest,
+    params: &Params,
+) -> Result<Caller, ApiError> {
     let basic = basic_credentials(req)?;
     let form_id = params.get("client_id")?;
     let form_secret = params.get("client_secret")?;
     let (client_id, secret) = match (basic, form_id, form_secret) {
         (Some(_), _, Some(_)) => {
-            return Err(ApiError::invalid_request("use one client authentication method, not two"))
+            return Err(ApiError::invalid_request(
+                "use one client authentication method, not two",
+            ))
         }
         (Some((id, _)), Some(form), None) if form != id => {
-            return Err(ApiError::invalid_request("client_id differs from the authenticated client"))
+            return Err(ApiError::invalid_request(
+                "client_id differs from the authenticated client",
+            ))
         }
         (Some((id, secret)), _, None) => (id, Some(secret)),
         (None, Some(id), secret) => (id.to_string(), secret.map(str::to_string)),
-        (None, None, _) => return Err(ApiError::invalid_client("client authentication is required")),
+        (None, None, _) => {
+            return Err(ApiError::invalid_client(
+                "client authentication is required",
+            ))
+        }
     };
     let client = state
         .directory
@@ -67,10 +82,12 @@ pub async fn authenticate(state: &AppState, realm: &RealmState, req: &HttpReques
         .await?
         .filter(|c| c.enabled);
     match (client, secret) {
-        (Some(client), Some(secret)) if state.directory.client_secret_matches(&client, &secret) => Ok(Caller {
-            client,
-            authenticated: true,
-        }),
+        (Some(client), Some(secret)) if state.directory.client_secret_matches(&client, &secret) => {
+            Ok(Caller {
+                client,
+                authenticated: true,
+            })
+        }
         (Some(client), None) if client.is_public() => Ok(Caller {
             client,
             authenticated: false,

@@ -11,11 +11,11 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AdditionalProviderMetadata, AuthUrl, IssuerUrl, JsonWebKeySetUrl, ProviderMetadata,
-    ResponseTypes, Scope, TokenUrl,
+    ResponseTypes, Scope, TokenUrl, UserInfoUrl,
 };
 use serde::{Deserialize, Serialize};
 
-use super::{AUTH_PATH, CERTS_PATH, TOKEN_PATH};
+use super::{AUTH_PATH, CERTS_PATH, TOKEN_PATH, USERINFO_PATH};
 use crate::http::errors::ApiError;
 use crate::http::AppState;
 
@@ -24,6 +24,9 @@ use crate::http::AppState;
 pub struct LatchMetadata {
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub code_challenge_methods_supported: Vec<String>,
+    /// RFC 9207: authorization responses carry `iss`.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 impl AdditionalProviderMetadata for LatchMetadata {}
@@ -57,11 +60,49 @@ pub fn metadata(issuer: &str) -> Result<Metadata, url::ParseError> {
         ],
         LatchMetadata {
             code_challenge_methods_supported: vec!["S256".into()],
+            authorization_response_iss_parameter_supported: true,
         },
     )
     .set_token_endpoint(Some(TokenUrl::new(format!("{issuer}{TOKEN_PATH}"))?))
-    .set_scopes_supported(Some(vec![Scope::new("openid".into())]))
-    .set_grant_types_supported(Some(vec![CoreGrantType::AuthorizationCode]))
+    .set_userinfo_endpoint(Some(UserInfoUrl::new(format!("{issuer}{USERINFO_PATH}"))?))
+    .set_scopes_supported(Some(
+        crate::tokens::scope::KNOWN
+            .iter()
+            .map(|s| Scope::new(s.to_string()))
+            .collect(),
+    ))
+    .set_claims_supported(Some(
+        [
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "at_hash",
+            "sid",
+            "azp",
+            "preferred_username",
+            "name",
+            "given_name",
+            "family_name",
+            "email",
+            "email_verified",
+        ]
+        .iter()
+        .map(|c| CoreClaimName::new(c.to_string()))
+        .collect(),
+    ))
+    .set_grant_types_supported(Some(vec![
+        CoreGrantType::AuthorizationCode,
+        CoreGrantType::RefreshToken,
+        CoreGrantType::ClientCredentials,
+    ]))
+    .set_userinfo_signing_alg_values_supported(None)
+    .set_request_parameter_supported(Some(false))
+    .set_request_uri_parameter_supported(Some(false))
+    .set_claims_parameter_supported(Some(false))
     .set_token_endpoint_auth_methods_supported(Some(vec![
         CoreClientAuthMethod::ClientSecretBasic,
         CoreClientAuthMethod::ClientSecretPost,

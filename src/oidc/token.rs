@@ -26,7 +26,9 @@ pub async fn token(
     let realm = super::realm(&state, &path).await?;
     let params = Params::from_body(&req, body).await?;
     if let Some(name) = params.first_repeated() {
-        return Err(ApiError::invalid_request(format!("parameter `{name}` is repeated")));
+        return Err(ApiError::invalid_request(format!(
+            "parameter `{name}` is repeated"
+        )));
     }
     let grant_type = params
         .get("grant_type")?
@@ -42,35 +44,50 @@ pub async fn token(
     };
     let resource = params.get("resource")?;
     let response = match grant_type.as_str() {
-        "authorization_code" => grants::authorization_code(
-            &ctx,
-            &caller.client,
-            CodeRedemption {
-                code: params
-                    .get("code")?
-                    .ok_or_else(|| ApiError::invalid_request("code is required"))?,
-                redirect_uri: params.get("redirect_uri")?,
-                code_verifier: params.get("code_verifier")?,
-                resource,
-            },
-        )
-        .await,
+        "authorization_code" => {
+            grants::authorization_code(
+                &ctx,
+                &caller.client,
+                CodeRedemption {
+                    code: params
+                        .get("code")?
+                        .ok_or_else(|| ApiError::invalid_request("code is required"))?,
+                    redirect_uri: params.get("redirect_uri")?,
+                    code_verifier: params.get("code_verifier")?,
+                    resource,
+                },
+            )
+            .await
+        }
         "refresh_token" => {
             let presented = params
                 .get("refresh_token")?
                 .ok_or_else(|| ApiError::invalid_request("refresh_token is required"))?;
-            grants::refresh(&ctx, &caller.client, presented, params.get("scope")?, resource).await
+            grants::refresh(
+                &ctx,
+                &caller.client,
+                presented,
+                params.get("scope")?,
+                resource,
+            )
+            .await
         }
         "client_credentials" if caller.authenticated => {
             grants::client_credentials(&ctx, &caller.client, params.get("scope")?, resource)
         }
         "client_credentials" => {
-            return Err(ApiError::oauth("unauthorized_client", "public clients cannot use client_credentials"))
+            return Err(ApiError::oauth(
+                "unauthorized_client",
+                "public clients cannot use client_credentials",
+            ))
         }
         other => {
             return Err(ApiError::oauth(
                 "unsupported_grant_type",
-                format!("grant_type `{}` is not supported", other.chars().take(64).collect::<String>()),
+                format!(
+                    "grant_type `{}` is not supported",
+                    other.chars().take(64).collect::<String>()
+                ),
             ))
         }
     }

@@ -14,14 +14,18 @@ use crate::tokens::{self, ProfileClaims, Scopes};
 /// RFC 6750 §3.1: the error goes in the challenge.
 fn invalid_token(description: &str) -> ApiError {
     let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", description);
-    e.challenge = Some(format!(r#"Bearer error="invalid_token", error_description="{description}""#));
+    e.challenge = Some(format!(
+        r#"Bearer error="invalid_token", error_description="{description}""#
+    ));
     e
 }
 
 fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
 }
 
 #[derive(Serialize)]
@@ -31,10 +35,18 @@ struct UserInfo {
     profile: ProfileClaims,
 }
 
-async fn userinfo(state: web::Data<AppState>, realm_name: String, token: Option<String>) -> Result<HttpResponse, ApiError> {
+async fn userinfo(
+    state: web::Data<AppState>,
+    realm_name: String,
+    token: Option<String>,
+) -> Result<HttpResponse, ApiError> {
     let realm = super::realm(&state, &realm_name).await?;
     let Some(token) = token else {
-        let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "invalid_request", "a bearer access token is required");
+        let mut e = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request",
+            "a bearer access token is required",
+        );
         e.challenge = Some(r#"Bearer realm="latch""#.into());
         return Err(e);
     };
@@ -54,7 +66,11 @@ async fn userinfo(state: web::Data<AppState>, realm_name: String, token: Option<
         .ok_or_else(|| invalid_token("the token's user no longer exists"))?;
     let scopes = Scopes::parse(&claims.scope).unwrap_or_default();
     if !scopes.contains("openid") {
-        let mut e = ApiError::new(StatusCode::FORBIDDEN, "insufficient_scope", "the token lacks the openid scope");
+        let mut e = ApiError::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "the token lacks the openid scope",
+        );
         e.challenge = Some(r#"Bearer error="insufficient_scope", scope="openid""#.into());
         return Err(e);
     }
@@ -67,7 +83,11 @@ async fn userinfo(state: web::Data<AppState>, realm_name: String, token: Option<
 }
 
 /// `GET /realms/{realm}/protocol/openid-connect/userinfo`
-pub async fn userinfo_get(state: web::Data<AppState>, path: web::Path<String>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn userinfo_get(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     userinfo(state, path.into_inner(), bearer(&req)).await
 }
 
@@ -80,7 +100,10 @@ pub async fn userinfo_post(
 ) -> Result<HttpResponse, ApiError> {
     let token = match bearer(&req) {
         Some(token) => Some(token),
-        None => Params::from_body(&req, body).await?.get("access_token")?.map(str::to_string),
+        None => Params::from_body(&req, body)
+            .await?
+            .get("access_token")?
+            .map(str::to_string),
     };
     userinfo(state, path.into_inner(), token).await
 }

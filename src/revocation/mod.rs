@@ -48,8 +48,8 @@ impl EventKind {
             EventKind::Jti,
             EventKind::Family,
         ]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 

@@ -26,7 +26,9 @@ pub struct CodeRow {
 }
 
 pub fn insert(conn: &mut DbConnection, row: &CodeRow) -> Result<(), StoreError> {
-    diesel::insert_into(auth_codes::table).values(row).execute(conn)?;
+    diesel::insert_into(auth_codes::table)
+        .values(row)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -39,10 +41,18 @@ pub fn find(conn: &mut DbConnection, code_hash: &str) -> Result<Option<CodeRow>,
 }
 
 /// Claims the code for one redemption; false when it was already used.
-pub fn mark_used(conn: &mut DbConnection, code_hash: &str, now_ms: i64) -> Result<bool, StoreError> {
-    let changed = diesel::update(auth_codes::table.find(code_hash).filter(auth_codes::used_at_ms.is_null()))
-        .set(auth_codes::used_at_ms.eq(now_ms))
-        .execute(conn)?;
+pub fn mark_used(
+    conn: &mut DbConnection,
+    code_hash: &str,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let changed = diesel::update(
+        auth_codes::table
+            .find(code_hash)
+            .filter(auth_codes::used_at_ms.is_null()),
+    )
+    .set(auth_codes::used_at_ms.eq(now_ms))
+    .execute(conn)?;
     Ok(changed == 1)
 }
 
@@ -54,12 +64,18 @@ pub fn record_issued(
     access_jti: &str,
 ) -> Result<(), StoreError> {
     diesel::update(auth_codes::table.find(code_hash))
-        .set((auth_codes::family_id.eq(family_id), auth_codes::access_jti.eq(access_jti)))
+        .set((
+            auth_codes::family_id.eq(family_id),
+            auth_codes::access_jti.eq(access_jti),
+        ))
         .execute(conn)?;
     Ok(())
 }
 
 /// Deletes codes that expired long enough ago that a replay no longer matters.
 pub fn delete_expired_before(conn: &mut DbConnection, before_ms: i64) -> Result<usize, StoreError> {
-    Ok(diesel::delete(auth_codes::table.filter(auth_codes::expires_at_ms.lt(before_ms))).execute(conn)?)
+    Ok(
+        diesel::delete(auth_codes::table.filter(auth_codes::expires_at_ms.lt(before_ms)))
+            .execute(conn)?,
+    )
 }

@@ -5,7 +5,11 @@ use diesel::prelude::*;
 use super::schema::consents;
 use super::{DbConnection, StoreError};
 
-pub fn find(conn: &mut DbConnection, user_id: &str, client_id: &str) -> Result<Option<String>, StoreError> {
+pub fn find(
+    conn: &mut DbConnection,
+    user_id: &str,
+    client_id: &str,
+) -> Result<Option<String>, StoreError> {
     Ok(consents::table
         .find((user_id, client_id))
         .select(consents::scope)
@@ -13,7 +17,13 @@ pub fn find(conn: &mut DbConnection, user_id: &str, client_id: &str) -> Result<O
         .optional()?)
 }
 
-pub fn grant(conn: &mut DbConnection, user_id: &str, client_id: &str, scope: &str, now_ms: i64) -> Result<(), StoreError> {
+pub fn grant(
+    conn: &mut DbConnection,
+    user_id: &str,
+    client_id: &str,
+    scope: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
     diesel::delete(consents::table.find((user_id, client_id))).execute(conn)?;
     diesel::insert_into(consents::table)
         .values((

@@ -10,8 +10,8 @@ pub mod keys;
 pub mod meta;
 pub mod realms;
 pub mod refresh;
-pub mod sessions;
 pub mod schema;
+pub mod sessions;
 pub mod users;
 
 use std::time::Duration;

@@ -35,16 +35,23 @@ pub struct TokenRow {
 }
 
 pub fn insert_family(conn: &mut DbConnection, row: &FamilyRow) -> Result<(), StoreError> {
-    diesel::insert_into(refresh_families::table).values(row).execute(conn)?;
+    diesel::insert_into(refresh_families::table)
+        .values(row)
+        .execute(conn)?;
     Ok(())
 }
 
 pub fn insert_token(conn: &mut DbConnection, row: &TokenRow) -> Result<(), StoreError> {
-    diesel::insert_into(refresh_tokens::table).values(row).execute(conn)?;
+    diesel::insert_into(refresh_tokens::table)
+        .values(row)
+        .execute(conn)?;
     Ok(())
 }
 
-pub fn find_token(conn: &mut DbConnection, token_hash: &str) -> Result<Option<(TokenRow, FamilyRow)>, StoreError> {
+pub fn find_token(
+    conn: &mut DbConnection,
+    token_hash: &str,
+) -> Result<Option<(TokenRow, FamilyRow)>, StoreError> {
     Ok(refresh_tokens::table
         .inner_join(refresh_families::table)
         .filter(refresh_tokens::token_hash.eq(token_hash))
@@ -73,7 +80,11 @@ pub fn mark_rotated(
     Ok(changed == 1)
 }
 
-pub fn touch_family(conn: &mut DbConnection, family_id: &str, now_ms: i64) -> Result<(), StoreError> {
+pub fn touch_family(
+    conn: &mut DbConnection,
+    family_id: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
     diesel::update(refresh_families::table.find(family_id))
         .set(refresh_families::last_used_ms.eq(now_ms))
         .execute(conn)?;
@@ -81,7 +92,12 @@ pub fn touch_family(conn: &mut DbConnection, family_id: &str, now_ms: i64) -> Re
 }
 
 /// Revokes a family; true when it was live until now.
-pub fn revoke_family(conn: &mut DbConnection, family_id: &str, reason: &str, now_ms: i64) -> Result<bool, StoreError> {
+pub fn revoke_family(
+    conn: &mut DbConnection,
+    family_id: &str,
+    reason: &str,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
     let changed = diesel::update(
         refresh_families::table
             .find(family_id)

@@ -23,7 +23,9 @@ pub struct SessionRow {
 }
 
 pub fn insert(conn: &mut DbConnection, row: &SessionRow) -> Result<(), StoreError> {
-    diesel::insert_into(sessions::table).values(row).execute(conn)?;
+    diesel::insert_into(sessions::table)
+        .values(row)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -35,7 +37,10 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<SessionRow>, Sto
         .optional()?)
 }
 
-pub fn find_by_cookie(conn: &mut DbConnection, cookie_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+pub fn find_by_cookie(
+    conn: &mut DbConnection,
+    cookie_hash: &str,
+) -> Result<Option<SessionRow>, StoreError> {
     Ok(sessions::table
         .filter(sessions::cookie_hash.eq(cookie_hash))
         .select(SessionRow::as_select())
@@ -51,15 +56,32 @@ pub fn touch(conn: &mut DbConnection, id: &str, now_ms: i64) -> Result<(), Store
 }
 
 /// Marks the session ended; true when it was live until now.
-pub fn end(conn: &mut DbConnection, id: &str, reason: &str, now_ms: i64) -> Result<bool, StoreError> {
-    let changed = diesel::update(sessions::table.find(id).filter(sessions::ended_at_ms.is_null()))
-        .set((sessions::ended_at_ms.eq(now_ms), sessions::end_reason.eq(reason)))
-        .execute(conn)?;
+pub fn end(
+    conn: &mut DbConnection,
+    id: &str,
+    reason: &str,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let changed = diesel::update(
+        sessions::table
+            .find(id)
+            .filter(sessions::ended_at_ms.is_null()),
+    )
+    .set((
+        sessions::ended_at_ms.eq(now_ms),
+        sessions::end_reason.eq(reason),
+    ))
+    .execute(conn)?;
     Ok(changed == 1)
 }
 
 /// Records that `client_id` received tokens in the session (once).
-pub fn add_client(conn: &mut DbConnection, session_id: &str, client_id: &str, now_ms: i64) -> Result<(), StoreError> {
+pub fn add_client(
+    conn: &mut DbConnection,
+    session_id: &str,
+    client_id: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
     let exists = session_clients::table
         .find((session_id, client_id))
         .count()

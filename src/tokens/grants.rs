@@ -95,9 +95,14 @@ pub struct Context<'a> {
 fn audience(client: &Client, resource: Option<&str>) -> Result<String, GrantError> {
     match resource {
         Some(r) => {
-            let ok = url::Url::parse(r).map(|u| u.fragment().is_none()).unwrap_or(false);
+            let ok = url::Url::parse(r)
+                .map(|u| u.fragment().is_none())
+                .unwrap_or(false);
             if !ok {
-                return Err(GrantError::new("invalid_target", "resource must be an absolute URI without a fragment"));
+                return Err(GrantError::new(
+                    "invalid_target",
+                    "resource must be an absolute URI without a fragment",
+                ));
             }
             Ok(r.to_string())
         }
@@ -117,12 +122,20 @@ pub fn client_credentials(
     resource: Option<&str>,
 ) -> Result<TokenResponse, Failure> {
     if client.is_public() || !client.allows(GrantType::ClientCredentials) {
-        return Err(GrantError::new("unauthorized_client", "this client may not use the client_credentials grant").into());
+        return Err(GrantError::new(
+            "unauthorized_client",
+            "this client may not use the client_credentials grant",
+        )
+        .into());
     }
     let scopes = Scopes::parse(scope.unwrap_or(""))
         .map_err(|bad| GrantError::new("invalid_scope", format!("scope `{bad}` is not offered")))?;
     if scopes.contains("openid") || scopes.contains("offline_access") {
-        return Err(GrantError::new("invalid_scope", "openid and offline_access need a user; client_credentials has none").into());
+        return Err(GrantError::new(
+            "invalid_scope",
+            "openid and offline_access need a user; client_credentials has none",
+        )
+        .into());
     }
     let aud = audience(client, resource)?;
     let minted = mint_access(
@@ -165,42 +178,77 @@ fn pkce_matches(challenge: &str, verifier: &str) -> bool {
         && verifier
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
-    valid && crypto::constant_time_eq(crypto::b64url(&crypto::sha256(verifier.as_bytes())).as_bytes(), challenge.as_bytes())
+    valid
+        && crypto::constant_time_eq(
+            crypto::b64url(&crypto::sha256(verifier.as_bytes())).as_bytes(),
+            challenge.as_bytes(),
+        )
 }
 
-fn check_code(row: &CodeRow, ctx: &Context<'_>, client: &Client, r: &CodeRedemption<'_>) -> Result<(), GrantError> {
+fn check_code(
+    row: &CodeRow,
+    ctx: &Context<'_>,
+    client: &Client,
+    r: &CodeRedemption<'_>,
+) -> Result<(), GrantError> {
     if row.realm_id != ctx.realm.realm.id || row.client_id != client.id {
-        return Err(GrantError::invalid_grant("the code was issued to another client"));
+        return Err(GrantError::invalid_grant(
+            "the code was issued to another client",
+        ));
     }
     if row.expires_at_ms <= ctx.now_ms {
         return Err(GrantError::invalid_grant("the code has expired"));
     }
     if r.redirect_uri != Some(row.redirect_uri.as_str()) {
-        return Err(GrantError::invalid_grant("redirect_uri does not match the authorization request"));
+        return Err(GrantError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
     }
     match (&row.code_challenge, r.code_verifier) {
         (Some(challenge), Some(verifier)) if pkce_matches(challenge, verifier) => Ok(()),
-        (Some(_), Some(_)) => Err(GrantError::invalid_grant("code_verifier does not match the code_challenge")),
+        (Some(_), Some(_)) => Err(GrantError::invalid_grant(
+            "code_verifier does not match the code_challenge",
+        )),
         (Some(_), None) => Err(GrantError::invalid_grant("code_verifier is required")),
         // RFC 9700 §4.8.2: a verifier without a challenge is a downgrade attempt.
-        (None, Some(_)) => Err(GrantError::invalid_grant("code_verifier sent but the request had no code_challenge")),
+        (None, Some(_)) => Err(GrantError::invalid_grant(
+            "code_verifier sent but the request had no code_challenge",
+        )),
         (None, None) => Ok(()),
     }
 }
 
+/// What a code's redemption transaction found.
+enum Redemption {
+    /// First use: the user, the new refresh family (if any), the auth time.
+    Issued(User, Option<FamilyRow>, i64),
+    /// The code had been used already.
+    Replayed(CodeRow),
+}
+
 /// Redeems a code once. A second redemption fails and revokes what the
 /// first one issued (RFC 6749 §4.1.2).
-pub async fn authorization_code(ctx: &Context<'_>, client: &Arc<Client>, r: CodeRedemption<'_>) -> Result<TokenResponse, Failure> {
+pub async fn authorization_code(
+    ctx: &Context<'_>,
+    client: &Arc<Client>,
+    r: CodeRedemption<'_>,
+) -> Result<TokenResponse, Failure> {
     let code_hash = ctx.directory.hash_token(r.code);
     let row = {
         let hash = code_hash.clone();
-        ctx.directory.store().run(move |conn| store::codes::find(conn, &hash)).await?
+        ctx.directory
+            .store()
+            .run(move |conn| store::codes::find(conn, &hash))
+            .await?
     }
     .ok_or_else(|| GrantError::invalid_grant("the code is invalid or has expired"))?;
     check_code(&row, ctx, client, &r)?;
     if row.used_at_ms.is_some() {
         revoke_code_issue(ctx, row).await?;
-        return Err(GrantError::invalid_grant("the code was already used; the tokens issued with it are revoked").into());
+        return Err(GrantError::invalid_grant(
+            "the code was already used; the tokens issued with it are revoked",
+        )
+        .into());
     }
     let scopes = Scopes::parse(&row.scope).unwrap_or_default();
     let aud = audience(client, r.resource)?;
@@ -217,57 +265,109 @@ pub async fn authorization_code(ctx: &Context<'_>, client: &Arc<Client>, r: Code
         .directory
         .store()
         .run(move |conn| {
-            store::write(conn, |conn| -> Result<Result<(User, Option<FamilyRow>, i64), CodeRow>, Failure> {
-                if !store::codes::mark_used(conn, &code_hash, now)? {
-                    // A concurrent redemption won; treat this one as the replay.
-                    let current = store::codes::find(conn, &code_hash)?;
-                    return Ok(Err(current.unwrap_or(code_row)));
-                }
-                let row = code_row;
-                let (session, user) = live_session(conn, &row.session_id, now)?;
-                let family = if issues_refresh {
-                    let offline = scopes.contains("offline_access");
-                    let family = new_family(&realm, &row, &client_row_id, offline, session.expires_at_ms, now);
-                    store::refresh::insert_family(conn, &family)?;
-                    store::refresh::insert_token(conn, &new_refresh_row(&realm, &family, refresh_hash, now))?;
-                    Some(family)
-                } else {
-                    None
-                };
-                store::codes::record_issued(conn, &code_hash, family.as_ref().map(|f| f.id.as_str()), &jti_for_db)?;
-                store::sessions::add_client(conn, &session.id, &client_row_id, now)?;
-                Ok(Ok((user, family, session.auth_time_s)))
-            })
+            store::write(
+                conn,
+                |conn| -> Result<Redemption, Failure> {
+                    if !store::codes::mark_used(conn, &code_hash, now)? {
+                        // A concurrent redemption won; treat this one as the replay.
+                        let current = store::codes::find(conn, &code_hash)?;
+                        return Ok(Redemption::Replayed(current.unwrap_or(code_row)));
+                    }
+                    let row = code_row;
+                    let (session, user) = live_session(conn, &row.session_id, now)?;
+                    let family = if issues_refresh {
+                        let offline = scopes.contains("offline_access");
+                        let family = new_family(
+                            &realm,
+                            &row,
+                            &client_row_id,
+                            offline,
+                            session.expires_at_ms,
+                            now,
+                        );
+                        store::refresh::insert_family(conn, &family)?;
+                        store::refresh::insert_token(
+                            conn,
+                            &new_refresh_row(&realm, &family, refresh_hash, now),
+                        )?;
+                        Some(family)
+                    } else {
+                        None
+                    };
+                    store::codes::record_issued(
+                        conn,
+                        &code_hash,
+                        family.as_ref().map(|f| f.id.as_str()),
+                        &jti_for_db,
+                    )?;
+                    store::sessions::add_client(conn, &session.id, &client_row_id, now)?;
+                    Ok(Redemption::Issued(user, family, session.auth_time_s))
+                },
+            )
         })
         .await?;
     let (user, family, auth_time_s) = match outcome {
-        Ok(v) => v,
-        Err(used) => {
+        Redemption::Issued(user, family, auth_time_s) => (user, family, auth_time_s),
+        Redemption::Replayed(used) => {
             revoke_code_issue(ctx, used).await?;
-            return Err(GrantError::invalid_grant("the code was already used; the tokens issued with it are revoked").into());
+            return Err(GrantError::invalid_grant(
+                "the code was already used; the tokens issued with it are revoked",
+            )
+            .into());
         }
     };
     let scopes = Scopes::parse(&row.scope).unwrap_or_default();
     let refresh = family.map(|f| (refresh_value, refresh_lifetime_s(&ctx.realm.realm, &f, now)));
-    respond(ctx, client, &user, &scopes, &aud, jti, &row.session_id, row.nonce.as_deref(), auth_time_s, refresh)
+    respond(
+        ctx,
+        client,
+        &user,
+        &scopes,
+        &aud,
+        jti,
+        &row.session_id,
+        row.nonce.as_deref(),
+        auth_time_s,
+        refresh,
+    )
 }
 
 /// Revokes what a code's first redemption issued: its refresh family, and
 /// its access token (through the revocation log).
 async fn revoke_code_issue(ctx: &Context<'_>, row: CodeRow) -> Result<(), Failure> {
-    let (realm_id, access_exp) = (ctx.realm.realm.id.clone(), row.created_at_ms / 1000 + 60 + ctx.realm.realm.access_token_lifetime_s);
+    let (realm_id, access_exp) = (
+        ctx.realm.realm.id.clone(),
+        row.created_at_ms / 1000 + 60 + ctx.realm.realm.access_token_lifetime_s,
+    );
     let now = ctx.now_ms;
     ctx.directory
         .store()
         .run(move |conn| {
             store::write(conn, |conn| -> Result<(), Error> {
                 if let Some(family) = &row.family_id {
-                    if store::refresh::revoke_family(conn, family, "authorization code replay", now)? {
-                        revocation::record(conn, &realm_id, EventKind::Family, family, Some(access_exp * 1000))?;
+                    if store::refresh::revoke_family(
+                        conn,
+                        family,
+                        "authorization code replay",
+                        now,
+                    )? {
+                        revocation::record(
+                            conn,
+                            &realm_id,
+                            EventKind::Family,
+                            family,
+                            Some(access_exp * 1000),
+                        )?;
                     }
                 }
                 if let Some(jti) = &row.access_jti {
-                    revocation::record(conn, &realm_id, EventKind::Jti, jti, Some(access_exp * 1000))?;
+                    revocation::record(
+                        conn,
+                        &realm_id,
+                        EventKind::Jti,
+                        jti,
+                        Some(access_exp * 1000),
+                    )?;
                 }
                 Ok(())
             })
@@ -277,7 +377,11 @@ async fn revoke_code_issue(ctx: &Context<'_>, row: CodeRow) -> Result<(), Failur
     Ok(())
 }
 
-fn live_session(conn: &mut DbConnection, sid: &str, now: i64) -> Result<(store::sessions::SessionRow, User), Failure> {
+fn live_session(
+    conn: &mut DbConnection,
+    sid: &str,
+    now: i64,
+) -> Result<(store::sessions::SessionRow, User), Failure> {
     let ended = || GrantError::invalid_grant("the session has ended");
     let session = store::sessions::find(conn, sid)?.ok_or_else(ended)?;
     let user = store::users::find(conn, &session.user_id)?.ok_or_else(ended)?;
@@ -287,7 +391,14 @@ fn live_session(conn: &mut DbConnection, sid: &str, now: i64) -> Result<(store::
     Ok((session, user))
 }
 
-fn new_family(realm: &crate::store::realms::Realm, code: &CodeRow, client_row_id: &str, offline: bool, session_expires_ms: i64, now: i64) -> FamilyRow {
+fn new_family(
+    realm: &crate::store::realms::Realm,
+    code: &CodeRow,
+    client_row_id: &str,
+    offline: bool,
+    session_expires_ms: i64,
+    now: i64,
+) -> FamilyRow {
     let expires_at_ms = if offline {
         now + realm.offline_token_lifetime_s * 1000
     } else {
@@ -312,7 +423,12 @@ fn new_family(realm: &crate::store::realms::Realm, code: &CodeRow, client_row_id
 
 /// One refresh token lives for the realm's refresh lifetime (offline: the
 /// offline lifetime), never beyond its family.
-fn new_refresh_row(realm: &crate::store::realms::Realm, family: &FamilyRow, token_hash: String, now: i64) -> TokenRow {
+fn new_refresh_row(
+    realm: &crate::store::realms::Realm,
+    family: &FamilyRow,
+    token_hash: String,
+    now: i64,
+) -> TokenRow {
     let lifetime_ms = if family.offline {
         realm.offline_token_lifetime_s * 1000
     } else {
@@ -416,11 +532,17 @@ pub async fn refresh(
     let token_hash = ctx.directory.hash_token(presented);
     let found = {
         let hash = token_hash.clone();
-        ctx.directory.store().run(move |conn| store::refresh::find_token(conn, &hash)).await?
+        ctx.directory
+            .store()
+            .run(move |conn| store::refresh::find_token(conn, &hash))
+            .await?
     };
-    let (token, family) = found.ok_or_else(|| GrantError::invalid_grant("the refresh token is invalid"))?;
+    let (token, family) =
+        found.ok_or_else(|| GrantError::invalid_grant("the refresh token is invalid"))?;
     if family.realm_id != ctx.realm.realm.id || family.client_id != client.id {
-        return Err(GrantError::invalid_grant("the refresh token was issued to another client").into());
+        return Err(
+            GrantError::invalid_grant("the refresh token was issued to another client").into(),
+        );
     }
     if family.revoked_at_ms.is_some() {
         return Err(GrantError::invalid_grant("the refresh token has been revoked").into());
@@ -435,9 +557,15 @@ pub async fn refresh(
     let scopes = match scope {
         None => granted.clone(),
         Some(s) => {
-            let asked = Scopes::parse(s).map_err(|bad| GrantError::new("invalid_scope", format!("scope `{bad}` is not offered")))?;
+            let asked = Scopes::parse(s).map_err(|bad| {
+                GrantError::new("invalid_scope", format!("scope `{bad}` is not offered"))
+            })?;
             if !asked.is_subset_of(&granted) {
-                return Err(GrantError::new("invalid_scope", "a refresh cannot widen the granted scope").into());
+                return Err(GrantError::new(
+                    "invalid_scope",
+                    "a refresh cannot widen the granted scope",
+                )
+                .into());
             }
             asked
         }
@@ -469,16 +597,28 @@ pub async fn refresh(
         &family.session_id,
         None,
         auth_time_s,
-        Some((successor.clone(), refresh_lifetime_s(&ctx.realm.realm, &family, ctx.now_ms))),
+        Some((
+            successor.clone(),
+            refresh_lifetime_s(&ctx.realm.realm, &family, ctx.now_ms),
+        )),
     )?;
     let grace = ctx.realm.realm.refresh_grace_ms;
     let replay = if grace > 0 && !client.is_public() {
         let json = serde_json::to_vec(&response).map_err(|e| Error::Key(e.to_string()))?;
-        Some(ctx.directory.master().seal(REPLAY_PURPOSE, token_hash.as_bytes(), &json))
+        Some(
+            ctx.directory
+                .master()
+                .seal(REPLAY_PURPOSE, token_hash.as_bytes(), &json),
+        )
     } else {
         None
     };
-    let successor_row = new_refresh_row(&ctx.realm.realm, &family, ctx.directory.hash_token(&successor), ctx.now_ms);
+    let successor_row = new_refresh_row(
+        &ctx.realm.realm,
+        &family,
+        ctx.directory.hash_token(&successor),
+        ctx.now_ms,
+    );
     let now = ctx.now_ms;
     let (old_hash, family_id) = (token_hash.clone(), family.id.clone());
     let rotated = ctx
@@ -498,7 +638,11 @@ pub async fn refresh(
     if !rotated {
         // Another request rotated it between our read and our write.
         let hash = token_hash.clone();
-        let again = ctx.directory.store().run(move |conn| store::refresh::find_token(conn, &hash)).await?;
+        let again = ctx
+            .directory
+            .store()
+            .run(move |conn| store::refresh::find_token(conn, &hash))
+            .await?;
         if let Some((token, family)) = again {
             let rotated_at = token.rotated_at_ms.unwrap_or(now);
             return reuse(ctx, client, &token, &family, rotated_at).await;
@@ -508,11 +652,21 @@ pub async fn refresh(
     Ok(response)
 }
 
-async fn reuse(ctx: &Context<'_>, client: &Client, token: &TokenRow, family: &FamilyRow, rotated_at: i64) -> Result<TokenResponse, Failure> {
+async fn reuse(
+    ctx: &Context<'_>,
+    client: &Client,
+    token: &TokenRow,
+    family: &FamilyRow,
+    rotated_at: i64,
+) -> Result<TokenResponse, Failure> {
     let grace = ctx.realm.realm.refresh_grace_ms;
     if grace > 0 && !client.is_public() && ctx.now_ms - rotated_at <= grace {
         if let Some(sealed) = &token.replay_response {
-            if let Ok(json) = ctx.directory.master().open(REPLAY_PURPOSE, token.token_hash.as_bytes(), sealed) {
+            if let Ok(json) =
+                ctx.directory
+                    .master()
+                    .open(REPLAY_PURPOSE, token.token_hash.as_bytes(), sealed)
+            {
                 if let Ok(response) = serde_json::from_slice::<TokenResponse>(&json) {
                     return Ok(response);
                 }
@@ -531,7 +685,13 @@ async fn reuse(ctx: &Context<'_>, client: &Client, token: &TokenRow, family: &Fa
         .run(move |conn| {
             store::write(conn, |conn| -> Result<(), Error> {
                 if store::refresh::revoke_family(conn, &family_id, "refresh token reuse", now)? {
-                    revocation::record(conn, &realm_id, EventKind::Family, &family_id, Some(access_horizon))?;
+                    revocation::record(
+                        conn,
+                        &realm_id,
+                        EventKind::Family,
+                        &family_id,
+                        Some(access_horizon),
+                    )?;
                 }
                 session::end(conn, &realm_id, &sid, "refresh token reuse", now)?;
                 Ok(())
@@ -539,7 +699,10 @@ async fn reuse(ctx: &Context<'_>, client: &Client, token: &TokenRow, family: &Fa
         })
         .await?;
     tracing::warn!(client = %client.client_id, family = %family.id, "refresh token reused; family revoked and session ended");
-    Err(GrantError::invalid_grant("the refresh token was already used; its session has been revoked").into())
+    Err(GrantError::invalid_grant(
+        "the refresh token was already used; its session has been revoked",
+    )
+    .into())
 }
 
 #[cfg(test)]
@@ -550,8 +713,11 @@ mod tests {
     fn pkce_s256_matches_the_rfc_7636_example() {
         // RFC 7636 Appendix B.
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URB2-jnzfzxhRI";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(pkce_matches(challenge, verifier));
-        assert!(!pkce_matches(challenge, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX"));
+        assert!(!pkce_matches(
+            challenge,
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX"
+        ));
     }
 }

@@ -34,14 +34,19 @@ struct SignHeader<'a> {
 }
 
 /// Signs `claims` as a compact JWS with header `typ`.
-pub fn sign<C: Serialize>(key: &RingKey, typ: &str, claims: &C) -> Result<String, crate::error::Error> {
+pub fn sign<C: Serialize>(
+    key: &RingKey,
+    typ: &str,
+    claims: &C,
+) -> Result<String, crate::error::Error> {
     let header = serde_json::to_vec(&SignHeader {
         alg: key.alg.as_str(),
         typ,
         kid: &key.kid,
     })
     .map_err(|e| crate::error::Error::Key(e.to_string()))?;
-    let payload = serde_json::to_vec(claims).map_err(|e| crate::error::Error::Key(e.to_string()))?;
+    let payload =
+        serde_json::to_vec(claims).map_err(|e| crate::error::Error::Key(e.to_string()))?;
     let mut token = String::with_capacity(header.len() * 2 + payload.len() * 2 + 100);
     token.push_str(&b64url(&header));
     token.push('.');
@@ -81,7 +86,9 @@ fn typ_matches(found: &str, expected: &str) -> bool {
 fn decode_part(part: &str) -> Result<Vec<u8>, JwtError> {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
-    URL_SAFE_NO_PAD.decode(part).map_err(|_| JwtError::Malformed)
+    URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| JwtError::Malformed)
 }
 
 /// A token whose signature was checked, with the key that signed it.
@@ -100,11 +107,19 @@ pub fn verify<'r, C: DeserializeOwned>(
         return Err(JwtError::Malformed);
     }
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(JwtError::Malformed);
     };
-    let header: VerifyHeader = serde_json::from_slice(&decode_part(h)?).map_err(|_| JwtError::Malformed)?;
-    if header.crit.is_some() || header.jku.is_some() || header.x5u.is_some() || header.jwk.is_some() || header.x5c.is_some() {
+    let header: VerifyHeader =
+        serde_json::from_slice(&decode_part(h)?).map_err(|_| JwtError::Malformed)?;
+    if header.crit.is_some()
+        || header.jku.is_some()
+        || header.x5u.is_some()
+        || header.jwk.is_some()
+        || header.x5c.is_some()
+    {
         return Err(JwtError::BadHeader);
     }
     let kid = header.kid.ok_or(JwtError::UnknownKey)?;
@@ -114,7 +129,11 @@ pub fn verify<'r, C: DeserializeOwned>(
     if header.alg != key.alg.as_str() {
         return Err(JwtError::BadHeader);
     }
-    if !header.typ.as_deref().is_some_and(|t| typ_matches(t, expected_typ)) {
+    if !header
+        .typ
+        .as_deref()
+        .is_some_and(|t| typ_matches(t, expected_typ))
+    {
         return Err(JwtError::WrongType);
     }
     let signature = decode_part(s)?;

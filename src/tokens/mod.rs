@@ -126,10 +126,12 @@ pub struct MintedAccess {
 }
 
 pub fn mint_access(realm: &RealmState, grant: AccessGrant<'_>) -> Result<MintedAccess, Error> {
-    let key = realm
-        .keys
-        .signing_key(Alg::ES256)
-        .ok_or_else(|| Error::Key(format!("realm `{}` has no ES256 signing key", realm.realm.name)))?;
+    let key = realm.keys.signing_key(Alg::ES256).ok_or_else(|| {
+        Error::Key(format!(
+            "realm `{}` has no ES256 signing key",
+            realm.realm.name
+        ))
+    })?;
     let iat = grant.now_ms / 1000;
     let claims = AccessClaims {
         iss: grant.issuer.to_string(),
@@ -168,7 +170,12 @@ pub fn mint_id(realm: &RealmState, grant: IdGrant<'_>) -> Result<String, Error> 
         .keys
         .signing_key(alg)
         .or_else(|| realm.keys.signing_key(Alg::RS256))
-        .ok_or_else(|| Error::Key(format!("realm `{}` has no {alg} signing key", realm.realm.name)))?;
+        .ok_or_else(|| {
+            Error::Key(format!(
+                "realm `{}` has no {alg} signing key",
+                realm.realm.name
+            ))
+        })?;
     let iat = grant.now_ms / 1000;
     let claims = IdClaims {
         iss: grant.issuer.to_string(),
@@ -213,7 +220,12 @@ pub enum TokenError {
 
 /// Checks an access token of this realm: signature and type by the key
 /// ring, then issuer and lifetime.
-pub fn check_access(realm: &RealmState, issuer: &str, token: &str, now_ms: i64) -> Result<AccessClaims, TokenError> {
+pub fn check_access(
+    realm: &RealmState,
+    issuer: &str,
+    token: &str,
+    now_ms: i64,
+) -> Result<AccessClaims, TokenError> {
     let verified = jwt::verify::<AccessClaims>(&realm.keys, token, ACCESS_TOKEN_TYP)?;
     let claims = verified.claims;
     if claims.iss != issuer {

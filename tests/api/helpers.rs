@@ -240,3 +240,335 @@ pub fn stdout(output: &Output) -> String {
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+// ---- browser and relying-party helpers ----------------------------------
+
+pub const DEMO_REDIRECT: &str = "http://127.0.0.1:8081/callback";
+
+/// The fields of a login or consent form, read from its HTML.
+#[derive(Debug, Clone)]
+pub struct Form {
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+}
+
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+    let end = start + tag[start..].find('"')?;
+    Some(html_unescape(&tag[start..end]))
+}
+
+fn html_unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(start) = rest.find('&') {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start..].find(';') else {
+            break;
+        };
+        let entity = &rest[start + 1..start + len];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ if entity.starts_with("#x") => u32::from_str_radix(&entity[2..], 16)
+                .ok()
+                .and_then(char::from_u32),
+            _ if entity.starts_with('#') => entity[1..].parse().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match decoded {
+            Some(c) => out.push(c),
+            None => out.push_str(&rest[start..=start + len]),
+        }
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+impl Form {
+    /// The first form of the page with its hidden fields.
+    pub fn parse(html: &str) -> Form {
+        let start = html.find("<form").expect("page has a form");
+        let end = start + html[start..].find("</form>").expect("form closes");
+        let form = &html[start..end];
+        let tag_end = form.find('>').unwrap();
+        let action = attribute(&form[..tag_end], "action").expect("form action");
+        let mut fields = Vec::new();
+        for input in form.split("<input").skip(1) {
+            let tag = &input[..input.find('>').unwrap()];
+            if attribute(tag, "type").as_deref() == Some("hidden") {
+                fields.push((
+                    attribute(tag, "name").unwrap(),
+                    attribute(tag, "value").unwrap_or_default(),
+                ));
+            }
+        }
+        Form { action, fields }
+    }
+
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn with(mut self, name: &str, value: &str) -> Form {
+        self.fields.retain(|(n, _)| n != name);
+        self.fields.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn without(mut self, name: &str) -> Form {
+        self.fields.retain(|(n, _)| n != name);
+        self
+    }
+}
+
+/// Query parameters of a redirect's Location.
+pub fn location_params(response: &reqwest::Response) -> std::collections::HashMap<String, String> {
+    let location = response
+        .headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no Location on {}", response.status()))
+        .to_str()
+        .unwrap();
+    url::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    response.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// PKCE pair (verifier, S256 challenge).
+pub fn pkce() -> (String, String) {
+    let verifier = latch::crypto::random_token::<32>();
+    let challenge = latch::crypto::b64url(&latch::crypto::sha256(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+impl TestApp {
+    /// A fresh browser: its own cookie jar, no redirects followed.
+    pub fn browser(&self) -> reqwest::Client {
+        http_client()
+    }
+
+    pub fn demo_secret(&self) -> String {
+        self.demo
+            .as_ref()
+            .and_then(|d| d.client_secret.clone())
+            .expect("demo secret")
+    }
+
+    pub fn alice_password(&self) -> String {
+        self.demo
+            .as_ref()
+            .and_then(|d| d.password.clone())
+            .expect("demo password")
+    }
+
+    pub fn auth_url(&self, realm: &str, params: &[(&str, &str)]) -> String {
+        let mut url = url::Url::parse(&format!(
+            "{}/protocol/openid-connect/auth",
+            self.issuer(realm)
+        ))
+        .unwrap();
+        url.query_pairs_mut().extend_pairs(params);
+        url.to_string()
+    }
+
+    /// A standard code request of `demo-app` with PKCE; returns (url, verifier).
+    pub fn demo_auth_url(&self, scope: &str, extra: &[(&str, &str)]) -> (String, String) {
+        let (verifier, challenge) = pkce();
+        let mut params = vec![
+            ("client_id", "demo-app"),
+            ("redirect_uri", DEMO_REDIRECT),
+            ("response_type", "code"),
+            ("scope", scope),
+            ("state", "st4te"),
+            ("nonce", "n0nce"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ];
+        params.extend_from_slice(extra);
+        (self.auth_url("demo", &params), verifier)
+    }
+
+    /// Opens the authorization URL in `browser` and signs in on the login
+    /// page; returns the final response (a redirect to the client).
+    pub async fn sign_in(
+        &self,
+        browser: &reqwest::Client,
+        auth_url: &str,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let page = browser.get(auth_url).send().await.unwrap();
+        assert_eq!(page.status(), 200, "login page expected");
+        let form = Form::parse(&page.text().await.unwrap());
+        self.submit(
+            browser,
+            form.with("username", username).with("password", password),
+        )
+        .await
+    }
+
+    pub async fn submit(&self, browser: &reqwest::Client, form: Form) -> reqwest::Response {
+        browser
+            .post(self.url(&form.action))
+            .form(&form.fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs alice in to demo-app and returns (code, verifier).
+    pub async fn demo_code(&self, browser: &reqwest::Client, scope: &str) -> (String, String) {
+        let (url, verifier) = self.demo_auth_url(scope, &[]);
+        let response = self
+            .sign_in(browser, &url, "alice", &self.alice_password())
+            .await;
+        assert_eq!(
+            response.status(),
+            303,
+            "{}",
+            response.text().await.unwrap_or_default()
+        );
+        let params = location_params(&response);
+        (params["code"].clone(), verifier)
+    }
+
+    pub async fn token_request(
+        &self,
+        realm: &str,
+        auth: Option<(&str, &str)>,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(format!(
+                "{}/protocol/openid-connect/token",
+                self.issuer(realm)
+            ))
+            .form(form);
+        if let Some((id, secret)) = auth {
+            request = request.basic_auth(id, Some(secret));
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Exchanges a demo-app code; returns the JSON body (asserting 200).
+    pub async fn redeem(&self, code: &str, verifier: &str) -> serde_json::Value {
+        let secret = self.demo_secret();
+        let response = self
+            .token_request(
+                "demo",
+                Some(("demo-app", &secret)),
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", DEMO_REDIRECT),
+                    ("code_verifier", verifier),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
+        let secret = self.demo_secret();
+        self.token_request(
+            "demo",
+            Some(("demo-app", &secret)),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+        )
+        .await
+    }
+
+    pub async fn userinfo(&self, realm: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(format!(
+                "{}/protocol/openid-connect/userinfo",
+                self.issuer(realm)
+            ))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Runs SQL against this server's database (for test set-up only).
+    pub fn sql(&self, statement: &str) {
+        let url = &self.db.url;
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let mut conn = diesel::SqliteConnection::establish(path).unwrap();
+            conn.batch_execute(&format!("PRAGMA busy_timeout = 5000; {statement}"))
+                .unwrap();
+        } else {
+            let mut conn = diesel::PgConnection::establish(url).unwrap();
+            conn.batch_execute(statement).unwrap();
+        }
+    }
+
+    /// Changes a realm column and tells the server, as the admin API would.
+    pub async fn set_realm(&self, realm: &str, column: &str, value: i64) {
+        self.sql(&format!(
+            "UPDATE realms SET {column} = {value} WHERE name = '{realm}'; \
+             INSERT INTO revocation_events (realm_id, kind, subject, created_at_ms) \
+             SELECT id, 'realm', 'updated', 0 FROM realms WHERE name = '{realm}';"
+        ));
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    }
+
+    /// Registers a client in-process through the library.
+    pub async fn add_client(
+        &self,
+        realm: &str,
+        new: latch::directory::clients::NewClient,
+    ) -> Option<String> {
+        let url = self.db.url.clone();
+        let key = self.master_key.clone();
+        let realm = realm.to_string();
+        tokio::task::spawn_blocking(move || {
+            let settings = Settings {
+                database: url,
+                master_key: Some(key),
+                pool_size: 1,
+                ..Settings::default()
+            };
+            let opened = latch::setup::open(&settings).expect("open database");
+            let mut conn = opened.store.conn().unwrap();
+            let realm = latch::directory::realms::find(&mut conn, &realm).unwrap();
+            latch::directory::clients::create(&mut conn, &opened.master, &realm, new)
+                .expect("client created")
+                .1
+        })
+        .await
+        .unwrap()
+    }
+}
+
+pub fn new_client(client_id: &str) -> latch::directory::clients::NewClient {
+    use latch::directory::clients::{Credentials, GrantType, NewClient};
+    NewClient {
+        client_id: client_id.into(),
+        credentials: Credentials::GenerateSecret,
+        redirect_uris: vec![format!("https://{client_id}.example/cb")],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        backchannel_logout_uri: None,
+        consent_required: false,
+    }
+}

@@ -6,5 +6,7 @@ mod helpers;
 
 mod cli;
 mod discovery;
+mod grants;
 mod keys;
+mod login;
 mod tls;
