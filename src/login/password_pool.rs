@@ -26,14 +26,17 @@ impl PasswordPool {
             let receiver = Arc::clone(&receiver);
             let spawned = std::thread::Builder::new()
                 .name(format!("latch-password-{n}"))
-                .spawn(move || loop {
-                    let job = match receiver.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => return,
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = match receiver.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
                     }
                 });
             if let Err(e) = spawned {
@@ -65,5 +68,17 @@ impl PasswordPool {
             Ok(()) => rx.await.map_err(|_| Busy),
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => Err(Busy),
         }
+    }
+}
+
+/// Hashing yields to request handling: at nice 10 the scheduler gives the
+/// HTTP workers about nine tenths of a shared core, so a login flood
+/// cannot halve token issuance (logins still progress when workers idle).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority with who = 0 changes only the calling thread on
+    // Linux and has no memory-safety preconditions.
+    unsafe {
+        let _ = libc::setpriority(libc::PRIO_PROCESS, 0, 10);
     }
 }
