@@ -117,6 +117,9 @@ pub struct ClientCreateArgs {
     /// Ask the user's consent before issuing tokens to this client.
     #[arg(long)]
     pub consent_required: bool,
+    /// A resource server: may introspect any token of the realm.
+    #[arg(long)]
+    pub introspect_any: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -336,6 +339,7 @@ fn create_client(
             grant_types,
             backchannel_logout_uri: args.backchannel_logout_uri,
             consent_required: args.consent_required,
+            introspect_any: args.introspect_any,
         },
     )?;
     println!(

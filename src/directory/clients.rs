@@ -81,6 +81,7 @@ pub struct Client {
     pub id_token_alg: Alg,
     pub enabled: bool,
     pub not_before_ms: i64,
+    pub introspect_any: bool,
 }
 
 impl Client {
@@ -118,6 +119,7 @@ impl Client {
             default_audience: row.default_audience,
             enabled: row.enabled,
             not_before_ms: row.not_before_ms,
+            introspect_any: row.introspect_any,
         })
     }
 
@@ -168,6 +170,8 @@ pub struct NewClient {
     pub grant_types: Vec<GrantType>,
     pub backchannel_logout_uri: Option<String>,
     pub consent_required: bool,
+    /// A resource server that may introspect any token of the realm.
+    pub introspect_any: bool,
 }
 
 /// Registers a client. Returns it with the secret in clear when there is one
@@ -235,6 +239,7 @@ pub fn create(
         enabled: true,
         not_before_ms: 0,
         created_at_ms: now_ms(),
+        introspect_any: new.introspect_any,
     };
     store::write(conn, |conn| -> Result<(), Error> {
         if client_rows::find_by_client_id(conn, &realm.id, &new.client_id)?.is_some() {

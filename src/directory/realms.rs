@@ -38,6 +38,7 @@ pub fn create(conn: &mut DbConnection, master: &MasterKey, name: &str) -> Result
         key_rotation_interval_s: 0,
         not_before_ms: 0,
         created_at_ms: now_ms(),
+        key_stage_s: 60,
     };
     store::write(conn, |conn| -> Result<(), Error> {
         if realm_rows::find_by_name(conn, name)?.is_some() {

@@ -109,6 +109,7 @@ pub fn insert_active(
             activated_at_ms: Some(now),
             retire_after_ms: None,
             retired_at_ms: None,
+            activate_after_ms: None,
         },
     )?;
     Ok(kid)

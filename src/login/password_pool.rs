@@ -10,6 +10,14 @@ type Job = Box<dyn FnOnce() + Send>;
 
 pub struct PasswordPool {
     jobs: SyncSender<Job>,
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// A place in the pool, taken before any other work on a sign-in so a
+/// flood is turned away at the cost of an atomic operation.
+pub struct Reservation {
+    jobs: SyncSender<Job>,
+    _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// The pool is saturated; the caller should answer 503 with Retry-After.
@@ -20,9 +28,10 @@ pub struct Busy;
 impl PasswordPool {
     /// `threads` workers; at most `queue` checks wait beyond those running.
     pub fn new(threads: usize, queue: usize) -> PasswordPool {
-        let (jobs, receiver) = mpsc::sync_channel::<Job>(queue);
+        let threads = threads.max(1);
+        let (jobs, receiver) = mpsc::sync_channel::<Job>(queue + threads);
         let receiver = Arc::new(Mutex::new(receiver));
-        for n in 0..threads.max(1) {
+        for n in 0..threads {
             let receiver = Arc::clone(&receiver);
             let spawned = std::thread::Builder::new()
                 .name(format!("latch-password-{n}"))
@@ -43,7 +52,10 @@ impl PasswordPool {
                 tracing::error!(error = %e, "cannot start a password-hashing thread");
             }
         }
-        PasswordPool { jobs }
+        PasswordPool {
+            jobs,
+            slots: Arc::new(tokio::sync::Semaphore::new(queue + threads)),
+        }
     }
 
     /// Half the cores (at least one), so the other half keeps serving tokens.
@@ -55,7 +67,18 @@ impl PasswordPool {
         PasswordPool::new(threads, threads * 4)
     }
 
-    pub async fn run<T, F>(&self, work: F) -> Result<T, Busy>
+    pub fn reserve(&self) -> Result<Reservation, Busy> {
+        let slot = Arc::clone(&self.slots).try_acquire_owned().map_err(|_| Busy)?;
+        Ok(Reservation {
+            jobs: self.jobs.clone(),
+            _slot: slot,
+        })
+    }
+}
+
+impl Reservation {
+    /// Runs `work` on the pool; the slot is freed when it finishes.
+    pub async fn run<T, F>(self, work: F) -> Result<T, Busy>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,

@@ -735,6 +735,18 @@ async fn check_password(
     username: &str,
     password: String,
 ) -> Result<Option<User>, HttpResponse> {
+    let busy = |busy: crate::login::password_pool::Busy| {
+        let mut response = reject_page(PageError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            busy.to_string(),
+        ));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        response
+    };
+    let slot = state.password_pool.reserve().map_err(busy)?;
     let realm_id = realm.realm.id.clone();
     let name = crate::directory::users::normalize_username(username).unwrap_or_default();
     let user = state

@@ -22,6 +22,7 @@ pub struct ClientRow {
     pub enabled: bool,
     pub not_before_ms: i64,
     pub created_at_ms: i64,
+    pub introspect_any: bool,
 }
 
 pub fn insert(conn: &mut DbConnection, client: &ClientRow) -> Result<(), StoreError> {

@@ -18,6 +18,7 @@ pub struct KeyRow {
     pub activated_at_ms: Option<i64>,
     pub retire_after_ms: Option<i64>,
     pub retired_at_ms: Option<i64>,
+    pub activate_after_ms: Option<i64>,
 }
 
 pub fn insert(conn: &mut DbConnection, key: &KeyRow) -> Result<(), StoreError> {

@@ -20,6 +20,7 @@ pub struct Realm {
     pub key_rotation_interval_s: i64,
     pub not_before_ms: i64,
     pub created_at_ms: i64,
+    pub key_stage_s: i64,
 }
 
 pub fn insert(conn: &mut DbConnection, realm: &Realm) -> Result<(), StoreError> {

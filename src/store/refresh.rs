@@ -32,6 +32,10 @@ pub struct TokenRow {
     pub expires_at_ms: i64,
     pub rotated_at_ms: Option<i64>,
     pub replay_response: Option<Vec<u8>>,
+    /// The access token issued with this refresh token, so revoking the
+    /// family can deny it too.
+    pub access_jti: Option<String>,
+    pub access_exp_ms: Option<i64>,
 }
 
 pub fn insert_family(conn: &mut DbConnection, row: &FamilyRow) -> Result<(), StoreError> {

@@ -22,6 +22,7 @@ diesel::table! {
         key_rotation_interval_s -> BigInt,
         not_before_ms -> BigInt,
         created_at_ms -> BigInt,
+        key_stage_s -> BigInt,
     }
 }
 
@@ -56,6 +57,7 @@ diesel::table! {
         enabled -> Bool,
         not_before_ms -> BigInt,
         created_at_ms -> BigInt,
+        introspect_any -> Bool,
     }
 }
 
@@ -71,6 +73,7 @@ diesel::table! {
         activated_at_ms -> Nullable<BigInt>,
         retire_after_ms -> Nullable<BigInt>,
         retired_at_ms -> Nullable<BigInt>,
+        activate_after_ms -> Nullable<BigInt>,
     }
 }
 
@@ -170,6 +173,21 @@ diesel::table! {
         expires_at_ms -> BigInt,
         rotated_at_ms -> Nullable<BigInt>,
         replay_response -> Nullable<Binary>,
+        access_jti -> Nullable<Text>,
+        access_exp_ms -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        realm_id -> Text,
+        at_ms -> BigInt,
+        actor -> Text,
+        kind -> Text,
+        subject -> Text,
+        ip -> Nullable<Text>,
+        detail -> Nullable<Text>,
     }
 }
 

@@ -441,6 +441,8 @@ fn new_refresh_row(
         expires_at_ms: (now + lifetime_ms).min(family.expires_at_ms),
         rotated_at_ms: None,
         replay_response: None,
+        access_jti: None,
+        access_exp_ms: None,
     }
 }
 

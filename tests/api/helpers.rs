@@ -570,5 +570,6 @@ pub fn new_client(client_id: &str) -> latch::directory::clients::NewClient {
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         backchannel_logout_uri: None,
         consent_required: false,
+        introspect_any: false,
     }
 }
