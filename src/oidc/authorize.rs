@@ -756,8 +756,7 @@ async fn check_password(
         .await
         .map_err(|e| reject_page(crate::error::Error::Store(e).into()))?;
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let matches = state
-        .password_pool
+    let matches = slot
         .run(move || match stored {
             Some(hash) => password::verify(&password, &hash),
             None => {
@@ -766,17 +765,7 @@ async fn check_password(
             }
         })
         .await
-        .map_err(|busy| {
-            let mut response = reject_page(PageError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                busy.to_string(),
-            ));
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-            response
-        })?;
+        .map_err(busy)?;
     Ok(user.filter(|u| matches && u.enabled))
 }
 
