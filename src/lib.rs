@@ -81,24 +81,27 @@ impl Application {
         let Opened { store, master } = opened;
         let public_base = settings.public_base_for(addr);
         let directory = Arc::new(Directory::new(store.clone(), master));
-        let sink: Arc<dyn EventSink> = directory.clone();
+        let index = Arc::new(revocation::Index::default());
         let follower = {
             let store = store.clone();
-            tokio::task::spawn_blocking(move || Follower::new(store, sink))
+            let index = Arc::clone(&index);
+            let sinks: Vec<Arc<dyn EventSink>> = vec![directory.clone()];
+            tokio::task::spawn_blocking(move || Follower::new(store, index, sinks))
                 .await
                 .map_err(|e| StartError::Failed(format!("start-up task failed: {e}")))??
         };
         let poll = Duration::from_millis(settings.revocation_poll_ms);
-        let background = vec![
-            follower.spawn_polling(poll),
-            keys::maintenance::spawn(store.clone(), Duration::from_secs(5)),
-        ];
         let clock = Arc::new(clock::Clock::default());
         {
             let (clock, store) = (Arc::clone(&clock), store.clone());
             let offset = store.run(move |conn| clock.sync(conn)).await?;
             tracing::debug!(offset_ms = offset, "measured the database clock");
         }
+        let background = vec![
+            follower.spawn_polling(poll),
+            keys::maintenance::spawn(store.clone(), Arc::clone(&directory), Duration::from_secs(1)),
+            revocation::housekeeping::spawn(store.clone(), Arc::clone(&index), Arc::clone(&clock)),
+        ];
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             public_base: public_base.clone(),
@@ -106,6 +109,8 @@ impl Application {
             follower,
             clock,
             password_pool: login::password_pool::PasswordPool::for_this_machine(),
+            index,
+            committer: revocation::committer::Committer::start(store.clone()),
         });
         let metrics = web::Data::new(Metrics::default());
         let app_state = state.clone();

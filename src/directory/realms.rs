@@ -85,18 +85,21 @@ pub fn rotate_keys(
 ) -> Result<Vec<String>, Error> {
     store::write(conn, |conn| {
         let realm = find(conn, name)?;
-        let algs: Vec<Alg> = match alg {
-            Some(alg) => vec![alg],
-            None => {
-                let mut in_use: Vec<Alg> = store::keys::live_for_realm(conn, &realm.id)?
-                    .iter()
-                    .filter_map(|k| k.alg.parse().ok())
-                    .collect();
-                in_use.sort_by_key(|a| a.as_str());
-                in_use.dedup();
-                in_use
-            }
-        };
-        keys::rotate(conn, master, &realm.id, &algs, verify_window_ms(&realm))
+        let algs = algorithms(conn, &realm, alg)?;
+        keys::rotate(conn, master, &realm.id, &algs, realm.key_stage_s * 1000, verify_window_ms(&realm))
     })
+}
+
+/// The algorithms the realm signs with (or just `alg`).
+pub fn algorithms(conn: &mut DbConnection, realm: &Realm, alg: Option<Alg>) -> Result<Vec<Alg>, Error> {
+    if let Some(alg) = alg {
+        return Ok(vec![alg]);
+    }
+    let mut in_use: Vec<Alg> = store::keys::live_for_realm(conn, &realm.id)?
+        .iter()
+        .filter_map(|k| k.alg.parse().ok())
+        .collect();
+    in_use.sort_by_key(|a| a.as_str());
+    in_use.dedup();
+    Ok(in_use)
 }

@@ -26,6 +26,8 @@ pub struct AppState {
     pub follower: FollowerHandle,
     pub clock: Arc<crate::clock::Clock>,
     pub password_pool: crate::login::password_pool::PasswordPool,
+    pub index: Arc<crate::revocation::Index>,
+    pub committer: crate::revocation::committer::Committer,
 }
 
 impl AppState {

@@ -83,12 +83,15 @@ fn generate(alg: Alg) -> Result<Generated, Error> {
     })
 }
 
-/// Creates a new active key of `alg` for the realm (within the caller's transaction).
-pub fn insert_active(
+/// Creates a new key of `alg` for the realm (within the caller's
+/// transaction): `active` at once, or `next` — published, not yet signing —
+/// until `activate_after_ms`.
+pub fn insert_key(
     conn: &mut DbConnection,
     master: &MasterKey,
     realm_id: &str,
     alg: Alg,
+    activate_after_ms: Option<i64>,
 ) -> Result<String, Error> {
     let kid = crypto::random_token::<12>();
     let mut generated = generate(alg)?;
@@ -96,43 +99,78 @@ pub fn insert_active(
     generated.public_jwk.set_algorithm(alg.as_str());
     generated.public_jwk.set_key_use("sig");
     let now = now_ms();
+    let staged = activate_after_ms.is_some_and(|at| at > now);
     key_rows::insert(
         conn,
         &KeyRow {
             kid: kid.clone(),
             realm_id: realm_id.to_string(),
             alg: alg.as_str().to_string(),
-            status: "active".into(),
+            status: if staged { "next" } else { "active" }.into(),
             public_jwk: generated.public_jwk.to_string(),
             private_key: master.seal(SEAL_PURPOSE, kid.as_bytes(), &generated.private_der),
             created_at_ms: now,
-            activated_at_ms: Some(now),
+            activated_at_ms: (!staged).then_some(now),
             retire_after_ms: None,
             retired_at_ms: None,
-            activate_after_ms: None,
+            activate_after_ms: if staged { activate_after_ms } else { None },
         },
     )?;
     Ok(kid)
 }
 
-/// Graceful rotation: a new key signs from now on; the old one keeps
-/// verifying until `verify_for_ms` has passed (the longest token lifetime),
-/// then retires. Returns the new key ids.
+pub fn insert_active(conn: &mut DbConnection, master: &MasterKey, realm_id: &str, alg: Alg) -> Result<String, Error> {
+    insert_key(conn, master, realm_id, alg, None)
+}
+
+/// Graceful rotation. The new key is published at once but signs only
+/// after `stage_ms` — at least one JWKS cache lifetime, so relying parties
+/// holding a cached JWKS already know it when the first token arrives. The
+/// old key then keeps verifying for `verify_for_ms` (the longest token
+/// lifetime) and retires. Returns the new key ids.
 pub fn rotate(
     conn: &mut DbConnection,
     master: &MasterKey,
     realm_id: &str,
     algs: &[Alg],
+    stage_ms: i64,
     verify_for_ms: i64,
 ) -> Result<Vec<String>, Error> {
-    let retire_after = now_ms() + verify_for_ms;
+    let now = now_ms();
     let mut kids = Vec::new();
     for alg in algs {
-        key_rows::start_retiring(conn, realm_id, alg.as_str(), retire_after)?;
-        kids.push(insert_active(conn, master, realm_id, *alg)?);
+        key_rows::drop_pending(conn, realm_id, alg.as_str())?;
+        kids.push(insert_key(conn, master, realm_id, *alg, Some(now + stage_ms))?);
     }
+    promote_due(conn, realm_id, verify_for_ms)?;
     revocation::record(conn, realm_id, EventKind::Keys, "rotate", None)?;
     Ok(kids)
+}
+
+/// Activates `next` keys whose time has come; the key each replaces moves
+/// to `retiring`. Returns how many were promoted.
+pub fn promote_due(conn: &mut DbConnection, realm_id: &str, verify_for_ms: i64) -> Result<usize, Error> {
+    let now = now_ms();
+    let due = key_rows::due_for_activation(conn, realm_id, now)?;
+    for key in &due {
+        key_rows::start_retiring(conn, realm_id, &key.alg, now + verify_for_ms)?;
+        key_rows::activate(conn, &key.kid, now)?;
+    }
+    Ok(due.len())
+}
+
+/// Emergency rotation: every live key of the algorithms is retired at once
+/// (it vanishes from JWKS and every token it signed is rejected on the next
+/// request) and a fresh key signs immediately. Returns the retired ids.
+pub fn emergency_rotate(conn: &mut DbConnection, master: &MasterKey, realm_id: &str, algs: &[Alg]) -> Result<Vec<String>, Error> {
+    let now = now_ms();
+    let mut retired = Vec::new();
+    for alg in algs {
+        retired.extend(key_rows::retire_all(conn, realm_id, alg.as_str(), now)?);
+        insert_active(conn, master, realm_id, *alg)?;
+    }
+    revocation::record(conn, realm_id, EventKind::Keys, "emergency", None)?;
+    Ok(retired)
 }
 
 /// Retires keys whose verification window has passed; tells running nodes.

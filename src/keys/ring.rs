@@ -92,19 +92,20 @@ impl KeyRing {
     pub fn verifying_key(&self, kid: &str) -> Option<&RingKey> {
         self.keys
             .iter()
-            .find(|k| k.kid == kid && matches!(k.status.as_str(), "active" | "retiring"))
+            .find(|k| k.kid == kid && matches!(k.status.as_str(), "active" | "retiring" | "next"))
     }
 
     pub fn keys(&self) -> &[RingKey] {
         &self.keys
     }
 
-    /// The public JWK Set (RFC 7517 §5): every key that may still verify.
+    /// The public JWK Set (RFC 7517 §5): keys about to sign, signing, and
+    /// still verifying.
     pub fn jwks(&self) -> serde_json::Value {
         let keys: Vec<serde_json::Value> = self
             .keys
             .iter()
-            .filter(|k| matches!(k.status.as_str(), "active" | "retiring"))
+            .filter(|k| matches!(k.status.as_str(), "active" | "retiring" | "next"))
             .map(|k| serde_json::Value::Object(k.public_jwk.as_ref().clone()))
             .collect();
         serde_json::json!({ "keys": keys })

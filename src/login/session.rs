@@ -5,7 +5,7 @@
 
 use crate::crypto;
 use crate::error::Error;
-use crate::revocation::{self, EventKind};
+use crate::revocation::cascade::{self, Actor, SecurityEvent};
 use crate::store::realms::Realm;
 use crate::store::sessions::{self as session_rows, SessionRow};
 use crate::store::users::{self as user_rows, User};
@@ -78,21 +78,13 @@ pub fn find_live(
     Ok(is_live(&session, &user, now_ms).then_some((session, user)))
 }
 
-/// Ends a session and everything that lives only as long as it: its online
-/// refresh families. Offline families outlive it by design (OIDC Core §11).
-pub fn end(
-    conn: &mut DbConnection,
-    realm_id: &str,
-    sid: &str,
-    reason: &str,
-    now_ms: i64,
-) -> Result<bool, Error> {
-    store::write(conn, |conn| {
-        let ended = session_rows::end(conn, sid, reason, now_ms)?;
-        if ended {
-            store::refresh::revoke_online_of_session(conn, sid, reason, now_ms)?;
-            revocation::record(conn, realm_id, EventKind::Session, sid, None)?;
-        }
-        Ok(ended)
-    })
+/// Ends a session through the cascade: every token carrying its sid and
+/// its online refresh families die; offline families outlive it by design
+/// (OIDC Core §11).
+pub fn end(conn: &mut DbConnection, realm: &Realm, sid: &str, reason: &str, actor: &Actor, now_ms: i64) -> Result<bool, Error> {
+    let event = SecurityEvent::SessionEnded {
+        sid: sid.to_string(),
+        reason: reason.to_string(),
+    };
+    store::write(conn, |conn| Ok(cascade::apply(conn, realm, &event, actor, now_ms)?.sessions_ended > 0))
 }

@@ -17,6 +17,7 @@ use crate::http::form::Params;
 use crate::http::pages::{self, PageError};
 use crate::http::AppState;
 use crate::login::{csrf, password, session};
+use crate::revocation::cascade::Actor;
 use crate::store::sessions::SessionRow;
 use crate::store::users::User;
 use crate::store::{self, codes::CodeRow};
@@ -793,13 +794,8 @@ async fn start_session(
         .run(move |conn| -> Result<SessionRow, crate::error::Error> {
             if let Some(previous) = previous {
                 if let Some(old) = store::sessions::find_by_cookie(conn, &previous)? {
-                    session::end(
-                        conn,
-                        &realm_row.id,
-                        &old.id,
-                        "replaced by a new sign-in",
-                        now,
-                    )?;
+                    let actor = Actor { who: format!("user:{}", old.user_id), ip: None };
+                    session::end(conn, &realm_row, &old.id, "replaced by a new sign-in", &actor, now)?;
                 }
             }
             session::start(conn, &realm_row, &user, &cookie_hash, &origin, now)

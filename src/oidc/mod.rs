@@ -19,6 +19,31 @@ pub const TOKEN_PATH: &str = "/protocol/openid-connect/token";
 pub const CERTS_PATH: &str = "/protocol/openid-connect/certs";
 pub const USERINFO_PATH: &str = "/protocol/openid-connect/userinfo";
 
+/// Why an access token is refused.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+pub enum Refused {
+    #[error(transparent)]
+    Token(#[from] crate::tokens::TokenError),
+    #[error(transparent)]
+    Revoked(#[from] crate::revocation::Revoked),
+}
+
+/// The one access-token check every endpoint uses: key ring, signature,
+/// type and lifetime, then the revocation index — all in memory.
+pub fn validate_access(state: &AppState, realm: &RealmState, token: &str) -> Result<crate::tokens::AccessClaims, Refused> {
+    let issuer = state.issuer(&realm.realm.name);
+    let claims = crate::tokens::check_access(realm, &issuer, token, state.clock.now_ms())?;
+    state.index.check(&crate::revocation::TokenFacts {
+        realm_id: &realm.realm.id,
+        jti: &claims.jti,
+        sid: claims.sid.as_deref(),
+        subject: &claims.sub,
+        client_id: &claims.client_id,
+        issued_at_ms: claims.iat_ms,
+    })?;
+    Ok(claims)
+}
+
 /// Looks the realm up; an unknown one is a 404 with a JSON error.
 pub async fn realm(state: &AppState, name: &str) -> Result<Arc<RealmState>, ApiError> {
     Ok(state.directory.realm(name).await?)

@@ -9,7 +9,7 @@ use crate::http::errors::ApiError;
 use crate::http::form::Params;
 use crate::http::AppState;
 use crate::store;
-use crate::tokens::{self, ProfileClaims, Scopes};
+use crate::tokens::{ProfileClaims, Scopes};
 
 /// RFC 6750 §3.1: the error goes in the challenge.
 fn invalid_token(description: &str) -> ApiError {
@@ -50,9 +50,7 @@ async fn userinfo(
         e.challenge = Some(r#"Bearer realm="latch""#.into());
         return Err(e);
     };
-    let issuer = state.issuer(&realm.realm.name);
-    let claims = tokens::check_access(&realm, &issuer, &token, state.clock.now_ms())
-        .map_err(|e| invalid_token(&e.to_string()))?;
+    let claims = super::validate_access(&state, &realm, &token).map_err(|e| invalid_token(&e.to_string()))?;
     if claims.sid.is_none() {
         return Err(invalid_token("the token was not issued to a user"));
     }

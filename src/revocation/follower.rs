@@ -5,8 +5,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::Index;
 use crate::store::events::{self, Event};
 use crate::store::{Store, StoreError};
+use crate::time;
 
 /// Anything that keeps in-memory state derived from the log.
 pub trait EventSink: Send + Sync + 'static {
@@ -15,8 +17,10 @@ pub trait EventSink: Send + Sync + 'static {
 
 pub struct Follower {
     store: Store,
-    sink: Arc<dyn EventSink>,
+    sinks: Vec<Arc<dyn EventSink>>,
     applied_seq: AtomicI64,
+    /// One catch-up at a time, so events are applied once and in order.
+    reading: tokio::sync::Mutex<()>,
 }
 
 pub type FollowerHandle = Arc<Follower>;
@@ -24,14 +28,28 @@ pub type FollowerHandle = Arc<Follower>;
 const BATCH: i64 = 1000;
 
 impl Follower {
-    /// Starts after the log's current end: the caller's state was just
-    /// loaded from the database, so older events are already reflected.
-    pub fn new(store: Store, sink: Arc<dyn EventSink>) -> Result<FollowerHandle, StoreError> {
-        let last = events::last_seq(&mut *store.conn()?)?;
+    /// Builds the revocation index from every event that may still concern
+    /// an unexpired token, then follows the log from its current end (the
+    /// other sinks load their state from the database on demand).
+    pub fn new(store: Store, index: Arc<Index>, mut sinks: Vec<Arc<dyn EventSink>>) -> Result<FollowerHandle, StoreError> {
+        let mut conn = store.conn()?;
+        let last = events::last_seq(&mut conn)?;
+        let now = time::now_ms();
+        let mut loaded = 0;
+        for event in events::unexpired(&mut conn, now)? {
+            if event.seq <= last {
+                index.apply(&event, now);
+                loaded += 1;
+            }
+        }
+        drop(conn);
+        tracing::info!(events = loaded, entries = index.len(), "revocation index built");
+        sinks.push(index);
         Ok(Arc::new(Follower {
             store,
-            sink,
+            sinks,
             applied_seq: AtomicI64::new(last),
+            reading: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -41,6 +59,7 @@ impl Follower {
 
     /// Reads and applies every event after the last applied one.
     pub async fn catch_up(self: &Arc<Self>) -> Result<usize, StoreError> {
+        let _reading = self.reading.lock().await;
         let mut total = 0;
         loop {
             let after = self.applied_seq();
@@ -49,7 +68,9 @@ impl Follower {
                 .run(move |conn| events::after(conn, after, BATCH))
                 .await?;
             for event in &batch {
-                self.sink.apply(event);
+                for sink in &self.sinks {
+                    sink.apply(event);
+                }
                 self.applied_seq.store(event.seq, Ordering::Release);
             }
             total += batch.len();
@@ -82,5 +103,11 @@ impl Follower {
                 }
             }
         })
+    }
+}
+
+impl EventSink for Index {
+    fn apply(&self, event: &Event) {
+        Index::apply(self, event, time::now_ms());
     }
 }

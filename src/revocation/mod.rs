@@ -1,9 +1,14 @@
 //! Revocation: the durable event log every change goes through, and the
 //! follower that brings a running node's in-memory state up to date.
 
+pub mod cascade;
+pub mod committer;
+pub mod housekeeping;
 mod follower;
+pub mod index;
 
 pub use follower::{EventSink, Follower, FollowerHandle};
+pub use index::{Index, Revoked, TokenFacts};
 
 use crate::error::Error;
 use crate::store::events::{self, NewEvent};
@@ -25,6 +30,12 @@ pub enum EventKind {
     Jti,
     /// A refresh family revoked; subject is its id.
     Family,
+    /// A user's not-before cut-off moved; subject is the user id.
+    User,
+    /// A client's not-before cut-off moved; subject is its client_id.
+    ClientCutoff,
+    /// The realm's not-before cut-off moved.
+    RealmCutoff,
 }
 
 impl EventKind {
@@ -36,6 +47,9 @@ impl EventKind {
             EventKind::Session => "session",
             EventKind::Jti => "jti",
             EventKind::Family => "family",
+            EventKind::User => "user",
+            EventKind::ClientCutoff => "client_cutoff",
+            EventKind::RealmCutoff => "realm_cutoff",
         }
     }
 
@@ -47,6 +61,9 @@ impl EventKind {
             EventKind::Session,
             EventKind::Jti,
             EventKind::Family,
+            EventKind::User,
+            EventKind::ClientCutoff,
+            EventKind::RealmCutoff,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -54,12 +71,25 @@ impl EventKind {
 }
 
 /// Appends an event to the log, inside the caller's transaction, so the
-/// change and its announcement commit together.
+/// change and its announcement commit together. `expires_at_ms` is when
+/// no token it could concern is still unexpired (`None`: never prune).
 pub fn record(
     conn: &mut DbConnection,
     realm_id: &str,
     kind: EventKind,
     subject: &str,
+    expires_at_ms: Option<i64>,
+) -> Result<(), Error> {
+    record_cutoff(conn, realm_id, kind, subject, None, expires_at_ms)
+}
+
+/// Like `record`, with a not-before instant (database clock, ms).
+pub fn record_cutoff(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    kind: EventKind,
+    subject: &str,
+    not_before_ms: Option<i64>,
     expires_at_ms: Option<i64>,
 ) -> Result<(), Error> {
     events::append(
@@ -68,7 +98,7 @@ pub fn record(
             realm_id,
             kind: kind.as_str(),
             subject,
-            not_before_ms: None,
+            not_before_ms,
             expires_at_ms,
             created_at_ms: now_ms(),
         },

@@ -51,3 +51,26 @@ pub fn last_seq(conn: &mut DbConnection) -> Result<i64, StoreError> {
         .first(conn)?;
     Ok(max.unwrap_or(0))
 }
+
+/// Events that may still concern an unexpired token, in log order: what a
+/// starting node builds its revocation index from.
+pub fn unexpired(conn: &mut DbConnection, now_ms: i64) -> Result<Vec<Event>, StoreError> {
+    Ok(revocation_events::table
+        .filter(revocation_events::expires_at_ms.gt(now_ms))
+        .order(revocation_events::seq.asc())
+        .select(Event::as_select())
+        .load(conn)?)
+}
+
+/// Deletes events that no longer matter; config events (no expiry) older
+/// than `keep_config_before_ms` go too.
+pub fn prune(conn: &mut DbConnection, now_ms: i64, keep_config_before_ms: i64) -> Result<usize, StoreError> {
+    let expired = diesel::delete(revocation_events::table.filter(revocation_events::expires_at_ms.le(now_ms))).execute(conn)?;
+    let config = diesel::delete(
+        revocation_events::table
+            .filter(revocation_events::expires_at_ms.is_null())
+            .filter(revocation_events::created_at_ms.lt(keep_config_before_ms)),
+    )
+    .execute(conn)?;
+    Ok(expired + config)
+}

@@ -94,3 +94,77 @@ pub fn any_private_key(conn: &mut DbConnection) -> Result<Option<KeyRow>, StoreE
         .first(conn)
         .optional()?)
 }
+
+/// Removes staged keys of `alg` not yet signing (a new rotation replaces them).
+pub fn drop_pending(conn: &mut DbConnection, realm_id: &str, alg: &str) -> Result<usize, StoreError> {
+    Ok(diesel::delete(
+        signing_keys::table
+            .filter(signing_keys::realm_id.eq(realm_id))
+            .filter(signing_keys::alg.eq(alg))
+            .filter(signing_keys::status.eq("next")),
+    )
+    .execute(conn)?)
+}
+
+pub fn due_for_activation(conn: &mut DbConnection, realm_id: &str, now_ms: i64) -> Result<Vec<KeyRow>, StoreError> {
+    Ok(signing_keys::table
+        .filter(signing_keys::realm_id.eq(realm_id))
+        .filter(signing_keys::status.eq("next"))
+        .filter(signing_keys::activate_after_ms.le(now_ms))
+        .select(KeyRow::as_select())
+        .load(conn)?)
+}
+
+/// Realms that have a staged key due now.
+pub fn realms_with_due_keys(conn: &mut DbConnection, now_ms: i64) -> Result<Vec<String>, StoreError> {
+    let mut realms: Vec<String> = signing_keys::table
+        .filter(signing_keys::status.eq("next"))
+        .filter(signing_keys::activate_after_ms.le(now_ms))
+        .select(signing_keys::realm_id)
+        .load(conn)?;
+    realms.sort();
+    realms.dedup();
+    Ok(realms)
+}
+
+pub fn activate(conn: &mut DbConnection, kid: &str, now_ms: i64) -> Result<(), StoreError> {
+    diesel::update(signing_keys::table.find(kid))
+        .set((
+            signing_keys::status.eq("active"),
+            signing_keys::activated_at_ms.eq(now_ms),
+            signing_keys::activate_after_ms.eq(None::<i64>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Retires every live key of `alg` at once; returns their ids.
+pub fn retire_all(conn: &mut DbConnection, realm_id: &str, alg: &str, now_ms: i64) -> Result<Vec<String>, StoreError> {
+    let live = signing_keys::table
+        .filter(signing_keys::realm_id.eq(realm_id))
+        .filter(signing_keys::alg.eq(alg))
+        .filter(signing_keys::status.ne("retired"));
+    let kids: Vec<String> = live.select(signing_keys::kid).load(conn)?;
+    diesel::update(live)
+        .set((signing_keys::status.eq("retired"), signing_keys::retired_at_ms.eq(now_ms)))
+        .execute(conn)?;
+    Ok(kids)
+}
+
+/// When the realm's newest active key of any algorithm started signing.
+pub fn newest_activation(conn: &mut DbConnection, realm_id: &str) -> Result<Option<i64>, StoreError> {
+    Ok(signing_keys::table
+        .filter(signing_keys::realm_id.eq(realm_id))
+        .filter(signing_keys::status.eq("active"))
+        .select(diesel::dsl::max(signing_keys::activated_at_ms))
+        .first::<Option<i64>>(conn)?)
+}
+
+pub fn has_pending(conn: &mut DbConnection, realm_id: &str) -> Result<bool, StoreError> {
+    Ok(signing_keys::table
+        .filter(signing_keys::realm_id.eq(realm_id))
+        .filter(signing_keys::status.eq("next"))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}

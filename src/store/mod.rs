@@ -2,6 +2,7 @@
 //! pool, embedded migrations, and the queries of each table in its own module.
 //! Nothing here knows about HTTP or the protocol.
 
+pub mod audit;
 pub mod clients;
 pub mod codes;
 pub mod consents;
@@ -252,4 +253,18 @@ where
         }
     }
     result
+}
+
+/// Serialises writers of one realm's keys across nodes. SQLite's
+/// `BEGIN IMMEDIATE` already serialises every writer; on PostgreSQL this
+/// takes a transaction-scoped advisory lock.
+pub fn lock_realm(conn: &mut DbConnection, realm_id: &str) -> Result<(), StoreError> {
+    if let DbConnection::Pg(c) = conn {
+        let digest = crate::crypto::sha256(realm_id.as_bytes());
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&digest[..8]);
+        let key = i64::from_le_bytes(word);
+        c.batch_execute(&format!("SELECT pg_advisory_xact_lock({key})"))?;
+    }
+    Ok(())
 }

@@ -52,3 +52,10 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<Realm>, StoreError> {
         .select(Realm::as_select())
         .load(conn)?)
 }
+
+pub fn set_not_before(conn: &mut DbConnection, id: &str, not_before_ms: i64) -> Result<(), StoreError> {
+    diesel::update(realms::table.find(id))
+        .set(realms::not_before_ms.eq(not_before_ms))
+        .execute(conn)?;
+    Ok(())
+}

@@ -145,3 +145,46 @@ pub fn clear_replay_before(conn: &mut DbConnection, before_ms: i64) -> Result<us
     .set(refresh_tokens::replay_response.eq(None::<Vec<u8>>))
     .execute(conn)?)
 }
+
+/// Which families a bulk revocation covers.
+pub enum FamilyScope<'a> {
+    User(&'a str),
+    Client(&'a str),
+    Realm(&'a str),
+}
+
+/// Revokes every live family in scope (online and offline).
+pub fn revoke_all(conn: &mut DbConnection, scope: FamilyScope<'_>, reason: &str, now_ms: i64) -> Result<usize, StoreError> {
+    let live = refresh_families::table.filter(refresh_families::revoked_at_ms.is_null());
+    let set = (
+        refresh_families::revoked_at_ms.eq(now_ms),
+        refresh_families::revoke_reason.eq(reason),
+    );
+    Ok(match scope {
+        FamilyScope::User(id) => diesel::update(live.filter(refresh_families::user_id.eq(id))).set(set).execute(conn)?,
+        FamilyScope::Client(id) => diesel::update(live.filter(refresh_families::client_id.eq(id))).set(set).execute(conn)?,
+        FamilyScope::Realm(id) => diesel::update(live.filter(refresh_families::realm_id.eq(id))).set(set).execute(conn)?,
+    })
+}
+
+/// Access tokens issued with the family's refresh tokens that may still be
+/// unexpired: (jti, exp ms).
+pub fn live_access_tokens(conn: &mut DbConnection, family_id: &str, now_ms: i64) -> Result<Vec<(String, i64)>, StoreError> {
+    let rows: Vec<(Option<String>, Option<i64>)> = refresh_tokens::table
+        .filter(refresh_tokens::family_id.eq(family_id))
+        .filter(refresh_tokens::access_exp_ms.gt(now_ms))
+        .select((refresh_tokens::access_jti, refresh_tokens::access_exp_ms))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(jti, exp)| Some((jti?, exp?)))
+        .collect())
+}
+
+pub fn find_family(conn: &mut DbConnection, id: &str) -> Result<Option<FamilyRow>, StoreError> {
+    Ok(refresh_families::table
+        .find(id)
+        .select(FamilyRow::as_select())
+        .first(conn)
+        .optional()?)
+}

@@ -98,3 +98,42 @@ pub fn add_client(
     }
     Ok(())
 }
+
+/// Live sessions matching `realm_id` and optionally `user_id`, newest first.
+pub fn list_live(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    user_id: Option<&str>,
+    now_ms: i64,
+) -> Result<Vec<SessionRow>, StoreError> {
+    let mut query = sessions::table
+        .filter(sessions::realm_id.eq(realm_id))
+        .filter(sessions::ended_at_ms.is_null())
+        .filter(sessions::expires_at_ms.gt(now_ms))
+        .into_boxed();
+    if let Some(user_id) = user_id {
+        query = query.filter(sessions::user_id.eq(user_id.to_string()));
+    }
+    Ok(query
+        .order(sessions::created_at_ms.desc())
+        .select(SessionRow::as_select())
+        .load(conn)?)
+}
+
+/// Ends every live session of a user (or of the realm when `user_id` is
+/// `None`); returns their ids.
+pub fn end_all(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    user_id: Option<&str>,
+    reason: &str,
+    now_ms: i64,
+) -> Result<Vec<String>, StoreError> {
+    let mut ended = Vec::new();
+    for session in list_live(conn, realm_id, user_id, now_ms)? {
+        if end(conn, &session.id, reason, now_ms)? {
+            ended.push(session.id);
+        }
+    }
+    Ok(ended)
+}

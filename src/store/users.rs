@@ -54,3 +54,18 @@ pub fn set_password_hash(conn: &mut DbConnection, id: &str, hash: &str) -> Resul
         .execute(conn)?;
     Ok(())
 }
+
+/// Moves the user's cut-off: tokens issued at or before it die.
+pub fn set_not_before(conn: &mut DbConnection, id: &str, not_before_ms: i64) -> Result<(), StoreError> {
+    diesel::update(users::table.find(id))
+        .set(users::not_before_ms.eq(not_before_ms))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_enabled(conn: &mut DbConnection, id: &str, enabled: bool) -> Result<(), StoreError> {
+    diesel::update(users::table.find(id))
+        .set(users::enabled.eq(enabled))
+        .execute(conn)?;
+    Ok(())
+}

@@ -11,7 +11,7 @@ use crate::crypto;
 use crate::directory::{Client, Directory, GrantType, RealmState};
 use crate::error::Error;
 use crate::login::session;
-use crate::revocation::{self, EventKind};
+use crate::revocation::cascade::{self, Actor, SecurityEvent};
 use crate::store::codes::CodeRow;
 use crate::store::refresh::{FamilyRow, TokenRow};
 use crate::store::users::User;
@@ -286,10 +286,10 @@ pub async fn authorization_code(
                             now,
                         );
                         store::refresh::insert_family(conn, &family)?;
-                        store::refresh::insert_token(
-                            conn,
-                            &new_refresh_row(&realm, &family, refresh_hash, now),
-                        )?;
+                        let mut first = new_refresh_row(&realm, &family, refresh_hash, now);
+                    first.access_jti = Some(jti_for_db.clone());
+                    first.access_exp_ms = Some(now + realm.access_token_lifetime_s * 1000);
+                    store::refresh::insert_token(conn, &first)?;
                         Some(family)
                     } else {
                         None
@@ -335,44 +335,12 @@ pub async fn authorization_code(
 /// Revokes what a code's first redemption issued: its refresh family, and
 /// its access token (through the revocation log).
 async fn revoke_code_issue(ctx: &Context<'_>, row: CodeRow) -> Result<(), Failure> {
-    let (realm_id, access_exp) = (
-        ctx.realm.realm.id.clone(),
-        row.created_at_ms / 1000 + 60 + ctx.realm.realm.access_token_lifetime_s,
-    );
-    let now = ctx.now_ms;
-    ctx.directory
-        .store()
-        .run(move |conn| {
-            store::write(conn, |conn| -> Result<(), Error> {
-                if let Some(family) = &row.family_id {
-                    if store::refresh::revoke_family(
-                        conn,
-                        family,
-                        "authorization code replay",
-                        now,
-                    )? {
-                        revocation::record(
-                            conn,
-                            &realm_id,
-                            EventKind::Family,
-                            family,
-                            Some(access_exp * 1000),
-                        )?;
-                    }
-                }
-                if let Some(jti) = &row.access_jti {
-                    revocation::record(
-                        conn,
-                        &realm_id,
-                        EventKind::Jti,
-                        jti,
-                        Some(access_exp * 1000),
-                    )?;
-                }
-                Ok(())
-            })
-        })
-        .await?;
+    let event = SecurityEvent::CodeReplay {
+        family_id: row.family_id.clone(),
+        access_jti: row.access_jti.clone(),
+        access_exp_ms: row.expires_at_ms + ctx.realm.realm.access_token_lifetime_s * 1000,
+    };
+    apply_cascade(ctx, event, &row.client_id).await?;
     tracing::warn!(client = %row.client_id, "authorization code replayed; revoked what it issued");
     Ok(())
 }
@@ -516,6 +484,21 @@ fn respond(
     })
 }
 
+/// Runs a security event through the cascade, committed before returning.
+async fn apply_cascade(ctx: &Context<'_>, event: SecurityEvent, client: &str) -> Result<(), Failure> {
+    let realm = ctx.realm.realm.clone();
+    let now = ctx.now_ms;
+    let actor = Actor {
+        who: format!("client:{client}"),
+        ip: None,
+    };
+    ctx.directory
+        .store()
+        .run(move |conn| store::write(conn, |conn| cascade::apply(conn, &realm, &event, &actor, now)))
+        .await?;
+    Ok(())
+}
+
 // ---- refresh_token ------------------------------------------------------
 
 const REPLAY_PURPOSE: &str = "refresh replay";
@@ -587,15 +570,16 @@ pub async fn refresh(
             })
             .await?
     };
-    let aud = audience(client, resource)?;
+        let aud = audience(client, resource)?;
     let successor = crypto::random_token::<32>();
+    let jti = new_jti();
     let response = respond(
         ctx,
         client,
         &user,
         &scopes,
         &aud,
-        new_jti(),
+        jti.clone(),
         &family.session_id,
         None,
         auth_time_s,
@@ -615,12 +599,9 @@ pub async fn refresh(
     } else {
         None
     };
-    let successor_row = new_refresh_row(
-        &ctx.realm.realm,
-        &family,
-        ctx.directory.hash_token(&successor),
-        ctx.now_ms,
-    );
+    let mut successor_row = new_refresh_row(&ctx.realm.realm, &family, ctx.directory.hash_token(&successor), ctx.now_ms);
+    successor_row.access_jti = Some(jti);
+    successor_row.access_exp_ms = Some(ctx.now_ms + ctx.realm.realm.access_token_lifetime_s * 1000);
     let now = ctx.now_ms;
     let (old_hash, family_id) = (token_hash.clone(), family.id.clone());
     let rotated = ctx
@@ -675,31 +656,11 @@ async fn reuse(
             }
         }
     }
-    let (realm_id, family_id, sid, now) = (
-        ctx.realm.realm.id.clone(),
-        family.id.clone(),
-        family.session_id.clone(),
-        ctx.now_ms,
-    );
-    let access_horizon = now + ctx.realm.realm.access_token_lifetime_s * 1000;
-    ctx.directory
-        .store()
-        .run(move |conn| {
-            store::write(conn, |conn| -> Result<(), Error> {
-                if store::refresh::revoke_family(conn, &family_id, "refresh token reuse", now)? {
-                    revocation::record(
-                        conn,
-                        &realm_id,
-                        EventKind::Family,
-                        &family_id,
-                        Some(access_horizon),
-                    )?;
-                }
-                session::end(conn, &realm_id, &sid, "refresh token reuse", now)?;
-                Ok(())
-            })
-        })
-        .await?;
+        let event = SecurityEvent::RefreshReuse {
+        family_id: family.id.clone(),
+        sid: family.session_id.clone(),
+    };
+    apply_cascade(ctx, event, &client.client_id).await?;
     tracing::warn!(client = %client.client_id, family = %family.id, "refresh token reused; family revoked and session ended");
     Err(GrantError::invalid_grant(
         "the refresh token was already used; its session has been revoked",

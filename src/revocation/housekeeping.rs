@@ -1,0 +1,37 @@
+//! Periodic upkeep: re-measure the database clock, prune the index and the
+//! log of entries no unexpired token can match.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Index;
+use crate::clock::Clock;
+use crate::store::{self, Store};
+use crate::time;
+
+/// Config events (no expiry) are kept a day so a node that was down can
+/// still see that something changed.
+const KEEP_CONFIG_MS: i64 = 24 * 3600 * 1000;
+
+pub fn spawn(store: Store, index: Arc<Index>, clock: Arc<Clock>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(30));
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            let pruned = index.prune(time::now_ms());
+            let clock = Arc::clone(&clock);
+            let result = store
+                .run(move |conn| -> Result<usize, store::StoreError> {
+                    clock.sync(conn)?;
+                    let now = time::now_ms();
+                    store::events::prune(conn, now - KEEP_CONFIG_MS, now - KEEP_CONFIG_MS)
+                })
+                .await;
+            match result {
+                Ok(deleted) => tracing::debug!(pruned, deleted, "revocation housekeeping"),
+                Err(e) => tracing::warn!(error = %e, "revocation housekeeping failed"),
+            }
+        }
+    })
+}
