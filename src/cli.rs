@@ -12,6 +12,8 @@ use crate::directory::clients::{self, Credentials, GrantType, NewClient};
 use crate::directory::{realms, users};
 use crate::error::Error;
 use crate::keys::Alg;
+use crate::revocation::actions;
+use crate::revocation::cascade::{Actor, Outcome};
 use crate::setup::{self, StartError};
 use crate::{store, Application};
 
@@ -50,6 +52,34 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// List and end sessions.
+    #[command(subcommand)]
+    Session(SessionCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct UserRef {
+    #[arg(long)]
+    pub realm: String,
+    #[arg(long)]
+    pub username: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SessionCommand {
+    /// List live sessions of the realm (or of one user).
+    List {
+        #[arg(long)]
+        realm: String,
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// End a session: every token issued in it stops working.
+    End {
+        #[arg(long)]
+        realm: String,
+        sid: String,
+    },
 }
 
 #[derive(Args, Debug, Default)]
@@ -83,12 +113,21 @@ pub enum RealmCommand {
     Create { name: String },
     /// List realms.
     List,
+    /// Log everyone in the realm out (every token and session dies).
+    LogoutAll { name: String },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum ClientCommand {
     /// Register a client. A confidential client's secret is printed once.
     Create(ClientCreateArgs),
+    /// Revoke every token the client holds.
+    RevokeTokens {
+        #[arg(long)]
+        realm: String,
+        #[arg(long)]
+        client_id: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -126,6 +165,14 @@ pub struct ClientCreateArgs {
 pub enum UserCommand {
     /// Create a user; the password is read from standard input.
     Create(UserCreateArgs),
+    /// Set the password (read from standard input); ends every session of the user.
+    SetPassword(UserRef),
+    /// Disable the user; every session and token of theirs dies.
+    Disable(UserRef),
+    /// Let a disabled user sign in again.
+    Enable(UserRef),
+    /// Log the user out everywhere: every session and token dies.
+    LogoutAll(UserRef),
 }
 
 #[derive(Args, Debug)]
@@ -160,6 +207,9 @@ pub enum KeysCommand {
         /// Only this algorithm (ES256, RS256, EdDSA); default all in use.
         #[arg(long)]
         alg: Option<String>,
+        /// Retire the current keys at once: every token they signed is rejected.
+        #[arg(long)]
+        emergency: bool,
     },
 }
 
@@ -301,14 +351,82 @@ fn admin(settings: &Settings, command: Command) -> Result<(), StartError> {
             }
             Ok(())
         }
-        Command::Keys(KeysCommand::Rotate { realm, alg }) => {
+        Command::Keys(KeysCommand::Rotate { realm, alg, emergency }) => {
             let alg = alg.map(|a| a.parse::<Alg>()).transpose()?;
+            if emergency {
+                let retired = actions::emergency_rotate(conn, master, &realm, alg, &Actor::cli())?;
+                println!("retired {} key(s) at once: {}", retired.len(), retired.join(" "));
+                return Ok(());
+            }
             for kid in realms::rotate_keys(conn, master, &realm, alg)? {
                 println!("new signing key {kid}");
             }
             Ok(())
         }
+        Command::Realm(RealmCommand::LogoutAll { name }) => report(actions::logout_realm(conn, &name, &Actor::cli())?),
+        Command::Client(ClientCommand::RevokeTokens { realm, client_id }) => {
+            report(actions::revoke_client_tokens(conn, &realm, &client_id, &Actor::cli())?)
+        }
+        Command::User(UserCommand::SetPassword(u)) => {
+            let password = read_password()?;
+            report(actions::set_password(conn, &u.realm, &u.username, &password, &Actor::cli())?)
+        }
+        Command::User(UserCommand::Disable(u)) => report(actions::disable_user(conn, &u.realm, &u.username, &Actor::cli())?),
+        Command::User(UserCommand::Enable(u)) => {
+            actions::enable_user(conn, &u.realm, &u.username)?;
+            println!("enabled");
+            Ok(())
+        }
+        Command::User(UserCommand::LogoutAll(u)) => report(actions::logout_user(conn, &u.realm, &u.username, &Actor::cli())?),
+        Command::Session(SessionCommand::List { realm, user }) => list_sessions(conn, &realm, user.as_deref()),
+        Command::Session(SessionCommand::End { realm, sid }) => report(actions::end_session(conn, &realm, &sid, &Actor::cli())?),
     }
+}
+
+fn report(outcome: Outcome) -> Result<(), StartError> {
+    println!(
+        "done: {} session(s) ended, {} refresh famil{} revoked, {} token(s) denied",
+        outcome.sessions_ended,
+        outcome.families_revoked,
+        if outcome.families_revoked == 1 { "y" } else { "ies" },
+        outcome.tokens_denied
+    );
+    Ok(())
+}
+
+fn read_password() -> Result<String, StartError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| StartError::Failed(format!("cannot read the password from stdin: {e}")))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn list_sessions(conn: &mut store::DbConnection, realm: &str, user: Option<&str>) -> Result<(), StartError> {
+    let realm = realms::find(conn, realm)?;
+    let user_id = match user {
+        Some(name) => Some(
+            store::users::find_by_username(conn, &realm.id, &users::normalize_username(name)?)?
+                .ok_or_else(|| Error::NotFound(format!("user `{name}`")))?
+                .id,
+        ),
+        None => None,
+    };
+    let now = store::meta::database_now_ms(conn)?;
+    println!("{:<24} {:<34} {:>15} {:>15} {:<15} USER AGENT", "SID", "USER ID", "STARTED_MS", "LAST_SEEN_MS", "IP");
+    for s in store::sessions::list_live(conn, &realm.id, user_id.as_deref(), now)? {
+        println!(
+            "{:<24} {:<34} {:>15} {:>15} {:<15} {}",
+            s.id,
+            s.user_id,
+            s.created_at_ms,
+            s.last_seen_ms,
+            s.ip.as_deref().unwrap_or("-"),
+            s.user_agent.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(())
 }
 
 fn create_client(
@@ -354,16 +472,7 @@ fn create_client(
 
 fn create_user(conn: &mut store::DbConnection, args: UserCreateArgs) -> Result<(), StartError> {
     let realm = realms::find(conn, &args.realm)?;
-    let password = if args.password_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| StartError::Failed(format!("cannot read the password from stdin: {e}")))?;
-        Some(line.trim_end_matches(['\r', '\n']).to_string())
-    } else {
-        None
-    };
+    let password = if args.password_stdin { Some(read_password()?) } else { None };
     let user = users::create(
         conn,
         &realm,

@@ -67,6 +67,34 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/realms/{realm}/protocol/openid-connect/userinfo",
         web::post().to(crate::oidc::userinfo::userinfo_post),
     )
+    .route(
+        "/realms/{realm}/protocol/openid-connect/revoke",
+        web::post().to(crate::oidc::revoke::revoke),
+    )
+    .route(
+        "/realms/{realm}/protocol/openid-connect/revoke",
+        web::route().to(crate::oidc::revoke::method_not_allowed),
+    )
+    .route(
+        "/realms/{realm}/protocol/openid-connect/token/introspect",
+        web::post().to(crate::oidc::introspect::introspect),
+    )
+    .route(
+        "/realms/{realm}/protocol/openid-connect/token/introspect",
+        web::route().to(crate::oidc::revoke::method_not_allowed),
+    )
+    .route(
+        "/realms/{realm}/protocol/openid-connect/logout",
+        web::get().to(crate::oidc::logout::logout_get),
+    )
+    .route(
+        "/realms/{realm}/protocol/openid-connect/logout",
+        web::post().to(crate::oidc::logout::logout_post),
+    )
+    .route(
+        "/realms/{realm}/protocol/openid-connect/logout/confirm",
+        web::post().to(crate::oidc::logout::confirm),
+    )
     .service(pages::stylesheet)
     .service(crate::oidc::discovery::openid_configuration)
     .service(crate::oidc::jwks::certs)

@@ -15,7 +15,7 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{AUTH_PATH, CERTS_PATH, TOKEN_PATH, USERINFO_PATH};
+use super::{AUTH_PATH, CERTS_PATH, INTROSPECT_PATH, LOGOUT_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH};
 use crate::http::errors::ApiError;
 use crate::http::AppState;
 
@@ -27,6 +27,17 @@ pub struct LatchMetadata {
     /// RFC 9207: authorization responses carry `iss`.
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub revocation_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub introspection_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    /// RP-Initiated Logout 1.0.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub end_session_endpoint: Option<String>,
 }
 
 impl AdditionalProviderMetadata for LatchMetadata {}
@@ -46,6 +57,10 @@ pub type Metadata = ProviderMetadata<
     CoreSubjectIdentifierType,
 >;
 
+fn auth_methods() -> Vec<String> {
+    vec!["client_secret_basic".into(), "client_secret_post".into()]
+}
+
 pub fn metadata(issuer: &str) -> Result<Metadata, url::ParseError> {
     let metadata = Metadata::new(
         IssuerUrl::new(issuer.to_string())?,
@@ -61,6 +76,11 @@ pub fn metadata(issuer: &str) -> Result<Metadata, url::ParseError> {
         LatchMetadata {
             code_challenge_methods_supported: vec!["S256".into()],
             authorization_response_iss_parameter_supported: true,
+            revocation_endpoint: Some(format!("{issuer}{REVOKE_PATH}")),
+            revocation_endpoint_auth_methods_supported: auth_methods(),
+            introspection_endpoint: Some(format!("{issuer}{INTROSPECT_PATH}")),
+            introspection_endpoint_auth_methods_supported: auth_methods(),
+            end_session_endpoint: Some(format!("{issuer}{LOGOUT_PATH}")),
         },
     )
     .set_token_endpoint(Some(TokenUrl::new(format!("{issuer}{TOKEN_PATH}"))?))

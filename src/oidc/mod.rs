@@ -3,7 +3,10 @@
 pub mod authorize;
 pub mod client_auth;
 pub mod discovery;
+pub mod introspect;
 pub mod jwks;
+pub mod logout;
+pub mod revoke;
 pub mod token;
 pub mod userinfo;
 
@@ -18,6 +21,9 @@ pub const AUTH_PATH: &str = "/protocol/openid-connect/auth";
 pub const TOKEN_PATH: &str = "/protocol/openid-connect/token";
 pub const CERTS_PATH: &str = "/protocol/openid-connect/certs";
 pub const USERINFO_PATH: &str = "/protocol/openid-connect/userinfo";
+pub const REVOKE_PATH: &str = "/protocol/openid-connect/revoke";
+pub const INTROSPECT_PATH: &str = "/protocol/openid-connect/token/introspect";
+pub const LOGOUT_PATH: &str = "/protocol/openid-connect/logout";
 
 /// Why an access token is refused.
 #[derive(Debug, Clone, Copy, thiserror::Error)]

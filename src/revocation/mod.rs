@@ -1,6 +1,7 @@
 //! Revocation: the durable event log every change goes through, and the
 //! follower that brings a running node's in-memory state up to date.
 
+pub mod actions;
 pub mod cascade;
 pub mod committer;
 pub mod housekeeping;

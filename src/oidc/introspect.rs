@@ -1,0 +1,143 @@
+//! Token introspection (RFC 7662) at `/protocol/openid-connect/token/introspect`.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use super::client_auth;
+use crate::directory::{Client, RealmState};
+use crate::http::errors::ApiError;
+use crate::http::form::Params;
+use crate::http::AppState;
+use crate::login::session;
+use crate::store;
+use crate::tokens::AccessClaims;
+
+#[derive(Serialize, Default)]
+struct Introspection {
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jti: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+}
+
+/// Who may learn about an access token: the client it was issued to,
+/// clients named in its audience, and resource servers flagged to.
+fn may_see_access(caller: &Client, claims: &AccessClaims) -> bool {
+    caller.client_id == claims.client_id || caller.client_id == claims.aud || caller.introspect_any
+}
+
+fn access(claims: AccessClaims) -> Introspection {
+    Introspection {
+        active: true,
+        scope: Some(claims.scope),
+        client_id: Some(claims.client_id),
+        username: claims.preferred_username,
+        token_type: Some("Bearer".into()),
+        exp: Some(claims.exp),
+        iat: Some(claims.iat),
+        nbf: Some(claims.iat),
+        sub: Some(claims.sub),
+        aud: Some(claims.aud),
+        iss: Some(claims.iss),
+        jti: Some(claims.jti),
+        sid: claims.sid,
+    }
+}
+
+/// A refresh token is active while its family lives, it has not been
+/// rotated, and (online) its session lives. Only its own client may ask.
+async fn refresh(state: &AppState, realm: &RealmState, caller: &Client, token: &str) -> Result<Introspection, ApiError> {
+    let hash = state.directory.hash_token(token);
+    let (realm_id, client_row, now) = (realm.realm.id.clone(), caller.id.clone(), state.clock.now_ms());
+    let found = state
+        .directory
+        .store()
+        .run(move |conn| -> Result<Option<(store::refresh::FamilyRow, i64, store::users::User)>, crate::error::Error> {
+            let Some((token, family)) = store::refresh::find_token(conn, &hash)? else { return Ok(None) };
+            let usable = family.realm_id == realm_id
+                && family.client_id == client_row
+                && family.revoked_at_ms.is_none()
+                && token.rotated_at_ms.is_none()
+                && token.expires_at_ms > now
+                && family.expires_at_ms > now;
+            if !usable {
+                return Ok(None);
+            }
+            let Some(user) = store::users::find(conn, &family.user_id)?.filter(|u| u.enabled && family.created_at_ms > u.not_before_ms) else {
+                return Ok(None);
+            };
+            if !family.offline {
+                let live = store::sessions::find(conn, &family.session_id)?.is_some_and(|s| session::is_live(&s, &user, now));
+                if !live {
+                    return Ok(None);
+                }
+            }
+            Ok(Some((family, token.expires_at_ms, user)))
+        })
+        .await?;
+    Ok(match found {
+        Some((family, expires_at_ms, user)) => Introspection {
+            active: true,
+            scope: Some(family.scope),
+            client_id: Some(caller.client_id.clone()),
+            username: Some(user.username),
+            token_type: Some("refresh_token".into()),
+            exp: Some(expires_at_ms / 1000),
+            iat: Some(family.created_at_ms / 1000),
+            sub: Some(user.id),
+            iss: Some(state.issuer(&realm.realm.name)),
+            sid: Some(family.session_id),
+            ..Introspection::default()
+        },
+        None => Introspection::default(),
+    })
+}
+
+/// `POST /realms/{realm}/protocol/openid-connect/token/introspect`
+pub async fn introspect(state: web::Data<AppState>, path: web::Path<String>, req: HttpRequest, body: web::Payload) -> Result<HttpResponse, ApiError> {
+    let realm = super::realm(&state, &path).await?;
+    let params = Params::from_body(&req, body).await?;
+    if let Some(name) = params.first_repeated() {
+        return Err(ApiError::invalid_request(format!("parameter `{name}` is repeated")));
+    }
+    let caller = client_auth::authenticate(&state, &realm, &req, &params).await?;
+    if !caller.authenticated {
+        return Err(ApiError::invalid_client("introspection requires an authenticated client"));
+    }
+    let token = params.get("token")?.ok_or_else(|| ApiError::invalid_request("token is required"))?;
+    let answer = if token.matches('.').count() == 2 {
+        match super::validate_access(&state, &realm, token) {
+            Ok(claims) if may_see_access(&caller.client, &claims) => access(claims),
+            _ => Introspection::default(),
+        }
+    } else if token.len() <= 128 {
+        refresh(&state, &realm, &caller.client, token).await?
+    } else {
+        Introspection::default()
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(answer))
+}

@@ -1,0 +1,207 @@
+//! RP-Initiated Logout 1.0 at `/protocol/openid-connect/logout`.
+//!
+//! With a valid `id_token_hint` the session it names ends at once; without
+//! one the user confirms on a page (CSRF-protected), since anyone can link
+//! a browser to this URL. `post_logout_redirect_uri` must match one
+//! registered for the client exactly, or no redirect happens.
+
+use std::sync::Arc;
+
+use actix_web::cookie::Cookie;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use crate::directory::{Client, RealmState};
+use crate::http::form::Params;
+use crate::http::pages::{self, PageError};
+use crate::http::AppState;
+use crate::login::{csrf, session};
+use crate::revocation::cascade::{self, Actor, SecurityEvent};
+use crate::store;
+use crate::tokens::{jwt, IdClaims};
+
+#[derive(Template)]
+#[template(path = "logout_confirm.html")]
+struct ConfirmPage<'a> {
+    realm: &'a str,
+    action: String,
+    csrf_token: String,
+    client_id: &'a str,
+    redirect_uri: &'a str,
+    state: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "logged_out.html")]
+struct LoggedOutPage;
+
+/// A validated logout request.
+struct LogoutRequest {
+    hint: Option<IdClaims>,
+    client: Option<Arc<Client>>,
+    redirect_uri: Option<String>,
+    state: Option<String>,
+}
+
+fn bad(message: &str) -> PageError {
+    PageError::bad_request("invalid_request", message)
+}
+
+async fn validate(state: &AppState, realm: &RealmState, params: &Params) -> Result<LogoutRequest, PageError> {
+    if let Some(name) = params.first_repeated() {
+        return Err(bad(&format!("The parameter `{name}` is repeated.")));
+    }
+    let get = |name| params.get(name).map_err(PageError::from);
+    let hint = match get("id_token_hint")? {
+        None => None,
+        Some(token) => {
+            // Signature and issuer are checked; expiry is tolerated (§2).
+            let claims = jwt::verify::<IdClaims>(&realm.keys, token, "JWT")
+                .map(|v| v.claims)
+                .ok()
+                .filter(|c| c.iss == state.issuer(&realm.realm.name))
+                .ok_or_else(|| bad("The id_token_hint is not a valid ID token of this realm."))?;
+            Some(claims)
+        }
+    };
+    let client_id = match (get("client_id")?, &hint) {
+        (Some(id), Some(h)) if id != h.aud => return Err(bad("client_id does not match the id_token_hint.")),
+        (Some(id), _) => Some(id.to_string()),
+        (None, Some(h)) => Some(h.aud.clone()),
+        (None, None) => None,
+    };
+    let client = match &client_id {
+        Some(id) => Some(
+            state
+                .directory
+                .client(realm, id)
+                .await?
+                .ok_or_else(|| bad("The application is not registered with this realm."))?,
+        ),
+        None => None,
+    };
+    let redirect_uri = match (get("post_logout_redirect_uri")?, &client) {
+        (None, _) => None,
+        (Some(_), None) => return Err(bad("post_logout_redirect_uri needs client_id or id_token_hint.")),
+        (Some(uri), Some(c)) if c.post_logout_redirect_uris.iter().any(|r| r == uri) => Some(uri.to_string()),
+        (Some(_), Some(_)) => return Err(bad("The post_logout_redirect_uri is not registered for this application.")),
+    };
+    Ok(LogoutRequest {
+        hint,
+        client,
+        redirect_uri,
+        state: get("state")?.map(str::to_string),
+    })
+}
+
+/// Ends the sessions: the one the hint names, and this browser's.
+async fn end_sessions(state: &AppState, realm: &RealmState, req: &HttpRequest, hint_sid: Option<String>) -> Result<(), PageError> {
+    let cookie_hash = req.cookie(session::COOKIE).map(|c| state.directory.hash_token(c.value()));
+    let realm_row = realm.realm.clone();
+    let now = state.clock.now_ms();
+    let actor = Actor {
+        who: "user".into(),
+        ip: req.peer_addr().map(|a| a.ip().to_string()),
+    };
+    state
+        .directory
+        .store()
+        .run(move |conn| -> Result<(), crate::error::Error> {
+            let mut sids: Vec<String> = hint_sid.into_iter().collect();
+            if let Some(hash) = cookie_hash {
+                if let Some(s) = store::sessions::find_by_cookie(conn, &hash)? {
+                    if s.realm_id == realm_row.id && !sids.contains(&s.id) {
+                        sids.push(s.id);
+                    }
+                }
+            }
+            for sid in sids {
+                let event = SecurityEvent::SessionEnded {
+                    sid,
+                    reason: "logout".into(),
+                };
+                store::write(conn, |conn| cascade::apply(conn, &realm_row, &event, &actor, now))?;
+            }
+            Ok(())
+        })
+        .await?;
+    state.follower.catch_up().await?;
+    Ok(())
+}
+
+fn finish(state: &AppState, realm: &RealmState, request: &LogoutRequest, status: StatusCode) -> HttpResponse {
+    let mut response = match &request.redirect_uri {
+        Some(uri) => {
+            let mut location = url::Url::parse(uri).ok();
+            if let (Some(url), Some(s)) = (location.as_mut(), &request.state) {
+                url.query_pairs_mut().append_pair("state", s);
+            }
+            HttpResponse::build(status)
+                .insert_header((header::LOCATION, location.map(|u| u.to_string()).unwrap_or_else(|| uri.clone())))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish()
+        }
+        None => pages::render(StatusCode::OK, &LoggedOutPage),
+    };
+    let mut gone = Cookie::build(session::COOKIE, "")
+        .path(format!("/realms/{}/", realm.realm.name))
+        .http_only(true)
+        .secure(state.public_base.starts_with("https://"))
+        .finish();
+    gone.make_removal();
+    let _ = response.add_cookie(&gone);
+    response
+}
+
+async fn logout(state: web::Data<AppState>, realm_name: &str, req: HttpRequest, params: Params) -> Result<HttpResponse, PageError> {
+    let realm = state.directory.realm(realm_name).await?;
+    let request = validate(&state, &realm, &params).await?;
+    if let Some(hint) = &request.hint {
+        end_sessions(&state, &realm, &req, hint.sid.clone()).await?;
+        return Ok(finish(&state, &realm, &request, StatusCode::FOUND));
+    }
+    let path = format!("/realms/{}/", realm.realm.name);
+    let (csrf_token, cookie) = csrf::token(&req, &path, state.public_base.starts_with("https://"));
+    let page = ConfirmPage {
+        realm: &realm.realm.name,
+        action: format!("/realms/{}/protocol/openid-connect/logout/confirm", realm.realm.name),
+        csrf_token,
+        client_id: request.client.as_ref().map(|c| c.client_id.as_str()).unwrap_or(""),
+        redirect_uri: request.redirect_uri.as_deref().unwrap_or(""),
+        state: request.state.as_deref().unwrap_or(""),
+    };
+    let mut response = pages::render(StatusCode::OK, &page);
+    if let Some(cookie) = cookie {
+        let _ = response.add_cookie(&cookie);
+    }
+    Ok(response)
+}
+
+/// `GET /realms/{realm}/protocol/openid-connect/logout`
+pub async fn logout_get(state: web::Data<AppState>, path: web::Path<String>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+    let params = Params::from_query(&req)?;
+    logout(state, &path, req, params).await
+}
+
+/// `POST .../logout` (form-encoded, RP-Initiated Logout §2)
+pub async fn logout_post(state: web::Data<AppState>, path: web::Path<String>, req: HttpRequest, body: web::Payload) -> Result<HttpResponse, PageError> {
+    let params = Params::from_body(&req, body).await?;
+    logout(state, &path, req, params).await
+}
+
+/// `POST .../logout/confirm`: the confirmation form.
+pub async fn confirm(state: web::Data<AppState>, path: web::Path<String>, req: HttpRequest, body: web::Payload) -> Result<HttpResponse, PageError> {
+    let realm = state.directory.realm(&path).await?;
+    let form = Params::from_body(&req, body).await?;
+    if !csrf::verify(&req, form.get(csrf::FIELD)?) {
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "invalid_csrf_token",
+            "This form has expired or was not sent from this site. Go back and try again.",
+        ));
+    }
+    let request = validate(&state, &realm, &form.without(csrf::FIELD).without("confirm")).await?;
+    end_sessions(&state, &realm, &req, None).await?;
+    Ok(finish(&state, &realm, &request, StatusCode::SEE_OTHER))
+}
