@@ -35,7 +35,11 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start_server(core: &str) -> Server {
@@ -69,7 +73,13 @@ fn start_server(core: &str) -> Server {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    Server { child, port, secret, password, _dir: dir }
+    Server {
+        child,
+        port,
+        secret,
+        password,
+        _dir: dir,
+    }
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -94,7 +104,10 @@ impl Conn {
     async fn open(port: u16) -> Conn {
         let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
         stream.set_nodelay(true).unwrap();
-        Conn { stream, buf: Vec::with_capacity(16 * 1024) }
+        Conn {
+            stream,
+            buf: Vec::with_capacity(16 * 1024),
+        }
     }
 
     /// Sends a request and reads the response; returns (status, body).
@@ -127,7 +140,9 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 fn post(port: u16, path: &str, auth: Option<&str>, extra_headers: &str, body: &str) -> Vec<u8> {
-    let auth = auth.map(|a| format!("Authorization: Basic {a}\r\n")).unwrap_or_default();
+    let auth = auth
+        .map(|a| format!("Authorization: Basic {a}\r\n"))
+        .unwrap_or_default();
     format!(
         "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}{extra_headers}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
@@ -144,7 +159,11 @@ struct Stats {
 fn report(name: &str, stats: &Stats, elapsed: Duration, rss: u64) {
     let mut l = stats.latencies_us.clone();
     l.sort_unstable();
-    let pct = |p: f64| l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1))).copied().unwrap_or(0);
+    let pct = |p: f64| {
+        l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
     println!(
         "{name}: {:.0} req/s over {:.1}s ({} ok, {} errors) p50 {:.2} ms p99 {:.2} ms max {:.2} ms, server RSS {} MiB",
         l.len() as f64 / elapsed.as_secs_f64(),
@@ -196,9 +215,20 @@ where
     (total, started.elapsed())
 }
 
-async fn client_credentials(server: &Server, connections: usize, seconds: u64) -> (Stats, Duration) {
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("demo-app:{}", server.secret));
-    let request = Arc::new(post(server.port, "/realms/demo/protocol/openid-connect/token", Some(&auth), "", "grant_type=client_credentials"));
+async fn client_credentials(
+    server: &Server,
+    connections: usize,
+    seconds: u64,
+) -> (Stats, Duration) {
+    let auth =
+        base64::engine::general_purpose::STANDARD.encode(format!("demo-app:{}", server.secret));
+    let request = Arc::new(post(
+        server.port,
+        "/realms/demo/protocol/openid-connect/token",
+        Some(&auth),
+        "",
+        "grant_type=client_credentials",
+    ));
     drive(connections, seconds, server.port, move |_, mut conn| {
         let request = request.clone();
         async move {
@@ -212,9 +242,16 @@ async fn client_credentials(server: &Server, connections: usize, seconds: u64) -
 /// Signs alice in over HTTP and returns a refresh token.
 async fn initial_refresh_token(server: &Server) -> String {
     let base = format!("http://127.0.0.1:{}", server.port);
-    let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let verifier = "v".repeat(43);
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(verifier.as_bytes())));
+    let challenge =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Digest::finalize(
+            <sha2::Sha256 as sha2::Digest>::new_with_prefix(verifier.as_bytes()),
+        ));
     let auth = format!(
         "{base}/realms/demo/protocol/openid-connect/auth?client_id=demo-app&redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2Fcallback&response_type=code&scope=openid&code_challenge={challenge}&code_challenge_method=S256"
     );
@@ -230,13 +267,29 @@ async fn initial_refresh_token(server: &Server) -> String {
         ("username", "alice".into()),
         ("password", server.password.clone()),
     ];
-    let response = http.post(format!("{base}/realms/demo/login-actions/authenticate")).form(&form).send().await.unwrap();
+    let response = http
+        .post(format!("{base}/realms/demo/login-actions/authenticate"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     let location = response.headers()["location"].to_str().unwrap().to_string();
-    let code = url::Url::parse(&location).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let code = url::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
     let tokens: serde_json::Value = http
         .post(format!("{base}/realms/demo/protocol/openid-connect/token"))
         .basic_auth("demo-app", Some(&server.secret))
-        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "http://127.0.0.1:8081/callback"), ("code_verifier", &verifier)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:8081/callback"),
+            ("code_verifier", &verifier),
+        ])
         .send()
         .await
         .unwrap()
@@ -247,10 +300,14 @@ async fn initial_refresh_token(server: &Server) -> String {
 }
 
 async fn refresh(server: &Server, connections: usize, seconds: u64) -> (Stats, Duration) {
-    let auth = Arc::new(base64::engine::general_purpose::STANDARD.encode(format!("demo-app:{}", server.secret)));
+    let auth = Arc::new(
+        base64::engine::general_purpose::STANDARD.encode(format!("demo-app:{}", server.secret)),
+    );
     let mut chains = Vec::new();
     for _ in 0..connections {
-        chains.push(Arc::new(tokio::sync::Mutex::new(initial_refresh_token(server).await)));
+        chains.push(Arc::new(tokio::sync::Mutex::new(
+            initial_refresh_token(server).await,
+        )));
     }
     let chains = Arc::new(chains);
     let port = server.port;
@@ -259,7 +316,15 @@ async fn refresh(server: &Server, connections: usize, seconds: u64) -> (Stats, D
         async move {
             let mut current = chains[n].lock().await;
             let body = format!("grant_type=refresh_token&refresh_token={}", current);
-            let (status, body) = conn.send(&post(port, "/realms/demo/protocol/openid-connect/token", Some(&auth), "", &body)).await;
+            let (status, body) = conn
+                .send(&post(
+                    port,
+                    "/realms/demo/protocol/openid-connect/token",
+                    Some(&auth),
+                    "",
+                    &body,
+                ))
+                .await;
             if status == 200 {
                 let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
                 *current = v["refresh_token"].as_str().unwrap().to_string();
@@ -274,11 +339,22 @@ async fn refresh(server: &Server, connections: usize, seconds: u64) -> (Stats, D
 async fn login_flood(server: &Server, connections: usize, seconds: u64) -> (Stats, Duration) {
     let csrf = "c".repeat(43);
     let auth_request = "client_id%3Ddemo-app%26redirect_uri%3Dhttp%253A%252F%252F127.0.0.1%253A8081%252Fcallback%26response_type%3Dcode%26scope%3Dopenid";
-    let body = format!("csrf_token={csrf}&auth_request={auth_request}&username=alice&password=wrong-password");
-    let flood = Arc::new(post(server.port, "/realms/demo/login-actions/authenticate", None, &format!("Cookie: LATCH_CSRF={csrf}\r\n"), &body));
+    let body = format!(
+        "csrf_token={csrf}&auth_request={auth_request}&username=alice&password=wrong-password"
+    );
+    let flood = Arc::new(post(
+        server.port,
+        "/realms/demo/login-actions/authenticate",
+        None,
+        &format!("Cookie: LATCH_CSRF={csrf}\r\n"),
+        &body,
+    ));
     let port = server.port;
     let stop = Arc::new(AtomicBool::new(false));
-    let counts = Arc::new((std::sync::atomic::AtomicU64::new(0), std::sync::atomic::AtomicU64::new(0)));
+    let counts = Arc::new((
+        std::sync::atomic::AtomicU64::new(0),
+        std::sync::atomic::AtomicU64::new(0),
+    ));
     let mut flooders = Vec::new();
     for _ in 0..16 {
         let (flood, stop, counts) = (flood.clone(), stop.clone(), counts.clone());
@@ -286,7 +362,11 @@ async fn login_flood(server: &Server, connections: usize, seconds: u64) -> (Stat
             let mut conn = Conn::open(port).await;
             while !stop.load(Ordering::Relaxed) {
                 let (status, _) = conn.send(&flood).await;
-                if status == 503 { counts.1.fetch_add(1, Ordering::Relaxed); } else { counts.0.fetch_add(1, Ordering::Relaxed); }
+                if status == 503 {
+                    counts.1.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    counts.0.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }));
     }
@@ -305,16 +385,41 @@ async fn login_flood(server: &Server, connections: usize, seconds: u64) -> (Stat
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let arg = |name: &str, default: u64| -> u64 {
-        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
     };
-    let scenarios: Vec<String> = args.iter().filter(|a| !a.starts_with("--") && a.parse::<u64>().is_err()).cloned().collect();
-    let scenarios = if scenarios.is_empty() { vec!["client-credentials".to_string(), "refresh".into(), "login-flood".into()] } else { scenarios };
+    let scenarios: Vec<String> = args
+        .iter()
+        .filter(|a| !a.starts_with("--") && a.parse::<u64>().is_err())
+        .cloned()
+        .collect();
+    let scenarios = if scenarios.is_empty() {
+        vec![
+            "client-credentials".to_string(),
+            "refresh".into(),
+            "login-flood".into(),
+        ]
+    } else {
+        scenarios
+    };
     let (seconds, connections) = (arg("--seconds", 10), arg("--connections", 32) as usize);
     // The generator on core 1, the server on core 0.
-    let _ = Command::new("taskset").args(["-p", "-c", "1", &std::process::id().to_string()]).stdout(Stdio::null()).status();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let _ = Command::new("taskset")
+        .args(["-p", "-c", "1", &std::process::id().to_string()])
+        .stdout(Stdio::null())
+        .status();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     for scenario in scenarios {
         let server = start_server("0");
         let pid = server.child.id();

@@ -351,11 +351,19 @@ fn admin(settings: &Settings, command: Command) -> Result<(), StartError> {
             }
             Ok(())
         }
-        Command::Keys(KeysCommand::Rotate { realm, alg, emergency }) => {
+        Command::Keys(KeysCommand::Rotate {
+            realm,
+            alg,
+            emergency,
+        }) => {
             let alg = alg.map(|a| a.parse::<Alg>()).transpose()?;
             if emergency {
                 let retired = actions::emergency_rotate(conn, master, &realm, alg, &Actor::cli())?;
-                println!("retired {} key(s) at once: {}", retired.len(), retired.join(" "));
+                println!(
+                    "retired {} key(s) at once: {}",
+                    retired.len(),
+                    retired.join(" ")
+                );
                 return Ok(());
             }
             for kid in realms::rotate_keys(conn, master, &realm, alg)? {
@@ -363,23 +371,45 @@ fn admin(settings: &Settings, command: Command) -> Result<(), StartError> {
             }
             Ok(())
         }
-        Command::Realm(RealmCommand::LogoutAll { name }) => report(actions::logout_realm(conn, &name, &Actor::cli())?),
-        Command::Client(ClientCommand::RevokeTokens { realm, client_id }) => {
-            report(actions::revoke_client_tokens(conn, &realm, &client_id, &Actor::cli())?)
+        Command::Realm(RealmCommand::LogoutAll { name }) => {
+            report(actions::logout_realm(conn, &name, &Actor::cli())?)
         }
+        Command::Client(ClientCommand::RevokeTokens { realm, client_id }) => report(
+            actions::revoke_client_tokens(conn, &realm, &client_id, &Actor::cli())?,
+        ),
         Command::User(UserCommand::SetPassword(u)) => {
             let password = read_password()?;
-            report(actions::set_password(conn, &u.realm, &u.username, &password, &Actor::cli())?)
+            report(actions::set_password(
+                conn,
+                &u.realm,
+                &u.username,
+                &password,
+                &Actor::cli(),
+            )?)
         }
-        Command::User(UserCommand::Disable(u)) => report(actions::disable_user(conn, &u.realm, &u.username, &Actor::cli())?),
+        Command::User(UserCommand::Disable(u)) => report(actions::disable_user(
+            conn,
+            &u.realm,
+            &u.username,
+            &Actor::cli(),
+        )?),
         Command::User(UserCommand::Enable(u)) => {
             actions::enable_user(conn, &u.realm, &u.username)?;
             println!("enabled");
             Ok(())
         }
-        Command::User(UserCommand::LogoutAll(u)) => report(actions::logout_user(conn, &u.realm, &u.username, &Actor::cli())?),
-        Command::Session(SessionCommand::List { realm, user }) => list_sessions(conn, &realm, user.as_deref()),
-        Command::Session(SessionCommand::End { realm, sid }) => report(actions::end_session(conn, &realm, &sid, &Actor::cli())?),
+        Command::User(UserCommand::LogoutAll(u)) => report(actions::logout_user(
+            conn,
+            &u.realm,
+            &u.username,
+            &Actor::cli(),
+        )?),
+        Command::Session(SessionCommand::List { realm, user }) => {
+            list_sessions(conn, &realm, user.as_deref())
+        }
+        Command::Session(SessionCommand::End { realm, sid }) => {
+            report(actions::end_session(conn, &realm, &sid, &Actor::cli())?)
+        }
     }
 }
 
@@ -388,7 +418,11 @@ fn report(outcome: Outcome) -> Result<(), StartError> {
         "done: {} session(s) ended, {} refresh famil{} revoked, {} token(s) denied",
         outcome.sessions_ended,
         outcome.families_revoked,
-        if outcome.families_revoked == 1 { "y" } else { "ies" },
+        if outcome.families_revoked == 1 {
+            "y"
+        } else {
+            "ies"
+        },
         outcome.tokens_denied
     );
     Ok(())
@@ -403,7 +437,11 @@ fn read_password() -> Result<String, StartError> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
-fn list_sessions(conn: &mut store::DbConnection, realm: &str, user: Option<&str>) -> Result<(), StartError> {
+fn list_sessions(
+    conn: &mut store::DbConnection,
+    realm: &str,
+    user: Option<&str>,
+) -> Result<(), StartError> {
     let realm = realms::find(conn, realm)?;
     let user_id = match user {
         Some(name) => Some(
@@ -414,7 +452,10 @@ fn list_sessions(conn: &mut store::DbConnection, realm: &str, user: Option<&str>
         None => None,
     };
     let now = store::meta::database_now_ms(conn)?;
-    println!("{:<24} {:<34} {:>15} {:>15} {:<15} USER AGENT", "SID", "USER ID", "STARTED_MS", "LAST_SEEN_MS", "IP");
+    println!(
+        "{:<24} {:<34} {:>15} {:>15} {:<15} USER AGENT",
+        "SID", "USER ID", "STARTED_MS", "LAST_SEEN_MS", "IP"
+    );
     for s in store::sessions::list_live(conn, &realm.id, user_id.as_deref(), now)? {
         println!(
             "{:<24} {:<34} {:>15} {:>15} {:<15} {}",
@@ -472,7 +513,11 @@ fn create_client(
 
 fn create_user(conn: &mut store::DbConnection, args: UserCreateArgs) -> Result<(), StartError> {
     let realm = realms::find(conn, &args.realm)?;
-    let password = if args.password_stdin { Some(read_password()?) } else { None };
+    let password = if args.password_stdin {
+        Some(read_password()?)
+    } else {
+        None
+    };
     let user = users::create(
         conn,
         &realm,

@@ -99,7 +99,11 @@ impl Application {
         }
         let background = vec![
             follower.spawn_polling(poll),
-            keys::maintenance::spawn(store.clone(), Arc::clone(&directory), Duration::from_secs(1)),
+            keys::maintenance::spawn(
+                store.clone(),
+                Arc::clone(&directory),
+                Duration::from_secs(1),
+            ),
             revocation::housekeeping::spawn(store.clone(), Arc::clone(&index), Arc::clone(&clock)),
         ];
         let state = web::Data::new(AppState {

@@ -86,12 +86,23 @@ pub fn rotate_keys(
     store::write(conn, |conn| {
         let realm = find(conn, name)?;
         let algs = algorithms(conn, &realm, alg)?;
-        keys::rotate(conn, master, &realm.id, &algs, realm.key_stage_s * 1000, verify_window_ms(&realm))
+        keys::rotate(
+            conn,
+            master,
+            &realm.id,
+            &algs,
+            realm.key_stage_s * 1000,
+            verify_window_ms(&realm),
+        )
     })
 }
 
 /// The algorithms the realm signs with (or just `alg`).
-pub fn algorithms(conn: &mut DbConnection, realm: &Realm, alg: Option<Alg>) -> Result<Vec<Alg>, Error> {
+pub fn algorithms(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    alg: Option<Alg>,
+) -> Result<Vec<Alg>, Error> {
     if let Some(alg) = alg {
         return Ok(vec![alg]);
     }

@@ -13,7 +13,11 @@ use crate::revocation::{self, EventKind};
 use crate::store::{self, DbConnection, Store};
 use crate::time::now_ms;
 
-pub fn spawn(store: Store, directory: Arc<Directory>, every: Duration) -> tokio::task::JoinHandle<()> {
+pub fn spawn(
+    store: Store,
+    directory: Arc<Directory>,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         loop {
@@ -41,8 +45,14 @@ fn promote_due_keys(conn: &mut DbConnection) -> Result<usize, Error> {
     for realm_id in store::keys::realms_with_due_keys(conn, now_ms())? {
         promoted += store::write(conn, |conn| -> Result<usize, Error> {
             store::lock_realm(conn, &realm_id)?;
-            let Some(realm) = store::realms::find(conn, &realm_id)? else { return Ok(0) };
-            let n = super::promote_due(conn, &realm_id, crate::directory::realms::verify_window_ms(&realm))?;
+            let Some(realm) = store::realms::find(conn, &realm_id)? else {
+                return Ok(0);
+            };
+            let n = super::promote_due(
+                conn,
+                &realm_id,
+                crate::directory::realms::verify_window_ms(&realm),
+            )?;
             if n > 0 {
                 revocation::record(conn, &realm_id, EventKind::Keys, "activate", None)?;
             }
@@ -52,18 +62,33 @@ fn promote_due_keys(conn: &mut DbConnection) -> Result<usize, Error> {
     Ok(promoted)
 }
 
-fn scheduled_rotations(conn: &mut DbConnection, master: &crate::crypto::MasterKey) -> Result<usize, Error> {
+fn scheduled_rotations(
+    conn: &mut DbConnection,
+    master: &crate::crypto::MasterKey,
+) -> Result<usize, Error> {
     let mut rotated = 0;
-    for realm in store::realms::list(conn)?.into_iter().filter(|r| r.key_rotation_interval_s > 0) {
+    for realm in store::realms::list(conn)?
+        .into_iter()
+        .filter(|r| r.key_rotation_interval_s > 0)
+    {
         rotated += store::write(conn, |conn| -> Result<usize, Error> {
             // Re-checked under the realm's lock: one node rotates, once.
             store::lock_realm(conn, &realm.id)?;
             let newest = store::keys::newest_activation(conn, &realm.id)?.unwrap_or(0);
-            if newest + realm.key_rotation_interval_s * 1000 > now_ms() || store::keys::has_pending(conn, &realm.id)? {
+            if newest + realm.key_rotation_interval_s * 1000 > now_ms()
+                || store::keys::has_pending(conn, &realm.id)?
+            {
                 return Ok(0);
             }
             let algs = crate::directory::realms::algorithms(conn, &realm, None)?;
-            super::rotate(conn, master, &realm.id, &algs, realm.key_stage_s * 1000, crate::directory::realms::verify_window_ms(&realm))?;
+            super::rotate(
+                conn,
+                master,
+                &realm.id,
+                &algs,
+                realm.key_stage_s * 1000,
+                crate::directory::realms::verify_window_ms(&realm),
+            )?;
             tracing::info!(realm = %realm.name, "rotated signing keys on schedule");
             Ok(1)
         })?;

@@ -119,7 +119,12 @@ pub fn insert_key(
     Ok(kid)
 }
 
-pub fn insert_active(conn: &mut DbConnection, master: &MasterKey, realm_id: &str, alg: Alg) -> Result<String, Error> {
+pub fn insert_active(
+    conn: &mut DbConnection,
+    master: &MasterKey,
+    realm_id: &str,
+    alg: Alg,
+) -> Result<String, Error> {
     insert_key(conn, master, realm_id, alg, None)
 }
 
@@ -140,7 +145,13 @@ pub fn rotate(
     let mut kids = Vec::new();
     for alg in algs {
         key_rows::drop_pending(conn, realm_id, alg.as_str())?;
-        kids.push(insert_key(conn, master, realm_id, *alg, Some(now + stage_ms))?);
+        kids.push(insert_key(
+            conn,
+            master,
+            realm_id,
+            *alg,
+            Some(now + stage_ms),
+        )?);
     }
     promote_due(conn, realm_id, verify_for_ms)?;
     revocation::record(conn, realm_id, EventKind::Keys, "rotate", None)?;
@@ -149,7 +160,11 @@ pub fn rotate(
 
 /// Activates `next` keys whose time has come; the key each replaces moves
 /// to `retiring`. Returns how many were promoted.
-pub fn promote_due(conn: &mut DbConnection, realm_id: &str, verify_for_ms: i64) -> Result<usize, Error> {
+pub fn promote_due(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    verify_for_ms: i64,
+) -> Result<usize, Error> {
     let now = now_ms();
     let due = key_rows::due_for_activation(conn, realm_id, now)?;
     for key in &due {
@@ -162,7 +177,12 @@ pub fn promote_due(conn: &mut DbConnection, realm_id: &str, verify_for_ms: i64) 
 /// Emergency rotation: every live key of the algorithms is retired at once
 /// (it vanishes from JWKS and every token it signed is rejected on the next
 /// request) and a fresh key signs immediately. Returns the retired ids.
-pub fn emergency_rotate(conn: &mut DbConnection, master: &MasterKey, realm_id: &str, algs: &[Alg]) -> Result<Vec<String>, Error> {
+pub fn emergency_rotate(
+    conn: &mut DbConnection,
+    master: &MasterKey,
+    realm_id: &str,
+    algs: &[Alg],
+) -> Result<Vec<String>, Error> {
     let now = now_ms();
     let mut retired = Vec::new();
     for alg in algs {

@@ -68,7 +68,9 @@ impl PasswordPool {
     }
 
     pub fn reserve(&self) -> Result<Reservation, Busy> {
-        let slot = Arc::clone(&self.slots).try_acquire_owned().map_err(|_| Busy)?;
+        let slot = Arc::clone(&self.slots)
+            .try_acquire_owned()
+            .map_err(|_| Busy)?;
         Ok(Reservation {
             jobs: self.jobs.clone(),
             _slot: slot,

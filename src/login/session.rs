@@ -81,10 +81,19 @@ pub fn find_live(
 /// Ends a session through the cascade: every token carrying its sid and
 /// its online refresh families die; offline families outlive it by design
 /// (OIDC Core §11).
-pub fn end(conn: &mut DbConnection, realm: &Realm, sid: &str, reason: &str, actor: &Actor, now_ms: i64) -> Result<bool, Error> {
+pub fn end(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    sid: &str,
+    reason: &str,
+    actor: &Actor,
+    now_ms: i64,
+) -> Result<bool, Error> {
     let event = SecurityEvent::SessionEnded {
         sid: sid.to_string(),
         reason: reason.to_string(),
     };
-    store::write(conn, |conn| Ok(cascade::apply(conn, realm, &event, actor, now_ms)?.sessions_ended > 0))
+    store::write(conn, |conn| {
+        Ok(cascade::apply(conn, realm, &event, actor, now_ms)?.sessions_ended > 0)
+    })
 }

@@ -794,8 +794,18 @@ async fn start_session(
         .run(move |conn| -> Result<SessionRow, crate::error::Error> {
             if let Some(previous) = previous {
                 if let Some(old) = store::sessions::find_by_cookie(conn, &previous)? {
-                    let actor = Actor { who: format!("user:{}", old.user_id), ip: None };
-                    session::end(conn, &realm_row, &old.id, "replaced by a new sign-in", &actor, now)?;
+                    let actor = Actor {
+                        who: format!("user:{}", old.user_id),
+                        ip: None,
+                    };
+                    session::end(
+                        conn,
+                        &realm_row,
+                        &old.id,
+                        "replaced by a new sign-in",
+                        &actor,
+                        now,
+                    )?;
                 }
             }
             session::start(conn, &realm_row, &user, &cookie_hash, &origin, now)

@@ -15,7 +15,9 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{AUTH_PATH, CERTS_PATH, INTROSPECT_PATH, LOGOUT_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH};
+use super::{
+    AUTH_PATH, CERTS_PATH, INTROSPECT_PATH, LOGOUT_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
+};
 use crate::http::errors::ApiError;
 use crate::http::AppState;
 

@@ -68,34 +68,53 @@ fn access(claims: AccessClaims) -> Introspection {
 
 /// A refresh token is active while its family lives, it has not been
 /// rotated, and (online) its session lives. Only its own client may ask.
-async fn refresh(state: &AppState, realm: &RealmState, caller: &Client, token: &str) -> Result<Introspection, ApiError> {
+async fn refresh(
+    state: &AppState,
+    realm: &RealmState,
+    caller: &Client,
+    token: &str,
+) -> Result<Introspection, ApiError> {
     let hash = state.directory.hash_token(token);
-    let (realm_id, client_row, now) = (realm.realm.id.clone(), caller.id.clone(), state.clock.now_ms());
+    let (realm_id, client_row, now) = (
+        realm.realm.id.clone(),
+        caller.id.clone(),
+        state.clock.now_ms(),
+    );
     let found = state
         .directory
         .store()
-        .run(move |conn| -> Result<Option<(store::refresh::FamilyRow, i64, store::users::User)>, crate::error::Error> {
-            let Some((token, family)) = store::refresh::find_token(conn, &hash)? else { return Ok(None) };
-            let usable = family.realm_id == realm_id
-                && family.client_id == client_row
-                && family.revoked_at_ms.is_none()
-                && token.rotated_at_ms.is_none()
-                && token.expires_at_ms > now
-                && family.expires_at_ms > now;
-            if !usable {
-                return Ok(None);
-            }
-            let Some(user) = store::users::find(conn, &family.user_id)?.filter(|u| u.enabled && family.created_at_ms > u.not_before_ms) else {
-                return Ok(None);
-            };
-            if !family.offline {
-                let live = store::sessions::find(conn, &family.session_id)?.is_some_and(|s| session::is_live(&s, &user, now));
-                if !live {
+        .run(
+            move |conn| -> Result<
+                Option<(store::refresh::FamilyRow, i64, store::users::User)>,
+                crate::error::Error,
+            > {
+                let Some((token, family)) = store::refresh::find_token(conn, &hash)? else {
+                    return Ok(None);
+                };
+                let usable = family.realm_id == realm_id
+                    && family.client_id == client_row
+                    && family.revoked_at_ms.is_none()
+                    && token.rotated_at_ms.is_none()
+                    && token.expires_at_ms > now
+                    && family.expires_at_ms > now;
+                if !usable {
                     return Ok(None);
                 }
-            }
-            Ok(Some((family, token.expires_at_ms, user)))
-        })
+                let Some(user) = store::users::find(conn, &family.user_id)?
+                    .filter(|u| u.enabled && family.created_at_ms > u.not_before_ms)
+                else {
+                    return Ok(None);
+                };
+                if !family.offline {
+                    let live = store::sessions::find(conn, &family.session_id)?
+                        .is_some_and(|s| session::is_live(&s, &user, now));
+                    if !live {
+                        return Ok(None);
+                    }
+                }
+                Ok(Some((family, token.expires_at_ms, user)))
+            },
+        )
         .await?;
     Ok(match found {
         Some((family, expires_at_ms, user)) => Introspection {
@@ -116,17 +135,28 @@ async fn refresh(state: &AppState, realm: &RealmState, caller: &Client, token: &
 }
 
 /// `POST /realms/{realm}/protocol/openid-connect/token/introspect`
-pub async fn introspect(state: web::Data<AppState>, path: web::Path<String>, req: HttpRequest, body: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn introspect(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     let realm = super::realm(&state, &path).await?;
     let params = Params::from_body(&req, body).await?;
     if let Some(name) = params.first_repeated() {
-        return Err(ApiError::invalid_request(format!("parameter `{name}` is repeated")));
+        return Err(ApiError::invalid_request(format!(
+            "parameter `{name}` is repeated"
+        )));
     }
     let caller = client_auth::authenticate(&state, &realm, &req, &params).await?;
     if !caller.authenticated {
-        return Err(ApiError::invalid_client("introspection requires an authenticated client"));
+        return Err(ApiError::invalid_client(
+            "introspection requires an authenticated client",
+        ));
     }
-    let token = params.get("token")?.ok_or_else(|| ApiError::invalid_request("token is required"))?;
+    let token = params
+        .get("token")?
+        .ok_or_else(|| ApiError::invalid_request("token is required"))?;
     let answer = if token.matches('.').count() == 2 {
         match super::validate_access(&state, &realm, token) {
             Ok(claims) if may_see_access(&caller.client, &claims) => access(claims),

@@ -48,7 +48,11 @@ fn bad(message: &str) -> PageError {
     PageError::bad_request("invalid_request", message)
 }
 
-async fn validate(state: &AppState, realm: &RealmState, params: &Params) -> Result<LogoutRequest, PageError> {
+async fn validate(
+    state: &AppState,
+    realm: &RealmState,
+    params: &Params,
+) -> Result<LogoutRequest, PageError> {
     if let Some(name) = params.first_repeated() {
         return Err(bad(&format!("The parameter `{name}` is repeated.")));
     }
@@ -66,7 +70,9 @@ async fn validate(state: &AppState, realm: &RealmState, params: &Params) -> Resu
         }
     };
     let client_id = match (get("client_id")?, &hint) {
-        (Some(id), Some(h)) if id != h.aud => return Err(bad("client_id does not match the id_token_hint.")),
+        (Some(id), Some(h)) if id != h.aud => {
+            return Err(bad("client_id does not match the id_token_hint."))
+        }
         (Some(id), _) => Some(id.to_string()),
         (None, Some(h)) => Some(h.aud.clone()),
         (None, None) => None,
@@ -83,9 +89,19 @@ async fn validate(state: &AppState, realm: &RealmState, params: &Params) -> Resu
     };
     let redirect_uri = match (get("post_logout_redirect_uri")?, &client) {
         (None, _) => None,
-        (Some(_), None) => return Err(bad("post_logout_redirect_uri needs client_id or id_token_hint.")),
-        (Some(uri), Some(c)) if c.post_logout_redirect_uris.iter().any(|r| r == uri) => Some(uri.to_string()),
-        (Some(_), Some(_)) => return Err(bad("The post_logout_redirect_uri is not registered for this application.")),
+        (Some(_), None) => {
+            return Err(bad(
+                "post_logout_redirect_uri needs client_id or id_token_hint.",
+            ))
+        }
+        (Some(uri), Some(c)) if c.post_logout_redirect_uris.iter().any(|r| r == uri) => {
+            Some(uri.to_string())
+        }
+        (Some(_), Some(_)) => {
+            return Err(bad(
+                "The post_logout_redirect_uri is not registered for this application.",
+            ))
+        }
     };
     Ok(LogoutRequest {
         hint,
@@ -96,8 +112,15 @@ async fn validate(state: &AppState, realm: &RealmState, params: &Params) -> Resu
 }
 
 /// Ends the sessions: the one the hint names, and this browser's.
-async fn end_sessions(state: &AppState, realm: &RealmState, req: &HttpRequest, hint_sid: Option<String>) -> Result<(), PageError> {
-    let cookie_hash = req.cookie(session::COOKIE).map(|c| state.directory.hash_token(c.value()));
+async fn end_sessions(
+    state: &AppState,
+    realm: &RealmState,
+    req: &HttpRequest,
+    hint_sid: Option<String>,
+) -> Result<(), PageError> {
+    let cookie_hash = req
+        .cookie(session::COOKIE)
+        .map(|c| state.directory.hash_token(c.value()));
     let realm_row = realm.realm.clone();
     let now = state.clock.now_ms();
     let actor = Actor {
@@ -121,7 +144,9 @@ async fn end_sessions(state: &AppState, realm: &RealmState, req: &HttpRequest, h
                     sid,
                     reason: "logout".into(),
                 };
-                store::write(conn, |conn| cascade::apply(conn, &realm_row, &event, &actor, now))?;
+                store::write(conn, |conn| {
+                    cascade::apply(conn, &realm_row, &event, &actor, now)
+                })?;
             }
             Ok(())
         })
@@ -130,7 +155,12 @@ async fn end_sessions(state: &AppState, realm: &RealmState, req: &HttpRequest, h
     Ok(())
 }
 
-fn finish(state: &AppState, realm: &RealmState, request: &LogoutRequest, status: StatusCode) -> HttpResponse {
+fn finish(
+    state: &AppState,
+    realm: &RealmState,
+    request: &LogoutRequest,
+    status: StatusCode,
+) -> HttpResponse {
     let mut response = match &request.redirect_uri {
         Some(uri) => {
             let mut location = url::Url::parse(uri).ok();
@@ -138,7 +168,12 @@ fn finish(state: &AppState, realm: &RealmState, request: &LogoutRequest, status:
                 url.query_pairs_mut().append_pair("state", s);
             }
             HttpResponse::build(status)
-                .insert_header((header::LOCATION, location.map(|u| u.to_string()).unwrap_or_else(|| uri.clone())))
+                .insert_header((
+                    header::LOCATION,
+                    location
+                        .map(|u| u.to_string())
+                        .unwrap_or_else(|| uri.clone()),
+                ))
                 .insert_header((header::CACHE_CONTROL, "no-store"))
                 .finish()
         }
@@ -154,7 +189,12 @@ fn finish(state: &AppState, realm: &RealmState, request: &LogoutRequest, status:
     response
 }
 
-async fn logout(state: web::Data<AppState>, realm_name: &str, req: HttpRequest, params: Params) -> Result<HttpResponse, PageError> {
+async fn logout(
+    state: web::Data<AppState>,
+    realm_name: &str,
+    req: HttpRequest,
+    params: Params,
+) -> Result<HttpResponse, PageError> {
     let realm = state.directory.realm(realm_name).await?;
     let request = validate(&state, &realm, &params).await?;
     if let Some(hint) = &request.hint {
@@ -165,9 +205,16 @@ async fn logout(state: web::Data<AppState>, realm_name: &str, req: HttpRequest, 
     let (csrf_token, cookie) = csrf::token(&req, &path, state.public_base.starts_with("https://"));
     let page = ConfirmPage {
         realm: &realm.realm.name,
-        action: format!("/realms/{}/protocol/openid-connect/logout/confirm", realm.realm.name),
+        action: format!(
+            "/realms/{}/protocol/openid-connect/logout/confirm",
+            realm.realm.name
+        ),
         csrf_token,
-        client_id: request.client.as_ref().map(|c| c.client_id.as_str()).unwrap_or(""),
+        client_id: request
+            .client
+            .as_ref()
+            .map(|c| c.client_id.as_str())
+            .unwrap_or(""),
         redirect_uri: request.redirect_uri.as_deref().unwrap_or(""),
         state: request.state.as_deref().unwrap_or(""),
     };
@@ -179,19 +226,33 @@ async fn logout(state: web::Data<AppState>, realm_name: &str, req: HttpRequest, 
 }
 
 /// `GET /realms/{realm}/protocol/openid-connect/logout`
-pub async fn logout_get(state: web::Data<AppState>, path: web::Path<String>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+pub async fn logout_get(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
     let params = Params::from_query(&req)?;
     logout(state, &path, req, params).await
 }
 
 /// `POST .../logout` (form-encoded, RP-Initiated Logout §2)
-pub async fn logout_post(state: web::Data<AppState>, path: web::Path<String>, req: HttpRequest, body: web::Payload) -> Result<HttpResponse, PageError> {
+pub async fn logout_post(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, PageError> {
     let params = Params::from_body(&req, body).await?;
     logout(state, &path, req, params).await
 }
 
 /// `POST .../logout/confirm`: the confirmation form.
-pub async fn confirm(state: web::Data<AppState>, path: web::Path<String>, req: HttpRequest, body: web::Payload) -> Result<HttpResponse, PageError> {
+pub async fn confirm(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, PageError> {
     let realm = state.directory.realm(&path).await?;
     let form = Params::from_body(&req, body).await?;
     if !csrf::verify(&req, form.get(csrf::FIELD)?) {
@@ -201,7 +262,12 @@ pub async fn confirm(state: web::Data<AppState>, path: web::Path<String>, req: H
             "This form has expired or was not sent from this site. Go back and try again.",
         ));
     }
-    let request = validate(&state, &realm, &form.without(csrf::FIELD).without("confirm")).await?;
+    let request = validate(
+        &state,
+        &realm,
+        &form.without(csrf::FIELD).without("confirm"),
+    )
+    .await?;
     end_sessions(&state, &realm, &req, None).await?;
     Ok(finish(&state, &realm, &request, StatusCode::SEE_OTHER))
 }

@@ -36,7 +36,11 @@ pub enum Refused {
 
 /// The one access-token check every endpoint uses: key ring, signature,
 /// type and lifetime, then the revocation index — all in memory.
-pub fn validate_access(state: &AppState, realm: &RealmState, token: &str) -> Result<crate::tokens::AccessClaims, Refused> {
+pub fn validate_access(
+    state: &AppState,
+    realm: &RealmState,
+    token: &str,
+) -> Result<crate::tokens::AccessClaims, Refused> {
     let issuer = state.issuer(&realm.realm.name);
     let claims = crate::tokens::check_access(realm, &issuer, token, state.clock.now_ms())?;
     state.index.check(&crate::revocation::TokenFacts {

@@ -19,10 +19,18 @@ enum Presented {
     Nothing,
 }
 
-async fn identify(state: &AppState, realm: &crate::directory::RealmState, token: &str, hint: Option<&str>) -> Result<Presented, ApiError> {
+async fn identify(
+    state: &AppState,
+    realm: &crate::directory::RealmState,
+    token: &str,
+    hint: Option<&str>,
+) -> Result<Presented, ApiError> {
     let as_access = || -> Option<AccessClaims> {
-        let claims = jwt::verify::<AccessClaims>(&realm.keys, token, tokens::ACCESS_TOKEN_TYP).ok()?.claims;
-        let live = claims.iss == state.issuer(&realm.realm.name) && claims.exp > state.clock.now_ms() / 1000;
+        let claims = jwt::verify::<AccessClaims>(&realm.keys, token, tokens::ACCESS_TOKEN_TYP)
+            .ok()?
+            .claims;
+        let live = claims.iss == state.issuer(&realm.realm.name)
+            && claims.exp > state.clock.now_ms() / 1000;
         live.then_some(claims)
     };
     // RFC 7009 §2.1: the hint orders the search; it is not trusted.
@@ -42,26 +50,44 @@ async fn identify(state: &AppState, realm: &crate::directory::RealmState, token:
         .run(move |conn| store::refresh::find_token(conn, &hash))
         .await?;
     Ok(match found {
-        Some((_, family)) if family.realm_id == realm.realm.id && family.revoked_at_ms.is_none() => Presented::Refresh(family),
+        Some((_, family))
+            if family.realm_id == realm.realm.id && family.revoked_at_ms.is_none() =>
+        {
+            Presented::Refresh(family)
+        }
         _ => Presented::Nothing,
     })
 }
 
 fn other_client() -> ApiError {
-    ApiError::oauth("unauthorized_client", "the token was issued to another client")
+    ApiError::oauth(
+        "unauthorized_client",
+        "the token was issued to another client",
+    )
 }
 
 /// `POST /realms/{realm}/protocol/openid-connect/revoke`
-pub async fn revoke(state: web::Data<AppState>, path: web::Path<String>, req: HttpRequest, body: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn revoke(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     let realm = super::realm(&state, &path).await?;
     let params = Params::from_body(&req, body).await?;
     if let Some(name) = params.first_repeated() {
-        return Err(ApiError::invalid_request(format!("parameter `{name}` is repeated")));
+        return Err(ApiError::invalid_request(format!(
+            "parameter `{name}` is repeated"
+        )));
     }
     let caller = client_auth::authenticate(&state, &realm, &req, &params).await?;
-    let token = params.get("token")?.ok_or_else(|| ApiError::invalid_request("token is required"))?;
+    let token = params
+        .get("token")?
+        .ok_or_else(|| ApiError::invalid_request("token is required"))?;
     let event = match identify(&state, &realm, token, params.get("token_type_hint")?).await? {
-        Presented::Access(claims) if claims.client_id != caller.client.client_id => return Err(other_client()),
+        Presented::Access(claims) if claims.client_id != caller.client.client_id => {
+            return Err(other_client())
+        }
         Presented::Access(claims) => {
             let already = super::validate_access(&state, &realm, token).is_err();
             (!already).then(|| SecurityEvent::AccessTokenRevoked {
@@ -69,8 +95,12 @@ pub async fn revoke(state: web::Data<AppState>, path: web::Path<String>, req: Ht
                 exp_ms: claims.exp * 1000,
             })
         }
-        Presented::Refresh(family) if family.client_id != caller.client.id => return Err(other_client()),
-        Presented::Refresh(family) => Some(SecurityEvent::RefreshFamilyRevoked { family_id: family.id }),
+        Presented::Refresh(family) if family.client_id != caller.client.id => {
+            return Err(other_client())
+        }
+        Presented::Refresh(family) => Some(SecurityEvent::RefreshFamilyRevoked {
+            family_id: family.id,
+        }),
         Presented::Nothing => None,
     };
     if let Some(event) = event {
@@ -95,7 +125,12 @@ pub async fn revoke(state: web::Data<AppState>, path: web::Path<String>, req: Ht
 /// Anything but POST is refused with a JSON error.
 pub async fn method_not_allowed() -> HttpResponse {
     use actix_web::ResponseError;
-    let mut response = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "invalid_request", "use POST").error_response();
+    let mut response = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request",
+        "use POST",
+    )
+    .error_response();
     response
         .headers_mut()
         .insert(header::ALLOW, header::HeaderValue::from_static("POST"));

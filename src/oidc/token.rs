@@ -38,6 +38,7 @@ pub async fn token(
     let issuer = state.issuer(&realm.realm.name);
     let ctx = Context {
         directory: &state.directory,
+        follower: &state.follower,
         realm: &realm,
         issuer: &issuer,
         now_ms: state.clock.now_ms(),

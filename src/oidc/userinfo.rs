@@ -50,7 +50,8 @@ async fn userinfo(
         e.challenge = Some(r#"Bearer realm="latch""#.into());
         return Err(e);
     };
-    let claims = super::validate_access(&state, &realm, &token).map_err(|e| invalid_token(&e.to_string()))?;
+    let claims = super::validate_access(&state, &realm, &token)
+        .map_err(|e| invalid_token(&e.to_string()))?;
     if claims.sid.is_none() {
         return Err(invalid_token("the token was not issued to a user"));
     }

@@ -21,7 +21,12 @@ fn user(conn: &mut DbConnection, realm: &Realm, username: &str) -> Result<User, 
 }
 
 /// Runs the event for a realm found by name, in one write transaction.
-fn run(conn: &mut DbConnection, realm_name: &str, actor: &Actor, make: impl FnOnce(&mut DbConnection, &Realm) -> Result<SecurityEvent, Error>) -> Result<Outcome, Error> {
+fn run(
+    conn: &mut DbConnection,
+    realm_name: &str,
+    actor: &Actor,
+    make: impl FnOnce(&mut DbConnection, &Realm) -> Result<SecurityEvent, Error>,
+) -> Result<Outcome, Error> {
     store::write(conn, |conn| {
         let realm = realms::find(conn, realm_name)?;
         let event = make(conn, &realm)?;
@@ -30,7 +35,12 @@ fn run(conn: &mut DbConnection, realm_name: &str, actor: &Actor, make: impl FnOn
     })
 }
 
-pub fn logout_user(conn: &mut DbConnection, realm: &str, username: &str, actor: &Actor) -> Result<Outcome, Error> {
+pub fn logout_user(
+    conn: &mut DbConnection,
+    realm: &str,
+    username: &str,
+    actor: &Actor,
+) -> Result<Outcome, Error> {
     run(conn, realm, actor, |conn, realm| {
         Ok(SecurityEvent::UserLogoutAll {
             user_id: user(conn, realm, username)?.id,
@@ -39,7 +49,13 @@ pub fn logout_user(conn: &mut DbConnection, realm: &str, username: &str, actor: 
 }
 
 /// An administrator sets a password: every session and token of the user dies.
-pub fn set_password(conn: &mut DbConnection, realm: &str, username: &str, new_password: &str, actor: &Actor) -> Result<Outcome, Error> {
+pub fn set_password(
+    conn: &mut DbConnection,
+    realm: &str,
+    username: &str,
+    new_password: &str,
+    actor: &Actor,
+) -> Result<Outcome, Error> {
     if new_password.is_empty() {
         return Err(Error::Invalid("password must not be empty".into()));
     }
@@ -51,7 +67,12 @@ pub fn set_password(conn: &mut DbConnection, realm: &str, username: &str, new_pa
     })
 }
 
-pub fn disable_user(conn: &mut DbConnection, realm: &str, username: &str, actor: &Actor) -> Result<Outcome, Error> {
+pub fn disable_user(
+    conn: &mut DbConnection,
+    realm: &str,
+    username: &str,
+    actor: &Actor,
+) -> Result<Outcome, Error> {
     run(conn, realm, actor, |conn, realm| {
         Ok(SecurityEvent::UserDisabled {
             user_id: user(conn, realm, username)?.id,
@@ -69,10 +90,17 @@ pub fn enable_user(conn: &mut DbConnection, realm: &str, username: &str) -> Resu
     })
 }
 
-pub fn revoke_client_tokens(conn: &mut DbConnection, realm: &str, client_id: &str, actor: &Actor) -> Result<Outcome, Error> {
+pub fn revoke_client_tokens(
+    conn: &mut DbConnection,
+    realm: &str,
+    client_id: &str,
+    actor: &Actor,
+) -> Result<Outcome, Error> {
     run(conn, realm, actor, |conn, realm| {
-        let client = store::clients::find_by_client_id(conn, &realm.id, client_id)?
-            .ok_or_else(|| Error::NotFound(format!("client `{client_id}` in realm `{}`", realm.name)))?;
+        let client =
+            store::clients::find_by_client_id(conn, &realm.id, client_id)?.ok_or_else(|| {
+                Error::NotFound(format!("client `{client_id}` in realm `{}`", realm.name))
+            })?;
         Ok(SecurityEvent::ClientTokensRevoked {
             client_row_id: client.id,
             client_id: client.client_id,
@@ -84,7 +112,12 @@ pub fn logout_realm(conn: &mut DbConnection, realm: &str, actor: &Actor) -> Resu
     run(conn, realm, actor, |_, _| Ok(SecurityEvent::RealmLogoutAll))
 }
 
-pub fn end_session(conn: &mut DbConnection, realm: &str, sid: &str, actor: &Actor) -> Result<Outcome, Error> {
+pub fn end_session(
+    conn: &mut DbConnection,
+    realm: &str,
+    sid: &str,
+    actor: &Actor,
+) -> Result<Outcome, Error> {
     run(conn, realm, actor, |conn, realm| {
         let session = store::sessions::find(conn, sid)?
             .filter(|s| s.realm_id == realm.id)
@@ -98,14 +131,28 @@ pub fn end_session(conn: &mut DbConnection, realm: &str, sid: &str, actor: &Acto
 
 /// Emergency rotation: the realm's keys (of `alg`, or all) are retired at
 /// once and fresh ones sign. Returns the retired key ids.
-pub fn emergency_rotate(conn: &mut DbConnection, master: &MasterKey, realm: &str, alg: Option<Alg>, actor: &Actor) -> Result<Vec<String>, Error> {
+pub fn emergency_rotate(
+    conn: &mut DbConnection,
+    master: &MasterKey,
+    realm: &str,
+    alg: Option<Alg>,
+    actor: &Actor,
+) -> Result<Vec<String>, Error> {
     store::write(conn, |conn| {
         let realm = realms::find(conn, realm)?;
         store::lock_realm(conn, &realm.id)?;
         let algs = realms::algorithms(conn, &realm, alg)?;
         let retired = keys::emergency_rotate(conn, master, &realm.id, &algs)?;
         let now = store::meta::database_now_ms(conn)?;
-        cascade::apply(conn, &realm, &SecurityEvent::EmergencyKeyRotation { retired: retired.clone() }, actor, now)?;
+        cascade::apply(
+            conn,
+            &realm,
+            &SecurityEvent::EmergencyKeyRotation {
+                retired: retired.clone(),
+            },
+            actor,
+            now,
+        )?;
         Ok(retired)
     })
 }

@@ -20,26 +20,52 @@ const MARGIN_MS: i64 = 60_000;
 #[derive(Debug, Clone)]
 pub enum SecurityEvent {
     /// RFC 7009 on an access token.
-    AccessTokenRevoked { jti: String, exp_ms: i64 },
+    AccessTokenRevoked {
+        jti: String,
+        exp_ms: i64,
+    },
     /// RFC 7009 on a refresh token: its family and what it issued.
-    RefreshFamilyRevoked { family_id: String },
+    RefreshFamilyRevoked {
+        family_id: String,
+    },
     /// End-session, an administrator's or the user's own sign-out, expiry.
-    SessionEnded { sid: String, reason: String },
+    SessionEnded {
+        sid: String,
+        reason: String,
+    },
     /// A rotated refresh token was presented again (theft signal).
-    RefreshReuse { family_id: String, sid: String },
+    RefreshReuse {
+        family_id: String,
+        sid: String,
+    },
     /// An authorization code was redeemed twice.
-    CodeReplay { family_id: Option<String>, access_jti: Option<String>, access_exp_ms: i64 },
+    CodeReplay {
+        family_id: Option<String>,
+        access_jti: Option<String>,
+        access_exp_ms: i64,
+    },
     /// Log the user out everywhere.
-    UserLogoutAll { user_id: String },
+    UserLogoutAll {
+        user_id: String,
+    },
     /// An administrator set the user's password.
-    PasswordReset { user_id: String },
-    UserDisabled { user_id: String },
+    PasswordReset {
+        user_id: String,
+    },
+    UserDisabled {
+        user_id: String,
+    },
     /// Revoke every token of a client (compromise response).
-    ClientTokensRevoked { client_row_id: String, client_id: String },
+    ClientTokensRevoked {
+        client_row_id: String,
+        client_id: String,
+    },
     /// Log everyone in the realm out, without rotating keys.
     RealmLogoutAll,
     /// The realm's keys were retired at once (done by `keys::emergency_rotate`).
-    EmergencyKeyRotation { retired: Vec<String> },
+    EmergencyKeyRotation {
+        retired: Vec<String>,
+    },
 }
 
 impl SecurityEvent {
@@ -62,7 +88,8 @@ impl SecurityEvent {
     fn subject(&self) -> String {
         match self {
             SecurityEvent::AccessTokenRevoked { jti, .. } => jti.clone(),
-            SecurityEvent::RefreshFamilyRevoked { family_id } | SecurityEvent::RefreshReuse { family_id, .. } => family_id.clone(),
+            SecurityEvent::RefreshFamilyRevoked { family_id }
+            | SecurityEvent::RefreshReuse { family_id, .. } => family_id.clone(),
             SecurityEvent::SessionEnded { sid, .. } => sid.clone(),
             SecurityEvent::CodeReplay { family_id, .. } => family_id.clone().unwrap_or_default(),
             SecurityEvent::UserLogoutAll { user_id }
@@ -84,7 +111,10 @@ pub struct Actor {
 
 impl Actor {
     pub fn cli() -> Actor {
-        Actor { who: "cli".into(), ip: None }
+        Actor {
+            who: "cli".into(),
+            ip: None,
+        }
     }
 }
 
@@ -99,13 +129,26 @@ pub struct Outcome {
 /// Applies `event` inside the caller's transaction. `now_ms` must come from
 /// the database clock (a synced `Clock`), since cut-offs are compared with
 /// token issue times across nodes.
-pub fn apply(conn: &mut DbConnection, realm: &Realm, event: &SecurityEvent, actor: &Actor, now_ms: i64) -> Result<Outcome, Error> {
+pub fn apply(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    event: &SecurityEvent,
+    actor: &Actor,
+    now_ms: i64,
+) -> Result<Outcome, Error> {
     // Longest an access or ID token issued now could live, plus margin.
-    let horizon = now_ms + realm.access_token_lifetime_s.max(realm.id_token_lifetime_s) * 1000 + MARGIN_MS;
+    let horizon =
+        now_ms + realm.access_token_lifetime_s.max(realm.id_token_lifetime_s) * 1000 + MARGIN_MS;
     let mut outcome = Outcome::default();
     match event {
         SecurityEvent::AccessTokenRevoked { jti, exp_ms } => {
-            record(conn, &realm.id, EventKind::Jti, jti, Some(exp_ms + MARGIN_MS))?;
+            record(
+                conn,
+                &realm.id,
+                EventKind::Jti,
+                jti,
+                Some(exp_ms + MARGIN_MS),
+            )?;
             outcome.tokens_denied += 1;
         }
         SecurityEvent::RefreshFamilyRevoked { family_id } => {
@@ -115,35 +158,119 @@ pub fn apply(conn: &mut DbConnection, realm: &Realm, event: &SecurityEvent, acto
             end_session(conn, realm, sid, reason, now_ms, horizon, &mut outcome)?;
         }
         SecurityEvent::RefreshReuse { family_id, sid } => {
-            revoke_family(conn, realm, family_id, "refresh token reuse", now_ms, &mut outcome)?;
-            end_session(conn, realm, sid, "refresh token reuse", now_ms, horizon, &mut outcome)?;
+            revoke_family(
+                conn,
+                realm,
+                family_id,
+                "refresh token reuse",
+                now_ms,
+                &mut outcome,
+            )?;
+            end_session(
+                conn,
+                realm,
+                sid,
+                "refresh token reuse",
+                now_ms,
+                horizon,
+                &mut outcome,
+            )?;
         }
-        SecurityEvent::CodeReplay { family_id, access_jti, access_exp_ms } => {
+        SecurityEvent::CodeReplay {
+            family_id,
+            access_jti,
+            access_exp_ms,
+        } => {
             if let Some(family_id) = family_id {
-                revoke_family(conn, realm, family_id, "authorization code replay", now_ms, &mut outcome)?;
+                revoke_family(
+                    conn,
+                    realm,
+                    family_id,
+                    "authorization code replay",
+                    now_ms,
+                    &mut outcome,
+                )?;
             }
             if let Some(jti) = access_jti {
-                record(conn, &realm.id, EventKind::Jti, jti, Some(access_exp_ms + MARGIN_MS))?;
+                record(
+                    conn,
+                    &realm.id,
+                    EventKind::Jti,
+                    jti,
+                    Some(access_exp_ms + MARGIN_MS),
+                )?;
                 outcome.tokens_denied += 1;
             }
         }
-        SecurityEvent::UserLogoutAll { user_id } => cut_off_user(conn, realm, user_id, "logout everywhere", now_ms, horizon, &mut outcome)?,
-        SecurityEvent::PasswordReset { user_id } => cut_off_user(conn, realm, user_id, "password reset", now_ms, horizon, &mut outcome)?,
+        SecurityEvent::UserLogoutAll { user_id } => cut_off_user(
+            conn,
+            realm,
+            user_id,
+            "logout everywhere",
+            now_ms,
+            horizon,
+            &mut outcome,
+        )?,
+        SecurityEvent::PasswordReset { user_id } => cut_off_user(
+            conn,
+            realm,
+            user_id,
+            "password reset",
+            now_ms,
+            horizon,
+            &mut outcome,
+        )?,
         SecurityEvent::UserDisabled { user_id } => {
             store::users::set_enabled(conn, user_id, false)?;
-            cut_off_user(conn, realm, user_id, "user disabled", now_ms, horizon, &mut outcome)?;
+            cut_off_user(
+                conn,
+                realm,
+                user_id,
+                "user disabled",
+                now_ms,
+                horizon,
+                &mut outcome,
+            )?;
         }
-        SecurityEvent::ClientTokensRevoked { client_row_id, client_id } => {
+        SecurityEvent::ClientTokensRevoked {
+            client_row_id,
+            client_id,
+        } => {
             store::clients::set_not_before(conn, client_row_id, now_ms)?;
-            outcome.families_revoked += store::refresh::revoke_all(conn, FamilyScope::Client(client_row_id), "client tokens revoked", now_ms)?;
-            record_cutoff(conn, &realm.id, EventKind::ClientCutoff, client_id, Some(now_ms), Some(horizon))?;
+            outcome.families_revoked += store::refresh::revoke_all(
+                conn,
+                FamilyScope::Client(client_row_id),
+                "client tokens revoked",
+                now_ms,
+            )?;
+            record_cutoff(
+                conn,
+                &realm.id,
+                EventKind::ClientCutoff,
+                client_id,
+                Some(now_ms),
+                Some(horizon),
+            )?;
             record(conn, &realm.id, EventKind::Client, client_id, None)?;
         }
         SecurityEvent::RealmLogoutAll => {
             store::realms::set_not_before(conn, &realm.id, now_ms)?;
-            outcome.sessions_ended += store::sessions::end_all(conn, &realm.id, None, "realm logout", now_ms)?.len();
-            outcome.families_revoked += store::refresh::revoke_all(conn, FamilyScope::Realm(&realm.id), "realm logout", now_ms)?;
-            record_cutoff(conn, &realm.id, EventKind::RealmCutoff, &realm.id, Some(now_ms), Some(horizon))?;
+            outcome.sessions_ended +=
+                store::sessions::end_all(conn, &realm.id, None, "realm logout", now_ms)?.len();
+            outcome.families_revoked += store::refresh::revoke_all(
+                conn,
+                FamilyScope::Realm(&realm.id),
+                "realm logout",
+                now_ms,
+            )?;
+            record_cutoff(
+                conn,
+                &realm.id,
+                EventKind::RealmCutoff,
+                &realm.id,
+                Some(now_ms),
+                Some(horizon),
+            )?;
             record(conn, &realm.id, EventKind::Realm, "logout-all", None)?;
         }
         SecurityEvent::EmergencyKeyRotation { .. } => {}
@@ -169,14 +296,27 @@ pub fn apply(conn: &mut DbConnection, realm: &Realm, event: &SecurityEvent, acto
 }
 
 /// A family dies, and the access tokens minted with it are denied.
-fn revoke_family(conn: &mut DbConnection, realm: &Realm, family_id: &str, reason: &str, now_ms: i64, outcome: &mut Outcome) -> Result<(), Error> {
+fn revoke_family(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    family_id: &str,
+    reason: &str,
+    now_ms: i64,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
     if !store::refresh::revoke_family(conn, family_id, reason, now_ms)? {
         return Ok(());
     }
     outcome.families_revoked += 1;
     record(conn, &realm.id, EventKind::Family, family_id, None)?;
     for (jti, exp_ms) in store::refresh::live_access_tokens(conn, family_id, now_ms)? {
-        record(conn, &realm.id, EventKind::Jti, &jti, Some(exp_ms + MARGIN_MS))?;
+        record(
+            conn,
+            &realm.id,
+            EventKind::Jti,
+            &jti,
+            Some(exp_ms + MARGIN_MS),
+        )?;
         outcome.tokens_denied += 1;
     }
     Ok(())
@@ -184,21 +324,47 @@ fn revoke_family(conn: &mut DbConnection, realm: &Realm, family_id: &str, reason
 
 /// A session ends: every token carrying its sid dies, and so do its online
 /// refresh families. Offline families outlive it (OIDC Core §11).
-fn end_session(conn: &mut DbConnection, realm: &Realm, sid: &str, reason: &str, now_ms: i64, horizon: i64, outcome: &mut Outcome) -> Result<(), Error> {
+fn end_session(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    sid: &str,
+    reason: &str,
+    now_ms: i64,
+    horizon: i64,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
     if store::sessions::end(conn, sid, reason, now_ms)? {
         outcome.sessions_ended += 1;
     }
-    outcome.families_revoked += store::refresh::revoke_online_of_session(conn, sid, reason, now_ms)?;
+    outcome.families_revoked +=
+        store::refresh::revoke_online_of_session(conn, sid, reason, now_ms)?;
     record(conn, &realm.id, EventKind::Session, sid, Some(horizon))?;
     Ok(())
 }
 
 /// The user's cut-off moves to now: every token, family (online and
 /// offline) and session of theirs dies, on every device.
-fn cut_off_user(conn: &mut DbConnection, realm: &Realm, user_id: &str, reason: &str, now_ms: i64, horizon: i64, outcome: &mut Outcome) -> Result<(), Error> {
+fn cut_off_user(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    user_id: &str,
+    reason: &str,
+    now_ms: i64,
+    horizon: i64,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
     store::users::set_not_before(conn, user_id, now_ms)?;
-    outcome.sessions_ended += store::sessions::end_all(conn, &realm.id, Some(user_id), reason, now_ms)?.len();
-    outcome.families_revoked += store::refresh::revoke_all(conn, FamilyScope::User(user_id), reason, now_ms)?;
-    record_cutoff(conn, &realm.id, EventKind::User, user_id, Some(now_ms), Some(horizon))?;
+    outcome.sessions_ended +=
+        store::sessions::end_all(conn, &realm.id, Some(user_id), reason, now_ms)?.len();
+    outcome.families_revoked +=
+        store::refresh::revoke_all(conn, FamilyScope::User(user_id), reason, now_ms)?;
+    record_cutoff(
+        conn,
+        &realm.id,
+        EventKind::User,
+        user_id,
+        Some(now_ms),
+        Some(horizon),
+    )?;
     Ok(())
 }

@@ -46,12 +46,17 @@ impl Committer {
     {
         let (done, wait) = tokio::sync::oneshot::channel();
         self.jobs
-            .send(Pending { job: Box::new(job), done })
+            .send(Pending {
+                job: Box::new(job),
+                done,
+            })
             .map_err(|_| Error::Unavailable("the revocation writer has stopped".into()))?;
         match wait.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(Error::Unavailable(message)),
-            Err(_) => Err(Error::Unavailable("the revocation writer has stopped".into())),
+            Err(_) => Err(Error::Unavailable(
+                "the revocation writer has stopped".into(),
+            )),
         }
     }
 }
@@ -80,7 +85,10 @@ fn commit(store: &Store, batch: Vec<Pending>) {
             return;
         }
     };
-    let mut results: Vec<(tokio::sync::oneshot::Sender<Result<(), String>>, Result<(), String>)> = Vec::with_capacity(batch.len());
+    let mut results: Vec<(
+        tokio::sync::oneshot::Sender<Result<(), String>>,
+        Result<(), String>,
+    )> = Vec::with_capacity(batch.len());
     let committed = store::write(&mut conn, |conn| -> Result<(), Error> {
         for pending in batch {
             // A savepoint per job: a failing job rolls back only itself.

@@ -31,7 +31,11 @@ impl Follower {
     /// Builds the revocation index from every event that may still concern
     /// an unexpired token, then follows the log from its current end (the
     /// other sinks load their state from the database on demand).
-    pub fn new(store: Store, index: Arc<Index>, mut sinks: Vec<Arc<dyn EventSink>>) -> Result<FollowerHandle, StoreError> {
+    pub fn new(
+        store: Store,
+        index: Arc<Index>,
+        mut sinks: Vec<Arc<dyn EventSink>>,
+    ) -> Result<FollowerHandle, StoreError> {
         let mut conn = store.conn()?;
         let last = events::last_seq(&mut conn)?;
         let now = time::now_ms();
@@ -43,7 +47,11 @@ impl Follower {
             }
         }
         drop(conn);
-        tracing::info!(events = loaded, entries = index.len(), "revocation index built");
+        tracing::info!(
+            events = loaded,
+            entries = index.len(),
+            "revocation index built"
+        );
         sinks.push(index);
         Ok(Arc::new(Follower {
             store,

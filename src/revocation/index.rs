@@ -121,7 +121,8 @@ impl Index {
                 None => return Err(Revoked::Session),
             }
         }
-        let cut = |entry: Option<&(i64, i64)>| entry.is_some_and(|(nbf, _)| token.issued_at_ms <= *nbf);
+        let cut =
+            |entry: Option<&(i64, i64)>| entry.is_some_and(|(nbf, _)| token.issued_at_ms <= *nbf);
         if !state.users.is_empty() && cut(state.users.get(token.subject)) {
             return Err(Revoked::User);
         }
@@ -222,7 +223,11 @@ impl Index {
 
 impl State {
     fn len(&self) -> usize {
-        self.jtis.len() + self.sids.len() + self.users.len() + self.clients.len() + self.realms.len()
+        self.jtis.len()
+            + self.sids.len()
+            + self.users.len()
+            + self.clients.len()
+            + self.realms.len()
     }
 }
 
@@ -263,7 +268,10 @@ mod tests {
         assert_eq!(index.check(&facts(&jti, None, 5000)), Err(Revoked::User));
         assert!(index.check(&facts(&jti, None, 5001)).is_ok());
         index.apply(&event(EventKind::Session, &sid, None, 10_000), 0);
-        assert_eq!(index.check(&facts(&jti, Some(&sid), 6000)), Err(Revoked::Session));
+        assert_eq!(
+            index.check(&facts(&jti, Some(&sid), 6000)),
+            Err(Revoked::Session)
+        );
         index.apply(&event(EventKind::Jti, &jti, None, 10_000), 0);
         assert_eq!(index.check(&facts(&jti, None, 6000)), Err(Revoked::Jti));
         index.apply(&event(EventKind::RealmCutoff, "r", Some(7000), 10_000), 0);

@@ -4,8 +4,8 @@
 pub mod actions;
 pub mod cascade;
 pub mod committer;
-pub mod housekeeping;
 mod follower;
+pub mod housekeeping;
 pub mod index;
 
 pub use follower::{EventSink, Follower, FollowerHandle};

@@ -32,12 +32,18 @@ pub struct AuditRow {
 
 pub fn insert_many(conn: &mut DbConnection, rows: &[NewAudit]) -> Result<(), StoreError> {
     for row in rows {
-        diesel::insert_into(audit_events::table).values(row).execute(conn)?;
+        diesel::insert_into(audit_events::table)
+            .values(row)
+            .execute(conn)?;
     }
     Ok(())
 }
 
-pub fn recent(conn: &mut DbConnection, realm_id: &str, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+pub fn recent(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    limit: i64,
+) -> Result<Vec<AuditRow>, StoreError> {
     Ok(audit_events::table
         .filter(audit_events::realm_id.eq(realm_id))
         .order(audit_events::id.desc())

@@ -53,7 +53,11 @@ pub fn list(conn: &mut DbConnection, realm_id: &str) -> Result<Vec<ClientRow>, S
         .load(conn)?)
 }
 
-pub fn set_not_before(conn: &mut DbConnection, id: &str, not_before_ms: i64) -> Result<(), StoreError> {
+pub fn set_not_before(
+    conn: &mut DbConnection,
+    id: &str,
+    not_before_ms: i64,
+) -> Result<(), StoreError> {
     diesel::update(clients::table.find(id))
         .set(clients::not_before_ms.eq(not_before_ms))
         .execute(conn)?;

@@ -64,8 +64,15 @@ pub fn unexpired(conn: &mut DbConnection, now_ms: i64) -> Result<Vec<Event>, Sto
 
 /// Deletes events that no longer matter; config events (no expiry) older
 /// than `keep_config_before_ms` go too.
-pub fn prune(conn: &mut DbConnection, now_ms: i64, keep_config_before_ms: i64) -> Result<usize, StoreError> {
-    let expired = diesel::delete(revocation_events::table.filter(revocation_events::expires_at_ms.le(now_ms))).execute(conn)?;
+pub fn prune(
+    conn: &mut DbConnection,
+    now_ms: i64,
+    keep_config_before_ms: i64,
+) -> Result<usize, StoreError> {
+    let expired = diesel::delete(
+        revocation_events::table.filter(revocation_events::expires_at_ms.le(now_ms)),
+    )
+    .execute(conn)?;
     let config = diesel::delete(
         revocation_events::table
             .filter(revocation_events::expires_at_ms.is_null())

@@ -96,7 +96,11 @@ pub fn any_private_key(conn: &mut DbConnection) -> Result<Option<KeyRow>, StoreE
 }
 
 /// Removes staged keys of `alg` not yet signing (a new rotation replaces them).
-pub fn drop_pending(conn: &mut DbConnection, realm_id: &str, alg: &str) -> Result<usize, StoreError> {
+pub fn drop_pending(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    alg: &str,
+) -> Result<usize, StoreError> {
     Ok(diesel::delete(
         signing_keys::table
             .filter(signing_keys::realm_id.eq(realm_id))
@@ -106,7 +110,11 @@ pub fn drop_pending(conn: &mut DbConnection, realm_id: &str, alg: &str) -> Resul
     .execute(conn)?)
 }
 
-pub fn due_for_activation(conn: &mut DbConnection, realm_id: &str, now_ms: i64) -> Result<Vec<KeyRow>, StoreError> {
+pub fn due_for_activation(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    now_ms: i64,
+) -> Result<Vec<KeyRow>, StoreError> {
     Ok(signing_keys::table
         .filter(signing_keys::realm_id.eq(realm_id))
         .filter(signing_keys::status.eq("next"))
@@ -116,7 +124,10 @@ pub fn due_for_activation(conn: &mut DbConnection, realm_id: &str, now_ms: i64) 
 }
 
 /// Realms that have a staged key due now.
-pub fn realms_with_due_keys(conn: &mut DbConnection, now_ms: i64) -> Result<Vec<String>, StoreError> {
+pub fn realms_with_due_keys(
+    conn: &mut DbConnection,
+    now_ms: i64,
+) -> Result<Vec<String>, StoreError> {
     let mut realms: Vec<String> = signing_keys::table
         .filter(signing_keys::status.eq("next"))
         .filter(signing_keys::activate_after_ms.le(now_ms))
@@ -139,20 +150,31 @@ pub fn activate(conn: &mut DbConnection, kid: &str, now_ms: i64) -> Result<(), S
 }
 
 /// Retires every live key of `alg` at once; returns their ids.
-pub fn retire_all(conn: &mut DbConnection, realm_id: &str, alg: &str, now_ms: i64) -> Result<Vec<String>, StoreError> {
+pub fn retire_all(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    alg: &str,
+    now_ms: i64,
+) -> Result<Vec<String>, StoreError> {
     let live = signing_keys::table
         .filter(signing_keys::realm_id.eq(realm_id))
         .filter(signing_keys::alg.eq(alg))
         .filter(signing_keys::status.ne("retired"));
     let kids: Vec<String> = live.select(signing_keys::kid).load(conn)?;
     diesel::update(live)
-        .set((signing_keys::status.eq("retired"), signing_keys::retired_at_ms.eq(now_ms)))
+        .set((
+            signing_keys::status.eq("retired"),
+            signing_keys::retired_at_ms.eq(now_ms),
+        ))
         .execute(conn)?;
     Ok(kids)
 }
 
 /// When the realm's newest active key of any algorithm started signing.
-pub fn newest_activation(conn: &mut DbConnection, realm_id: &str) -> Result<Option<i64>, StoreError> {
+pub fn newest_activation(
+    conn: &mut DbConnection,
+    realm_id: &str,
+) -> Result<Option<i64>, StoreError> {
     Ok(signing_keys::table
         .filter(signing_keys::realm_id.eq(realm_id))
         .filter(signing_keys::status.eq("active"))

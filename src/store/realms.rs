@@ -53,7 +53,11 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<Realm>, StoreError> {
         .load(conn)?)
 }
 
-pub fn set_not_before(conn: &mut DbConnection, id: &str, not_before_ms: i64) -> Result<(), StoreError> {
+pub fn set_not_before(
+    conn: &mut DbConnection,
+    id: &str,
+    not_before_ms: i64,
+) -> Result<(), StoreError> {
     diesel::update(realms::table.find(id))
         .set(realms::not_before_ms.eq(not_before_ms))
         .execute(conn)?;

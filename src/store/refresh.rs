@@ -154,22 +154,37 @@ pub enum FamilyScope<'a> {
 }
 
 /// Revokes every live family in scope (online and offline).
-pub fn revoke_all(conn: &mut DbConnection, scope: FamilyScope<'_>, reason: &str, now_ms: i64) -> Result<usize, StoreError> {
+pub fn revoke_all(
+    conn: &mut DbConnection,
+    scope: FamilyScope<'_>,
+    reason: &str,
+    now_ms: i64,
+) -> Result<usize, StoreError> {
     let live = refresh_families::table.filter(refresh_families::revoked_at_ms.is_null());
     let set = (
         refresh_families::revoked_at_ms.eq(now_ms),
         refresh_families::revoke_reason.eq(reason),
     );
     Ok(match scope {
-        FamilyScope::User(id) => diesel::update(live.filter(refresh_families::user_id.eq(id))).set(set).execute(conn)?,
-        FamilyScope::Client(id) => diesel::update(live.filter(refresh_families::client_id.eq(id))).set(set).execute(conn)?,
-        FamilyScope::Realm(id) => diesel::update(live.filter(refresh_families::realm_id.eq(id))).set(set).execute(conn)?,
+        FamilyScope::User(id) => diesel::update(live.filter(refresh_families::user_id.eq(id)))
+            .set(set)
+            .execute(conn)?,
+        FamilyScope::Client(id) => diesel::update(live.filter(refresh_families::client_id.eq(id)))
+            .set(set)
+            .execute(conn)?,
+        FamilyScope::Realm(id) => diesel::update(live.filter(refresh_families::realm_id.eq(id)))
+            .set(set)
+            .execute(conn)?,
     })
 }
 
 /// Access tokens issued with the family's refresh tokens that may still be
 /// unexpired: (jti, exp ms).
-pub fn live_access_tokens(conn: &mut DbConnection, family_id: &str, now_ms: i64) -> Result<Vec<(String, i64)>, StoreError> {
+pub fn live_access_tokens(
+    conn: &mut DbConnection,
+    family_id: &str,
+    now_ms: i64,
+) -> Result<Vec<(String, i64)>, StoreError> {
     let rows: Vec<(Option<String>, Option<i64>)> = refresh_tokens::table
         .filter(refresh_tokens::family_id.eq(family_id))
         .filter(refresh_tokens::access_exp_ms.gt(now_ms))

@@ -56,7 +56,11 @@ pub fn set_password_hash(conn: &mut DbConnection, id: &str, hash: &str) -> Resul
 }
 
 /// Moves the user's cut-off: tokens issued at or before it die.
-pub fn set_not_before(conn: &mut DbConnection, id: &str, not_before_ms: i64) -> Result<(), StoreError> {
+pub fn set_not_before(
+    conn: &mut DbConnection,
+    id: &str,
+    not_before_ms: i64,
+) -> Result<(), StoreError> {
     diesel::update(users::table.find(id))
         .set(users::not_before_ms.eq(not_before_ms))
         .execute(conn)?;

@@ -85,6 +85,8 @@ pub struct TokenResponse {
 /// What every grant works with.
 pub struct Context<'a> {
     pub directory: &'a Arc<Directory>,
+    /// Applies committed revocations to this node before the answer.
+    pub follower: &'a crate::revocation::FollowerHandle,
     pub realm: &'a Arc<RealmState>,
     pub issuer: &'a str,
     pub now_ms: i64,
@@ -265,45 +267,42 @@ pub async fn authorization_code(
         .directory
         .store()
         .run(move |conn| {
-            store::write(
-                conn,
-                |conn| -> Result<Redemption, Failure> {
-                    if !store::codes::mark_used(conn, &code_hash, now)? {
-                        // A concurrent redemption won; treat this one as the replay.
-                        let current = store::codes::find(conn, &code_hash)?;
-                        return Ok(Redemption::Replayed(current.unwrap_or(code_row)));
-                    }
-                    let row = code_row;
-                    let (session, user) = live_session(conn, &row.session_id, now)?;
-                    let family = if issues_refresh {
-                        let offline = scopes.contains("offline_access");
-                        let family = new_family(
-                            &realm,
-                            &row,
-                            &client_row_id,
-                            offline,
-                            session.expires_at_ms,
-                            now,
-                        );
-                        store::refresh::insert_family(conn, &family)?;
-                        let mut first = new_refresh_row(&realm, &family, refresh_hash, now);
+            store::write(conn, |conn| -> Result<Redemption, Failure> {
+                if !store::codes::mark_used(conn, &code_hash, now)? {
+                    // A concurrent redemption won; treat this one as the replay.
+                    let current = store::codes::find(conn, &code_hash)?;
+                    return Ok(Redemption::Replayed(current.unwrap_or(code_row)));
+                }
+                let row = code_row;
+                let (session, user) = live_session(conn, &row.session_id, now)?;
+                let family = if issues_refresh {
+                    let offline = scopes.contains("offline_access");
+                    let family = new_family(
+                        &realm,
+                        &row,
+                        &client_row_id,
+                        offline,
+                        session.expires_at_ms,
+                        now,
+                    );
+                    store::refresh::insert_family(conn, &family)?;
+                    let mut first = new_refresh_row(&realm, &family, refresh_hash, now);
                     first.access_jti = Some(jti_for_db.clone());
                     first.access_exp_ms = Some(now + realm.access_token_lifetime_s * 1000);
                     store::refresh::insert_token(conn, &first)?;
-                        Some(family)
-                    } else {
-                        None
-                    };
-                    store::codes::record_issued(
-                        conn,
-                        &code_hash,
-                        family.as_ref().map(|f| f.id.as_str()),
-                        &jti_for_db,
-                    )?;
-                    store::sessions::add_client(conn, &session.id, &client_row_id, now)?;
-                    Ok(Redemption::Issued(user, family, session.auth_time_s))
-                },
-            )
+                    Some(family)
+                } else {
+                    None
+                };
+                store::codes::record_issued(
+                    conn,
+                    &code_hash,
+                    family.as_ref().map(|f| f.id.as_str()),
+                    &jti_for_db,
+                )?;
+                store::sessions::add_client(conn, &session.id, &client_row_id, now)?;
+                Ok(Redemption::Issued(user, family, session.auth_time_s))
+            })
         })
         .await?;
     let (user, family, auth_time_s) = match outcome {
@@ -485,7 +484,11 @@ fn respond(
 }
 
 /// Runs a security event through the cascade, committed before returning.
-async fn apply_cascade(ctx: &Context<'_>, event: SecurityEvent, client: &str) -> Result<(), Failure> {
+async fn apply_cascade(
+    ctx: &Context<'_>,
+    event: SecurityEvent,
+    client: &str,
+) -> Result<(), Failure> {
     let realm = ctx.realm.realm.clone();
     let now = ctx.now_ms;
     let actor = Actor {
@@ -494,8 +497,13 @@ async fn apply_cascade(ctx: &Context<'_>, event: SecurityEvent, client: &str) ->
     };
     ctx.directory
         .store()
-        .run(move |conn| store::write(conn, |conn| cascade::apply(conn, &realm, &event, &actor, now)))
+        .run(move |conn| {
+            store::write(conn, |conn| {
+                cascade::apply(conn, &realm, &event, &actor, now)
+            })
+        })
         .await?;
+    ctx.follower.catch_up().await?;
     Ok(())
 }
 
@@ -570,7 +578,7 @@ pub async fn refresh(
             })
             .await?
     };
-        let aud = audience(client, resource)?;
+    let aud = audience(client, resource)?;
     let successor = crypto::random_token::<32>();
     let jti = new_jti();
     let response = respond(
@@ -599,7 +607,12 @@ pub async fn refresh(
     } else {
         None
     };
-    let mut successor_row = new_refresh_row(&ctx.realm.realm, &family, ctx.directory.hash_token(&successor), ctx.now_ms);
+    let mut successor_row = new_refresh_row(
+        &ctx.realm.realm,
+        &family,
+        ctx.directory.hash_token(&successor),
+        ctx.now_ms,
+    );
     successor_row.access_jti = Some(jti);
     successor_row.access_exp_ms = Some(ctx.now_ms + ctx.realm.realm.access_token_lifetime_s * 1000);
     let now = ctx.now_ms;
@@ -656,7 +669,7 @@ async fn reuse(
             }
         }
     }
-        let event = SecurityEvent::RefreshReuse {
+    let event = SecurityEvent::RefreshReuse {
         family_id: family.id.clone(),
         sid: family.session_id.clone(),
     };

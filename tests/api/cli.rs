@@ -15,7 +15,11 @@ async fn duplicate_client_is_refused_and_nothing_changes(backend: Backend) {
         "https://shop.example/cb",
     ];
     let first = app.cli(&args);
-    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        first.status.success(),
+        "{}",
+        crate::helpers::describe(&first)
+    );
     assert!(stdout(&first).contains("client secret (shown only now): "));
 
     let second = app.cli(&args);
@@ -211,7 +215,11 @@ fn sqlite_master_key_file_is_created_once_with_mode_0600() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let first = latch_in(dir.path(), &["migrate"]);
-    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        first.status.success(),
+        "{}",
+        crate::helpers::describe(&first)
+    );
     assert!(
         stdout(&first).contains("password: "),
         "admin password shown on first start"

@@ -81,6 +81,17 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// An empty stand-in (owns nothing to drop).
+    fn placeholder() -> TestDatabase {
+        TestDatabase {
+            url: String::new(),
+            pg_name: None,
+            dir: tempfile::tempdir().expect("temporary directory"),
+        }
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some(name) = &self.pg_name {
@@ -99,7 +110,17 @@ pub struct TestApp {
     pub db: TestDatabase,
     pub admin_password: Option<String>,
     pub demo: Option<latch::directory::bootstrap::Demo>,
-    handle: actix_web::dev::ServerHandle,
+    handle: Option<actix_web::dev::ServerHandle>,
+    process: Option<std::process::Child>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.process {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 pub fn test_settings(db: &TestDatabase, master_key: &str) -> Settings {
@@ -150,7 +171,83 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         db,
         admin_password,
         demo,
-        handle,
+        handle: Some(handle),
+        process: None,
+    }
+}
+
+/// The demo's secrets are derived from the master key (see `ensure_demo`).
+fn derived_demo(master_key: &str) -> latch::directory::bootstrap::Demo {
+    let master = latch::crypto::MasterKey::parse(master_key).unwrap();
+    latch::directory::bootstrap::Demo {
+        client_id: "demo-app".into(),
+        client_secret: Some(latch::crypto::b64url(&master.derive("demo client secret"))),
+        username: "alice".into(),
+        password: Some(latch::crypto::b64url(
+            &master.derive("demo user password")[..9],
+        )),
+    }
+}
+
+/// Runs `latch serve --demo` as a separate process on `db`, so a test can
+/// kill it with SIGKILL and start it again.
+pub async fn spawn_process(db: TestDatabase, master_key: &str, port: u16) -> TestApp {
+    let child = Command::new(latch_bin())
+        .current_dir(db.dir.path())
+        .env_remove("LATCH_CONFIG")
+        .env("LATCH_DATABASE", &db.url)
+        .env("LATCH_MASTER_KEY", master_key)
+        .env("LATCH_WORKERS", "2")
+        .env("RUST_LOG", "warn")
+        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start latch serve");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = http_client();
+    for _ in 0..200 {
+        if client
+            .get(format!("{base}/health/ready"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    TestApp {
+        base,
+        port,
+        master_key: master_key.to_string(),
+        client,
+        db,
+        admin_password: None,
+        demo: Some(derived_demo(master_key)),
+        handle: None,
+        process: Some(child),
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl TestApp {
+    /// SIGKILL for a process server: no shutdown, no flush.
+    pub fn kill(mut self) -> TestDatabase {
+        if let Some(child) = &mut self.process {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.process = None;
+        let db = std::mem::replace(&mut self.db, TestDatabase::placeholder());
+        db
     }
 }
 
@@ -206,7 +303,9 @@ impl TestApp {
     }
 
     pub async fn stop(&self) {
-        self.handle.stop(true).await;
+        if let Some(handle) = &self.handle {
+            handle.stop(true).await;
+        }
     }
 }
 
@@ -231,6 +330,16 @@ pub fn run_cli(db: &TestDatabase, master_key: &str, args: &[&str], stdin: &str) 
         let _ = input.write_all(stdin.as_bytes());
     }
     child.wait_with_output().expect("latch output")
+}
+
+/// Describes a finished command for assertion messages.
+pub fn describe(output: &Output) -> String {
+    format!(
+        "status {:?}, stdout: {}, stderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 pub fn stdout(output: &Output) -> String {
@@ -433,9 +542,17 @@ impl TestApp {
     /// Signs alice in to demo-app and returns (code, verifier).
     pub async fn demo_code(&self, browser: &reqwest::Client, scope: &str) -> (String, String) {
         let (url, verifier) = self.demo_auth_url(scope, &[]);
-        let response = self
+        let mut response = self
             .sign_in(browser, &url, "alice", &self.alice_password())
             .await;
+        if response.status() == 200 {
+            // A consent page (offline_access is asked for once): allow.
+            let html = response.text().await.unwrap();
+            assert!(html.contains("Allow access?"), "{html}");
+            response = self
+                .submit(browser, Form::parse(&html).with("decision", "allow"))
+                .await;
+        }
         assert_eq!(
             response.status(),
             303,
@@ -572,4 +689,131 @@ pub fn new_client(client_id: &str) -> latch::directory::clients::NewClient {
         consent_required: false,
         introspect_any: false,
     }
+}
+
+// ---- revocation helpers -------------------------------------------------
+
+impl TestApp {
+    /// Signs alice in from a fresh browser and returns the token response.
+    pub async fn alice_tokens(&self, scope: &str) -> serde_json::Value {
+        let (code, verifier) = self.demo_code(&self.browser(), scope).await;
+        self.redeem(&code, &verifier).await
+    }
+
+    pub async fn service_token(&self) -> String {
+        let secret = self.demo_secret();
+        let body: serde_json::Value = self
+            .token_request(
+                "demo",
+                Some(("demo-app", &secret)),
+                &[("grant_type", "client_credentials")],
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        body["access_token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn introspect(&self, token: &str, client: (&str, &str)) -> serde_json::Value {
+        let response = self
+            .client
+            .post(format!(
+                "{}/protocol/openid-connect/token/introspect",
+                self.issuer("demo")
+            ))
+            .basic_auth(client.0, Some(client.1))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// Introspection by demo-app: is the token active?
+    pub async fn active(&self, token: &str) -> bool {
+        let secret = self.demo_secret();
+        self.introspect(token, ("demo-app", &secret)).await["active"] == true
+    }
+
+    pub async fn revoke(&self, token: &str, hint: Option<&str>) -> reqwest::Response {
+        let secret = self.demo_secret();
+        let mut form = vec![("token", token)];
+        if let Some(h) = hint {
+            form.push(("token_type_hint", h));
+        }
+        self.client
+            .post(format!(
+                "{}/protocol/openid-connect/revoke",
+                self.issuer("demo")
+            ))
+            .basic_auth("demo-app", Some(&secret))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Asserts the access token works at userinfo and introspection.
+    pub async fn assert_accepted(&self, token: &str) {
+        assert_eq!(
+            self.userinfo("demo", token).await.status(),
+            200,
+            "userinfo should accept the token"
+        );
+        assert!(self.active(token).await, "introspection should say active");
+    }
+
+    /// Asserts the access token is refused at userinfo (401) and inactive.
+    pub async fn assert_rejected(&self, token: &str) {
+        assert_eq!(
+            self.userinfo("demo", token).await.status(),
+            401,
+            "userinfo should refuse the token"
+        );
+        assert!(
+            !self.active(token).await,
+            "introspection should say inactive"
+        );
+    }
+
+    /// Waits until userinfo refuses the token; returns how long it took.
+    pub async fn until_rejected(
+        &self,
+        token: &str,
+        limit: std::time::Duration,
+    ) -> std::time::Duration {
+        let started = std::time::Instant::now();
+        while started.elapsed() < limit {
+            if self.userinfo("demo", token).await.status() == 401 {
+                return started.elapsed();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("token still accepted after {limit:?}");
+    }
+}
+
+/// The JSON claims of a JWT, unverified (for assertions).
+pub fn claims(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let part = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+pub fn header(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let part = token.split('.').next().unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
 }

@@ -8,7 +8,11 @@ async fn cli_rotation_reaches_the_running_server_within_the_poll(backend: Backen
     assert_eq!(before.len(), 2);
 
     let output = app.cli(&["keys", "rotate", "--realm", "demo", "--alg", "ES256"]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::helpers::describe(&output)
+    );
     let rotated_at = Instant::now();
     let new_kid = stdout(&output)
         .lines()
@@ -53,14 +57,22 @@ async fn realm_created_by_cli_is_served_without_restart(backend: Backend) {
         404
     );
     let output = app.cli(&["realm", "create", "acme"]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::helpers::describe(&output)
+    );
     assert_eq!(app.jwks_kids("acme").await.len(), 2);
 }
 
 async fn eddsa_keys_can_be_added(backend: Backend) {
     let app = spawn_app(backend).await;
     let output = app.cli(&["keys", "rotate", "--realm", "demo", "--alg", "EdDSA"]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::helpers::describe(&output)
+    );
     tokio::time::sleep(Duration::from_millis(700)).await;
     let body: serde_json::Value = app
         .get("/realms/demo/protocol/openid-connect/certs")

@@ -9,4 +9,5 @@ mod discovery;
 mod grants;
 mod keys;
 mod login;
+mod revocation;
 mod tls;
