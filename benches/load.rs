@@ -2,7 +2,14 @@
 //! one core, with this generator pinned to the other.
 //!
 //! ```sh
-//! cargo bench --bench load -- [client-credentials|refresh|login-flood] [--seconds N] [--connections N]
+//! cargo bench --bench load -- [SCENARIO...] [--seconds N] [--connections N] [--postgres URL]
+//! ```
+//!
+//! Scenarios: client-credentials, refresh, login-flood, introspect-active,
+//! introspect-revoked, introspect-fresh, revoke. With `--postgres` (an admin
+//! URL) the server runs on a fresh PostgreSQL database instead of SQLite.
+//!
+//! ```text
 //! ```
 //!
 //! Each connection is an HTTP/1.1 keep-alive socket sending one request at
@@ -42,10 +49,27 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_server(core: &str) -> Server {
+fn fresh_postgres(admin: &str) -> String {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let name = format!("latch_bench_{}", latch::crypto::random_id());
+    let mut conn = diesel::PgConnection::establish(admin).expect("PostgreSQL reachable");
+    conn.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    let mut url = url::Url::parse(admin).unwrap();
+    url.set_path(&name);
+    url.to_string()
+}
+
+fn start_server(core: &str, postgres: Option<&str>) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut child = Command::new("taskset")
+    let mut command = Command::new("taskset");
+    if let Some(admin) = postgres {
+        command
+            .env("LATCH_DATABASE", fresh_postgres(admin))
+            .env("LATCH_MASTER_KEY", latch::crypto::MasterKey::generate().encode());
+    }
+    let mut child = command
         .args(["-c", core, env!("CARGO_BIN_EXE_latch"), "serve", "--demo"])
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .current_dir(dir.path())
@@ -384,6 +408,63 @@ async fn login_flood(server: &Server, connections: usize, seconds: u64) -> (Stat
     result
 }
 
+async fn mint(server: &Server, count: usize) -> Vec<String> {
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("demo-app:{}", server.secret));
+    let request = post(server.port, "/realms/demo/protocol/openid-connect/token", Some(&auth), "", "grant_type=client_credentials");
+    let mut conns = Vec::new();
+    for _ in 0..8 {
+        conns.push(Conn::open(server.port).await);
+    }
+    let per = count / 8 + 1;
+    let request = Arc::new(request);
+    let tasks: Vec<_> = conns
+        .into_iter()
+        .map(|mut conn| {
+            let request = request.clone();
+            tokio::spawn(async move {
+                let mut tokens = Vec::with_capacity(per);
+                for _ in 0..per {
+                    let (_, body) = conn.send(&request).await;
+                    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                    tokens.push(v["access_token"].as_str().unwrap().to_string());
+                }
+                tokens
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.truncate(count);
+    all
+}
+
+/// Sends `path` with `token=` of tokens handed out once each (or always the first).
+async fn token_requests(server: &Server, path: &'static str, tokens: Vec<String>, reuse_first: bool, expect: &'static str, connections: usize, seconds: u64) -> (Stats, Duration) {
+    let auth = Arc::new(base64::engine::general_purpose::STANDARD.encode(format!("demo-app:{}", server.secret)));
+    let tokens = Arc::new(tokens);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let port = server.port;
+    drive(connections, seconds, port, move |_, mut conn| {
+        let (auth, tokens, next) = (auth.clone(), tokens.clone(), next.clone());
+        async move {
+            let i = if reuse_first { 0 } else { next.fetch_add(1, Ordering::Relaxed) };
+            let Some(token) = tokens.get(i) else {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                return (conn, false);
+            };
+            let (status, body) = conn.send(&post(port, path, Some(&auth), "", &format!("token={token}"))).await;
+            let ok = status == 200 && (expect.is_empty() || String::from_utf8_lossy(&body).contains(expect));
+            (conn, ok)
+        }
+    })
+    .await
+}
+
+const INTROSPECT: &str = "/realms/demo/protocol/openid-connect/token/introspect";
+const REVOKE: &str = "/realms/demo/protocol/openid-connect/revoke";
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -411,6 +492,8 @@ fn main() {
         scenarios
     };
     let (seconds, connections) = (arg("--seconds", 10), arg("--connections", 32) as usize);
+    let postgres = args.iter().position(|a| a == "--postgres").and_then(|i| args.get(i + 1)).cloned();
+    let scenarios: Vec<String> = scenarios.into_iter().filter(|s| Some(s) != postgres.as_ref()).collect();
     // The generator on core 1, the server on core 0.
     let _ = Command::new("taskset")
         .args(["-p", "-c", "1", &std::process::id().to_string()])
@@ -421,7 +504,7 @@ fn main() {
         .build()
         .unwrap();
     for scenario in scenarios {
-        let server = start_server("0");
+        let server = start_server("0", postgres.as_deref());
         let pid = server.child.id();
         runtime.block_on(async {
             // Warm up (first requests load the realm and its keys).
@@ -430,6 +513,24 @@ fn main() {
                 "client-credentials" => client_credentials(&server, connections, seconds).await,
                 "refresh" => refresh(&server, connections, seconds).await,
                 "login-flood" => login_flood(&server, connections, seconds).await,
+                "introspect-active" => {
+                    let token = mint(&server, 1).await;
+                    token_requests(&server, INTROSPECT, token, true, "\"active\":true", connections, seconds).await
+                }
+                "introspect-revoked" => {
+                    let token = mint(&server, 1).await;
+                    let (status, _) = Conn::open(server.port).await.send(&post(server.port, REVOKE, Some(&base64::engine::general_purpose::STANDARD.encode(format!("demo-app:{}", server.secret))), "", &format!("token={}", token[0]))).await;
+                    assert_eq!(status, 200);
+                    token_requests(&server, INTROSPECT, token, true, "\"active\":false", connections, seconds).await
+                }
+                "introspect-fresh" => {
+                    let tokens = mint(&server, 15_000 * seconds as usize).await;
+                    token_requests(&server, INTROSPECT, tokens, false, "\"active\":true", connections, seconds).await
+                }
+                "revoke" => {
+                    let tokens = mint(&server, 15_000 * seconds as usize).await;
+                    token_requests(&server, REVOKE, tokens, false, "", connections, seconds).await
+                }
                 other => panic!("unknown scenario {other}"),
             };
             report(&scenario, &stats, elapsed, rss_kib(pid));

@@ -114,7 +114,8 @@ impl Application {
             clock,
             password_pool: login::password_pool::PasswordPool::for_this_machine(),
             index,
-            committer: revocation::committer::Committer::start(store.clone()),
+                        committer: revocation::committer::Committer::start(store.clone()),
+            verified: tokens::cache::VerifiedCache::default(),
         });
         let metrics = web::Data::new(Metrics::default());
         let app_state = state.clone();

@@ -27,7 +27,8 @@ pub struct AppState {
     pub clock: Arc<crate::clock::Clock>,
     pub password_pool: crate::login::password_pool::PasswordPool,
     pub index: Arc<crate::revocation::Index>,
-    pub committer: crate::revocation::committer::Committer,
+        pub committer: crate::revocation::committer::Committer,
+    pub verified: crate::tokens::cache::VerifiedCache,
 }
 
 impl AppState {

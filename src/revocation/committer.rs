@@ -14,9 +14,11 @@ use crate::store::{self, DbConnection, Store};
 
 type Job = Box<dyn FnOnce(&mut DbConnection) -> Result<(), Error> + Send>;
 
+type Reply = tokio::sync::oneshot::Sender<Result<(), String>>;
+
 struct Pending {
     job: Job,
-    done: tokio::sync::oneshot::Sender<Result<(), String>>,
+    done: Reply,
 }
 
 #[derive(Clone)]
@@ -85,10 +87,7 @@ fn commit(store: &Store, batch: Vec<Pending>) {
             return;
         }
     };
-    let mut results: Vec<(
-        tokio::sync::oneshot::Sender<Result<(), String>>,
-        Result<(), String>,
-    )> = Vec::with_capacity(batch.len());
+    let mut results: Vec<(Reply, Result<(), String>)> = Vec::with_capacity(batch.len());
     let committed = store::write(&mut conn, |conn| -> Result<(), Error> {
         for pending in batch {
             // A savepoint per job: a failing job rolls back only itself.

@@ -246,8 +246,7 @@ impl TestApp {
             let _ = child.wait();
         }
         self.process = None;
-        let db = std::mem::replace(&mut self.db, TestDatabase::placeholder());
-        db
+        std::mem::replace(&mut self.db, TestDatabase::placeholder())
     }
 }
 

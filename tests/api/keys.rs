@@ -1,6 +1,6 @@
 use std::time::{Duration, Instant};
 
-use crate::helpers::{spawn_app, stderr, stdout, Backend};
+use crate::helpers::{spawn_app, stdout, Backend};
 
 async fn cli_rotation_reaches_the_running_server_within_the_poll(backend: Backend) {
     let app = spawn_app(backend).await;

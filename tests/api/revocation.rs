@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use crate::helpers::{
-    claims, free_port, header, location_params, spawn_app, spawn_process, stderr, Backend, Form,
+    claims, free_port, header, location_params, spawn_app, spawn_process, Backend, Form,
     TestDatabase, DEMO_REDIRECT,
 };
 
