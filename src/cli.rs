@@ -300,8 +300,27 @@ fn print_banner(app: &Application) {
 fn admin(settings: &Settings, command: Command) -> Result<(), StartError> {
     let opened = setup::open(settings)?;
     let mut conn = opened.store.conn()?;
-    let conn = &mut *conn;
-    let master = &opened.master;
+    let since = store::events::last_seq(&mut conn)?;
+    run_admin(settings, &mut conn, &opened.master, command)?;
+    if let Some(url) = &settings.redis {
+        publish_since(url, &settings.redis_channel, &mut conn, since);
+    }
+    Ok(())
+}
+
+/// Running nodes poll the log anyway; with Redis they hear at once.
+fn publish_since(url: &str, channel: &str, conn: &mut store::DbConnection, since: i64) {
+    let Ok(events) = store::events::after(conn, since, 10_000) else { return };
+    if events.is_empty() {
+        return;
+    }
+    let Ok(fanout) = crate::revocation::fanout::Fanout::new(url, channel, 0) else { return };
+    if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        runtime.block_on(fanout.publish(&events));
+    }
+}
+
+fn run_admin(settings: &Settings, conn: &mut store::DbConnection, master: &crate::crypto::MasterKey, command: Command) -> Result<(), StartError> {
     match command {
         Command::Serve(_) => Ok(()),
         Command::Migrate => {

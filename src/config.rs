@@ -36,8 +36,14 @@ pub struct Settings {
     pub pool_size: u32,
     /// HTTP worker threads (0 = one per core).
     pub workers: usize,
-    /// Create the demo realm, client and user at start.
+        /// Create the demo realm, client and user at start.
     pub demo: bool,
+    /// Redis pub/sub channel for fan-out (one per cluster).
+    pub redis_channel: String,
+    /// Fault injection for tests: this node's clock runs ahead by this much.
+    pub simulate_clock_skew_ms: i64,
+    /// Fault injection for tests: drop one published fan-out message in N.
+    pub simulate_fanout_loss_one_in: u64,
 }
 
 impl Default for Settings {
@@ -54,8 +60,11 @@ impl Default for Settings {
             admin_password: None,
             log_format: "text".into(),
             pool_size: 8,
-            workers: 0,
+                        workers: 0,
             demo: false,
+            redis_channel: "latch:revocations".into(),
+            simulate_clock_skew_ms: 0,
+            simulate_fanout_loss_one_in: 0,
         }
     }
 }
@@ -98,8 +107,9 @@ const ENV_KEYS: &[&str] = &[
     "admin_password",
     "log_format",
     "pool_size",
-    "workers",
+        "workers",
     "demo",
+    "redis_channel",
 ];
 
 impl Settings {

@@ -81,7 +81,8 @@ impl Application {
         let Opened { store, master } = opened;
         let public_base = settings.public_base_for(addr);
         let directory = Arc::new(Directory::new(store.clone(), master));
-        let index = Arc::new(revocation::Index::default());
+                let index = Arc::new(revocation::Index::default());
+        let metrics = web::Data::new(Metrics::default());
         let follower = {
             let store = store.clone();
             let index = Arc::clone(&index);
@@ -91,21 +92,34 @@ impl Application {
                 .map_err(|e| StartError::Failed(format!("start-up task failed: {e}")))??
         };
         let poll = Duration::from_millis(settings.revocation_poll_ms);
-        let clock = Arc::new(clock::Clock::default());
+                follower.metrics.register(&metrics);
+        let fanout = match &settings.redis {
+            Some(url) => {
+                let fanout = revocation::fanout::Fanout::new(url, &settings.redis_channel, settings.simulate_fanout_loss_one_in)
+                                        .map_err(|e| StartError::Config(config::ConfigError(e)))?;
+                metrics.register("redis_fanout_connected", "1 while subscribed to Redis fan-out", fanout.connected.clone());
+                Some(fanout)
+            }
+            None => None,
+        };
+        let clock = Arc::new(clock::Clock::skewed(settings.simulate_clock_skew_ms));
         {
             let (clock, store) = (Arc::clone(&clock), store.clone());
             let offset = store.run(move |conn| clock.sync(conn)).await?;
             tracing::debug!(offset_ms = offset, "measured the database clock");
         }
-        let background = vec![
+                let mut background = vec![
             follower.spawn_polling(poll),
             keys::maintenance::spawn(
                 store.clone(),
                 Arc::clone(&directory),
                 Duration::from_secs(1),
             ),
-            revocation::housekeeping::spawn(store.clone(), Arc::clone(&index), Arc::clone(&clock)),
+                        revocation::housekeeping::spawn(store.clone(), Arc::clone(&index), Arc::clone(&clock)),
         ];
+        if let Some(fanout) = &fanout {
+            background.push(fanout.spawn_subscriber(Arc::clone(&follower)));
+        }
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             public_base: public_base.clone(),
@@ -115,10 +129,10 @@ impl Application {
             password_pool: login::password_pool::PasswordPool::for_this_machine(),
             index,
                         committer: revocation::committer::Committer::start(store.clone()),
-            verified: tokens::cache::VerifiedCache::default(),
+                        verified: tokens::cache::VerifiedCache::default(),
+            fanout,
         });
-        let metrics = web::Data::new(Metrics::default());
-        let app_state = state.clone();
+                let app_state = state.clone();
         let mut server =
             actix_web::HttpServer::new(move || http::app(app_state.clone(), metrics.clone()))
                 .shutdown_timeout(10);

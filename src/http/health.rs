@@ -1,7 +1,6 @@
 //! `/health/live`, `/health/ready` and `/metrics`.
 
 use actix_web::{get, web, HttpResponse};
-use diesel::connection::SimpleConnection;
 use serde_json::json;
 
 use super::metrics::Metrics;
@@ -15,24 +14,28 @@ pub async fn live() -> HttpResponse {
 /// Ready when the database answers; reports the last applied log event.
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let store = state.directory.store().clone();
-    let database = store
-        .run(|conn| {
-            conn.batch_execute("SELECT 1")
-                .map_err(crate::store::StoreError::from)
-        })
-        .await;
+        let store = state.directory.store().clone();
+    let database = store.run(crate::store::events::last_seq).await;
     let applied = state.follower.applied_seq();
+    let fanout = match &state.fanout {
+        None => "disabled",
+        Some(f) if f.is_connected() => "connected",
+        Some(_) => "disconnected (polling)",
+    };
     match database {
-        Ok(()) => HttpResponse::Ok().json(json!({
+        Ok(log_seq) => HttpResponse::Ok().json(json!({
             "status": "UP",
-            "checks": { "database": "UP", "event_log": { "applied_seq": applied } }
+            "checks": {
+                "database": "UP",
+                "fanout": fanout,
+                "event_log": { "applied_seq": applied, "log_seq": log_seq, "lag_events": (log_seq - applied).max(0) }
+            }
         })),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             HttpResponse::ServiceUnavailable().json(json!({
                 "status": "DOWN",
-                "checks": { "database": "DOWN", "event_log": { "applied_seq": applied } }
+                "checks": { "database": "DOWN", "fanout": fanout, "event_log": { "applied_seq": applied } }
             }))
         }
     }

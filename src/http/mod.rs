@@ -28,12 +28,18 @@ pub struct AppState {
     pub password_pool: crate::login::password_pool::PasswordPool,
     pub index: Arc<crate::revocation::Index>,
         pub committer: crate::revocation::committer::Committer,
-    pub verified: crate::tokens::cache::VerifiedCache,
+        pub verified: crate::tokens::cache::VerifiedCache,
+    pub fanout: Option<Arc<crate::revocation::fanout::Fanout>>,
 }
 
 impl AppState {
-    pub fn issuer(&self, realm: &str) -> String {
+        pub fn issuer(&self, realm: &str) -> String {
         format!("{}/realms/{realm}", self.public_base)
+    }
+
+    /// After a committed revocation: apply it here, publish it to the others.
+    pub async fn announce(&self) -> Result<(), crate::store::StoreError> {
+        crate::revocation::announce(&self.follower, self.fanout.as_ref()).await
     }
 }
 

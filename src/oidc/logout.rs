@@ -151,7 +151,7 @@ async fn end_sessions(
             Ok(())
         })
         .await?;
-    state.follower.catch_up().await?;
+        state.announce().await?;
     Ok(())
 }
 

@@ -115,7 +115,7 @@ pub async fn revoke(
             .submit(move |conn| cascade::apply(conn, &realm_row, &event, &actor, now).map(|_| ()))
             .await?;
         // Committed; make this node reject the token before answering.
-        state.follower.catch_up().await?;
+                state.announce().await?;
     }
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))

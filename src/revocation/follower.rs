@@ -5,6 +5,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+
 use super::Index;
 use crate::store::events::{self, Event};
 use crate::store::{Store, StoreError};
@@ -21,6 +24,43 @@ pub struct Follower {
     applied_seq: AtomicI64,
     /// One catch-up at a time, so events are applied once and in order.
     reading: tokio::sync::Mutex<()>,
+    pub metrics: FollowerMetrics,
+}
+
+/// What the follower reports at `/metrics`.
+#[derive(Clone)]
+pub struct FollowerMetrics {
+    pub applied_from_log: Counter,
+    pub applied_from_fanout: Counter,
+    pub catch_up_reads: Counter,
+    pub gaps: Counter,
+    /// Milliseconds from an event's commit to its application here.
+    pub lag_ms: Histogram,
+}
+
+impl FollowerMetrics {
+    fn new() -> Self {
+        FollowerMetrics {
+            applied_from_log: Counter::default(),
+            applied_from_fanout: Counter::default(),
+            catch_up_reads: Counter::default(),
+            gaps: Counter::default(),
+            lag_ms: Histogram::new(exponential_buckets(0.25, 2.0, 16)),
+        }
+    }
+
+    pub fn register(&self, metrics: &crate::http::metrics::Metrics) {
+        metrics.register("revocation_events_applied_from_log", "Events applied from the database log", self.applied_from_log.clone());
+        metrics.register("revocation_events_applied_from_fanout", "Events applied from Redis fan-out", self.applied_from_fanout.clone());
+        metrics.register("revocation_catch_up_reads", "Reads of the database event log", self.catch_up_reads.clone());
+        metrics.register("revocation_fanout_gaps", "Sequence gaps seen on the fan-out channel", self.gaps.clone());
+        metrics.register("revocation_apply_lag_milliseconds", "Milliseconds from commit to application on this node", self.lag_ms.clone());
+    }
+
+    fn observe(&self, event: &Event) {
+        let lag = (time::now_ms() - event.created_at_ms).max(0) as f64;
+        self.lag_ms.observe(lag);
+    }
 }
 
 pub type FollowerHandle = Arc<Follower>;
@@ -58,6 +98,7 @@ impl Follower {
             sinks,
             applied_seq: AtomicI64::new(last),
             reading: tokio::sync::Mutex::new(()),
+            metrics: FollowerMetrics::new(),
         }))
     }
 
@@ -67,8 +108,38 @@ impl Follower {
 
     /// Reads and applies every event after the last applied one.
     pub async fn catch_up(self: &Arc<Self>) -> Result<usize, StoreError> {
+        Ok(self.catch_up_events().await?.len())
+    }
+
+    /// An event received from the fan-out channel: applied at once when it
+    /// is the next in sequence, skipped when already applied, and a gap
+    /// sends the node to the log.
+    pub async fn apply_published(self: &Arc<Self>, event: Event) -> Result<(), StoreError> {
+        {
+            let _reading = self.reading.lock().await;
+            let applied = self.applied_seq();
+            if event.seq <= applied {
+                return Ok(());
+            }
+            if event.seq == applied + 1 {
+                for sink in &self.sinks {
+                    sink.apply(&event);
+                }
+                self.applied_seq.store(event.seq, Ordering::Release);
+                self.metrics.applied_from_fanout.inc();
+                self.metrics.observe(&event);
+                return Ok(());
+            }
+        }
+        self.metrics.gaps.inc();
+        self.catch_up().await.map(|_| ())
+    }
+
+    /// Like `catch_up`, returning the events applied (for publishing).
+    pub async fn catch_up_events(self: &Arc<Self>) -> Result<Vec<Event>, StoreError> {
         let _reading = self.reading.lock().await;
-        let mut total = 0;
+        self.metrics.catch_up_reads.inc();
+        let mut applied = Vec::new();
         loop {
             let after = self.applied_seq();
             let store = self.store.clone();
@@ -80,10 +151,13 @@ impl Follower {
                     sink.apply(event);
                 }
                 self.applied_seq.store(event.seq, Ordering::Release);
+                self.metrics.applied_from_log.inc();
+                self.metrics.observe(event);
             }
-            total += batch.len();
-            if (batch.len() as i64) < BATCH {
-                return Ok(total);
+            let done = (batch.len() as i64) < BATCH;
+            applied.extend(batch);
+            if done {
+                return Ok(applied);
             }
         }
     }

@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod cascade;
 pub mod committer;
+pub mod fanout;
 mod follower;
 pub mod housekeeping;
 pub mod index;
@@ -104,5 +105,15 @@ pub fn record_cutoff(
             created_at_ms: now_ms(),
         },
     )?;
+    Ok(())
+}
+
+/// After a commit: apply the new events here, then publish them so every
+/// other node applies them at once (when Redis fan-out is configured).
+pub async fn announce(follower: &FollowerHandle, fanout: Option<&std::sync::Arc<fanout::Fanout>>) -> Result<(), crate::store::StoreError> {
+    let events = follower.catch_up_events().await?;
+    if let Some(fanout) = fanout {
+        fanout.publish(&events).await;
+    }
     Ok(())
 }

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::schema::revocation_events;
 use super::{DbConnection, StoreError};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = revocation_events)]
 pub struct Event {
     pub seq: i64,
@@ -29,7 +29,16 @@ pub struct NewEvent<'a> {
     pub created_at_ms: i64,
 }
 
+/// Serialises appends on PostgreSQL until commit, so sequence numbers
+/// become visible in order: a reader that has seen seq N never later finds
+/// a smaller one committed behind it. (SQLite has one writer anyway.)
+const APPEND_LOCK_ID: i64 = 0x4c41_5443_4802;
+
 pub fn append(conn: &mut DbConnection, event: &NewEvent<'_>) -> Result<(), StoreError> {
+    if let DbConnection::Pg(c) = conn {
+        use diesel::connection::SimpleConnection;
+        c.batch_execute(&format!("SELECT pg_advisory_xact_lock({APPEND_LOCK_ID})"))?;
+    }
     diesel::insert_into(revocation_events::table)
         .values(event)
         .execute(conn)?;

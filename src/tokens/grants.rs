@@ -85,8 +85,9 @@ pub struct TokenResponse {
 /// What every grant works with.
 pub struct Context<'a> {
     pub directory: &'a Arc<Directory>,
-    /// Applies committed revocations to this node before the answer.
+        /// Applies committed revocations here and fans them out.
     pub follower: &'a crate::revocation::FollowerHandle,
+    pub fanout: Option<&'a Arc<crate::revocation::fanout::Fanout>>,
     pub realm: &'a Arc<RealmState>,
     pub issuer: &'a str,
     pub now_ms: i64,
@@ -503,7 +504,7 @@ async fn apply_cascade(
             })
         })
         .await?;
-    ctx.follower.catch_up().await?;
+        crate::revocation::announce(ctx.follower, ctx.fanout).await?;
     Ok(())
 }
 
