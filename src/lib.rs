@@ -120,6 +120,7 @@ impl Application {
         if let Some(fanout) = &fanout {
             background.push(fanout.spawn_subscriber(Arc::clone(&follower)));
         }
+                let committer = revocation::committer::Committer::start(store.clone(), after_commit(&follower, fanout.clone()));
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             public_base: public_base.clone(),
@@ -128,7 +129,7 @@ impl Application {
             clock,
             password_pool: login::password_pool::PasswordPool::for_this_machine(),
             index,
-                        committer: revocation::committer::Committer::start(store.clone()),
+                                                committer,
                         verified: tokens::cache::VerifiedCache::default(),
             fanout,
         });
@@ -217,4 +218,19 @@ fn open_and_bootstrap(settings: &Settings) -> Result<(Opened, Bootstrap), StartE
             demo,
         },
     ))
+}
+
+/// What the group committer does after each commit: apply the batch's
+/// events to this node's index, then publish them to the other nodes.
+fn after_commit(follower: &revocation::FollowerHandle, fanout: Option<Arc<revocation::fanout::Fanout>>) -> revocation::committer::AfterCommit {
+    let follower = Arc::clone(follower);
+    let runtime = tokio::runtime::Handle::current();
+    Box::new(move |conn| match follower.catch_up_on(conn) {
+        Ok(events) => {
+            if let Some(fanout) = &fanout {
+                runtime.block_on(fanout.publish(&events));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read back committed events; the poll will"),
+    })
 }

@@ -26,15 +26,19 @@ pub struct Committer {
     jobs: Sender<Pending>,
 }
 
+/// Runs after each committed batch, before any of its requests is answered
+/// (applies the new events to this node and fans them out).
+pub type AfterCommit = Box<dyn Fn(&mut DbConnection) + Send>;
+
 /// Most jobs in one transaction.
 const MAX_BATCH: usize = 1024;
 
 impl Committer {
-    pub fn start(store: Store) -> Committer {
+        pub fn start(store: Store, after_commit: AfterCommit) -> Committer {
         let (jobs, receiver) = mpsc::channel::<Pending>();
         let spawned = std::thread::Builder::new()
             .name("latch-committer".into())
-            .spawn(move || run(store, receiver));
+            .spawn(move || run(store, receiver, after_commit));
         if let Err(e) = spawned {
             tracing::error!(error = %e, "cannot start the revocation committer");
         }
@@ -63,7 +67,7 @@ impl Committer {
     }
 }
 
-fn run(store: Store, receiver: Receiver<Pending>) {
+fn run(store: Store, receiver: Receiver<Pending>, after_commit: AfterCommit) {
     while let Ok(first) = receiver.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -72,11 +76,11 @@ fn run(store: Store, receiver: Receiver<Pending>) {
                 Err(_) => break,
             }
         }
-        commit(&store, batch);
+                commit(&store, batch, &after_commit);
     }
 }
 
-fn commit(store: &Store, batch: Vec<Pending>) {
+fn commit(store: &Store, batch: Vec<Pending>, after_commit: &AfterCommit) {
     let mut conn = match store.conn() {
         Ok(conn) => conn,
         Err(e) => {
@@ -99,7 +103,8 @@ fn commit(store: &Store, batch: Vec<Pending>) {
         Ok(())
     });
     match committed {
-        Ok(()) => {
+                Ok(()) => {
+            after_commit(&mut conn);
             for (done, result) in results {
                 let _ = done.send(result);
             }

@@ -146,19 +146,40 @@ impl Follower {
             let batch: Vec<Event> = store
                 .run(move |conn| events::after(conn, after, BATCH))
                 .await?;
-            for event in &batch {
-                for sink in &self.sinks {
-                    sink.apply(event);
-                }
-                self.applied_seq.store(event.seq, Ordering::Release);
-                self.metrics.applied_from_log.inc();
-                self.metrics.observe(event);
-            }
-            let done = (batch.len() as i64) < BATCH;
+                        let done = (batch.len() as i64) < BATCH;
+            self.apply_from_log(&batch);
             applied.extend(batch);
             if done {
                 return Ok(applied);
             }
+        }
+    }
+
+    /// `catch_up_events` for a thread outside the runtime that holds a
+    /// connection already (the group committer, right after its commit).
+    pub fn catch_up_on(&self, conn: &mut crate::store::DbConnection) -> Result<Vec<Event>, StoreError> {
+        let _reading = self.reading.blocking_lock();
+        self.metrics.catch_up_reads.inc();
+        let mut applied = Vec::new();
+        loop {
+            let batch = events::after(conn, self.applied_seq(), BATCH)?;
+            let done = (batch.len() as i64) < BATCH;
+            self.apply_from_log(&batch);
+            applied.extend(batch);
+            if done {
+                return Ok(applied);
+            }
+        }
+    }
+
+    fn apply_from_log(&self, batch: &[Event]) {
+        for event in batch {
+            for sink in &self.sinks {
+                sink.apply(event);
+            }
+            self.applied_seq.store(event.seq, Ordering::Release);
+            self.metrics.applied_from_log.inc();
+            self.metrics.observe(event);
         }
     }
 

@@ -164,7 +164,9 @@ impl Store {
             .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", url.redacted())))?;
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
-            .min_idle(Some(1))
+            // No idle minimum: r2d2 would open connections on its own threads,
+            // and a process exiting meanwhile crashes inside libpq and OpenSSL.
+            .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(5))
             .build(manager)?;
         Ok(Store {

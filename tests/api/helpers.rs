@@ -816,3 +816,132 @@ pub fn header(token: &str) -> serde_json::Value {
     )
     .unwrap()
 }
+
+// ---- cluster helpers ----------------------------------------------------
+
+pub fn redis_url() -> String {
+    std::env::var("LATCH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+impl TestDatabase {
+    /// Another handle on the same database that does not drop it.
+    pub fn shared(&self) -> TestDatabase {
+        TestDatabase {
+            url: self.url.clone(),
+            pg_name: None,
+            dir: tempfile::tempdir().expect("temporary directory"),
+        }
+    }
+}
+
+/// Starts a node on an existing database with the given master key.
+pub async fn spawn_node(db: TestDatabase, master_key: &str, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = test_settings(&db, master_key);
+    settings.demo = true;
+    adjust(&mut settings);
+        let app = Application::build(settings).await.expect("node starts");
+    // Requests go to this node; its issuer is the cluster's public base.
+    let (base, port, handle) = (format!("http://{}", app.addr()), app.port(), app.handle());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        base,
+        port,
+        master_key: master_key.to_string(),
+        client: http_client(),
+        db,
+        admin_password: None,
+        demo: Some(derived_demo(master_key)),
+        handle: Some(handle),
+        process: None,
+    }
+}
+
+/// A TCP relay to Redis that a test can cut and restore, to play "Redis
+/// is down" for one node without touching the shared server.
+pub struct RedisRelay {
+    pub url: String,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl RedisRelay {
+    pub async fn start() -> RedisRelay {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let target = url::Url::parse(&redis_url()).unwrap();
+        let target = format!("{}:{}", target.host_str().unwrap(), target.port().unwrap_or(6379));
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let generation = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (open2, generation2) = (open.clone(), generation.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !open2.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let (target, open, generation) = (target.clone(), open2.clone(), generation2.clone());
+                let born = generation.load(Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else { return };
+                    let relay = tokio::io::copy_bidirectional(&mut inbound, &mut outbound);
+                    tokio::pin!(relay);
+                    loop {
+                        tokio::select! {
+                            _ = &mut relay => return,
+                            _ = tokio::time::sleep(std::time::Duration::from_millis(20)) => {
+                                if !open.load(Ordering::SeqCst) || generation.load(Ordering::SeqCst) != born {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        RedisRelay {
+            url: format!("redis://127.0.0.1:{port}"),
+            open,
+            generation,
+        }
+    }
+
+    pub fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl TestApp {
+    pub async fn ready(&self) -> serde_json::Value {
+        self.get("/health/ready").await.json().await.unwrap()
+    }
+
+    /// Waits until this node's fan-out subscription is up.
+    pub async fn until_fanout_connected(&self) {
+        for _ in 0..200 {
+            if self.ready().await["checks"]["fanout"] == "connected" {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("fan-out never connected");
+    }
+}
+
+impl TestApp {
+    /// Waits until introspection on this node says inactive.
+    pub async fn until_rejected_at_introspection(&self, token: &str, limit: std::time::Duration) -> std::time::Duration {
+        let started = std::time::Instant::now();
+        while started.elapsed() < limit {
+            if !self.active(token).await {
+                return started.elapsed();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("token still active after {limit:?}");
+    }
+}

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod cli;
+mod cluster;
 mod discovery;
 mod grants;
 mod keys;
