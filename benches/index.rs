@@ -21,7 +21,9 @@ fn rss_bytes() -> u64 {
 fn filled_index() -> (Index, String, String) {
     const JTIS: usize = 1_000_000;
     const SIDS: usize = 100_000;
-    let ids: Vec<String> = (0..JTIS + SIDS).map(|_| latch::crypto::random_token::<16>()).collect();
+    let ids: Vec<String> = (0..JTIS + SIDS)
+        .map(|_| latch::crypto::random_token::<16>())
+        .collect();
     let before = rss_bytes();
     let index = Index::default();
     for jti in &ids[..JTIS] {
@@ -52,11 +54,35 @@ fn bench(c: &mut Criterion) {
         client_id: "client",
         issued_at_ms: 1,
     };
-    let (live_jti, live_sid): (&'static str, &'static str) = (Box::leak(live_jti.into_boxed_str()), Box::leak(live_sid.into_boxed_str()));
-    let (revoked_jti, ended_sid): (&'static str, &'static str) = (Box::leak(revoked_jti.into_boxed_str()), Box::leak(ended_sid.into_boxed_str()));
-    c.bench_function("index check, live token", |b| b.iter(|| index.check(std::hint::black_box(&facts(live_jti, live_sid))).is_ok()));
-    c.bench_function("index check, revoked jti", |b| b.iter(|| index.check(std::hint::black_box(&facts(revoked_jti, live_sid))).is_err()));
-    c.bench_function("index check, ended session", |b| b.iter(|| index.check(std::hint::black_box(&facts(live_jti, ended_sid))).is_err()));
+    let (live_jti, live_sid): (&'static str, &'static str) = (
+        Box::leak(live_jti.into_boxed_str()),
+        Box::leak(live_sid.into_boxed_str()),
+    );
+    let (revoked_jti, ended_sid): (&'static str, &'static str) = (
+        Box::leak(revoked_jti.into_boxed_str()),
+        Box::leak(ended_sid.into_boxed_str()),
+    );
+    c.bench_function("index check, live token", |b| {
+        b.iter(|| {
+            index
+                .check(std::hint::black_box(&facts(live_jti, live_sid)))
+                .is_ok()
+        })
+    });
+    c.bench_function("index check, revoked jti", |b| {
+        b.iter(|| {
+            index
+                .check(std::hint::black_box(&facts(revoked_jti, live_sid)))
+                .is_err()
+        })
+    });
+    c.bench_function("index check, ended session", |b| {
+        b.iter(|| {
+            index
+                .check(std::hint::black_box(&facts(live_jti, ended_sid)))
+                .is_err()
+        })
+    });
 }
 
 criterion_group!(benches, bench);

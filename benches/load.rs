@@ -54,7 +54,8 @@ fn fresh_postgres(admin: &str) -> String {
     use diesel::Connection;
     let name = format!("latch_bench_{}", latch::crypto::random_id());
     let mut conn = diesel::PgConnection::establish(admin).expect("PostgreSQL reachable");
-    conn.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    conn.batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
     let mut url = url::Url::parse(admin).unwrap();
     url.set_path(&name);
     url.to_string()
@@ -65,9 +66,10 @@ fn start_server(core: &str, postgres: Option<&str>) -> Server {
     let port = free_port();
     let mut command = Command::new("taskset");
     if let Some(admin) = postgres {
-        command
-            .env("LATCH_DATABASE", fresh_postgres(admin))
-            .env("LATCH_MASTER_KEY", latch::crypto::MasterKey::generate().encode());
+        command.env("LATCH_DATABASE", fresh_postgres(admin)).env(
+            "LATCH_MASTER_KEY",
+            latch::crypto::MasterKey::generate().encode(),
+        );
     }
     let mut child = command
         .args(["-c", core, env!("CARGO_BIN_EXE_latch"), "serve", "--demo"])
@@ -409,8 +411,15 @@ async fn login_flood(server: &Server, connections: usize, seconds: u64) -> (Stat
 }
 
 async fn mint(server: &Server, count: usize) -> Vec<String> {
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("demo-app:{}", server.secret));
-    let request = post(server.port, "/realms/demo/protocol/openid-connect/token", Some(&auth), "", "grant_type=client_credentials");
+    let auth =
+        base64::engine::general_purpose::STANDARD.encode(format!("demo-app:{}", server.secret));
+    let request = post(
+        server.port,
+        "/realms/demo/protocol/openid-connect/token",
+        Some(&auth),
+        "",
+        "grant_type=client_credentials",
+    );
     let mut conns = Vec::new();
     for _ in 0..8 {
         conns.push(Conn::open(server.port).await);
@@ -441,21 +450,44 @@ async fn mint(server: &Server, count: usize) -> Vec<String> {
 }
 
 /// Sends `path` with `token=` of tokens handed out once each (or always the first).
-async fn token_requests(server: &Server, path: &'static str, tokens: Vec<String>, reuse_first: bool, expect: &'static str, connections: usize, seconds: u64) -> (Stats, Duration) {
-    let auth = Arc::new(base64::engine::general_purpose::STANDARD.encode(format!("demo-app:{}", server.secret)));
+async fn token_requests(
+    server: &Server,
+    path: &'static str,
+    tokens: Vec<String>,
+    reuse_first: bool,
+    expect: &'static str,
+    connections: usize,
+    seconds: u64,
+) -> (Stats, Duration) {
+    let auth = Arc::new(
+        base64::engine::general_purpose::STANDARD.encode(format!("demo-app:{}", server.secret)),
+    );
     let tokens = Arc::new(tokens);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let port = server.port;
     drive(connections, seconds, port, move |_, mut conn| {
         let (auth, tokens, next) = (auth.clone(), tokens.clone(), next.clone());
         async move {
-            let i = if reuse_first { 0 } else { next.fetch_add(1, Ordering::Relaxed) };
+            let i = if reuse_first {
+                0
+            } else {
+                next.fetch_add(1, Ordering::Relaxed)
+            };
             let Some(token) = tokens.get(i) else {
                 tokio::time::sleep(Duration::from_millis(5)).await;
                 return (conn, false);
             };
-            let (status, body) = conn.send(&post(port, path, Some(&auth), "", &format!("token={token}"))).await;
-            let ok = status == 200 && (expect.is_empty() || String::from_utf8_lossy(&body).contains(expect));
+            let (status, body) = conn
+                .send(&post(
+                    port,
+                    path,
+                    Some(&auth),
+                    "",
+                    &format!("token={token}"),
+                ))
+                .await;
+            let ok = status == 200
+                && (expect.is_empty() || String::from_utf8_lossy(&body).contains(expect));
             (conn, ok)
         }
     })
@@ -492,8 +524,15 @@ fn main() {
         scenarios
     };
     let (seconds, connections) = (arg("--seconds", 10), arg("--connections", 32) as usize);
-    let postgres = args.iter().position(|a| a == "--postgres").and_then(|i| args.get(i + 1)).cloned();
-    let scenarios: Vec<String> = scenarios.into_iter().filter(|s| Some(s) != postgres.as_ref()).collect();
+    let postgres = args
+        .iter()
+        .position(|a| a == "--postgres")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let scenarios: Vec<String> = scenarios
+        .into_iter()
+        .filter(|s| Some(s) != postgres.as_ref())
+        .collect();
     // The generator on core 1, the server on core 0.
     let _ = Command::new("taskset")
         .args(["-p", "-c", "1", &std::process::id().to_string()])
@@ -515,17 +554,56 @@ fn main() {
                 "login-flood" => login_flood(&server, connections, seconds).await,
                 "introspect-active" => {
                     let token = mint(&server, 1).await;
-                    token_requests(&server, INTROSPECT, token, true, "\"active\":true", connections, seconds).await
+                    token_requests(
+                        &server,
+                        INTROSPECT,
+                        token,
+                        true,
+                        "\"active\":true",
+                        connections,
+                        seconds,
+                    )
+                    .await
                 }
                 "introspect-revoked" => {
                     let token = mint(&server, 1).await;
-                    let (status, _) = Conn::open(server.port).await.send(&post(server.port, REVOKE, Some(&base64::engine::general_purpose::STANDARD.encode(format!("demo-app:{}", server.secret))), "", &format!("token={}", token[0]))).await;
+                    let (status, _) = Conn::open(server.port)
+                        .await
+                        .send(&post(
+                            server.port,
+                            REVOKE,
+                            Some(
+                                &base64::engine::general_purpose::STANDARD
+                                    .encode(format!("demo-app:{}", server.secret)),
+                            ),
+                            "",
+                            &format!("token={}", token[0]),
+                        ))
+                        .await;
                     assert_eq!(status, 200);
-                    token_requests(&server, INTROSPECT, token, true, "\"active\":false", connections, seconds).await
+                    token_requests(
+                        &server,
+                        INTROSPECT,
+                        token,
+                        true,
+                        "\"active\":false",
+                        connections,
+                        seconds,
+                    )
+                    .await
                 }
                 "introspect-fresh" => {
                     let tokens = mint(&server, 15_000 * seconds as usize).await;
-                    token_requests(&server, INTROSPECT, tokens, false, "\"active\":true", connections, seconds).await
+                    token_requests(
+                        &server,
+                        INTROSPECT,
+                        tokens,
+                        false,
+                        "\"active\":true",
+                        connections,
+                        seconds,
+                    )
+                    .await
                 }
                 "revoke" => {
                     let tokens = mint(&server, 15_000 * seconds as usize).await;

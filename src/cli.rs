@@ -215,6 +215,7 @@ pub enum KeysCommand {
 
 /// Runs a command; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
+    crate::store::init_crypto_library();
     let overrides = overrides(&cli);
     let settings = match Settings::load(cli.config.as_deref(), &overrides) {
         Ok(settings) => settings,
@@ -310,17 +311,29 @@ fn admin(settings: &Settings, command: Command) -> Result<(), StartError> {
 
 /// Running nodes poll the log anyway; with Redis they hear at once.
 fn publish_since(url: &str, channel: &str, conn: &mut store::DbConnection, since: i64) {
-    let Ok(events) = store::events::after(conn, since, 10_000) else { return };
+    let Ok(events) = store::events::after(conn, since, 10_000) else {
+        return;
+    };
     if events.is_empty() {
         return;
     }
-    let Ok(fanout) = crate::revocation::fanout::Fanout::new(url, channel, 0) else { return };
-    if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let Ok(fanout) = crate::revocation::fanout::Fanout::new(url, channel, 0) else {
+        return;
+    };
+    if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         runtime.block_on(fanout.publish(&events));
     }
 }
 
-fn run_admin(settings: &Settings, conn: &mut store::DbConnection, master: &crate::crypto::MasterKey, command: Command) -> Result<(), StartError> {
+fn run_admin(
+    settings: &Settings,
+    conn: &mut store::DbConnection,
+    master: &crate::crypto::MasterKey,
+    command: Command,
+) -> Result<(), StartError> {
     match command {
         Command::Serve(_) => Ok(()),
         Command::Migrate => {

@@ -18,7 +18,7 @@ pub struct Clock {
 
 impl Clock {
     /// Database time in milliseconds, read from memory.
-        pub fn now_ms(&self) -> i64 {
+    pub fn now_ms(&self) -> i64 {
         self.local_ms() + self.offset_ms.load(Ordering::Relaxed)
     }
 
@@ -42,7 +42,7 @@ impl Clock {
     /// taken as the one-way delay).
     pub fn sync(&self, conn: &mut DbConnection) -> Result<i64, StoreError> {
         let started = Instant::now();
-                let local_before = self.local_ms();
+        let local_before = self.local_ms();
         let db_now = store::meta::database_now_ms(conn)?;
         let half_trip = started.elapsed().as_millis() as i64 / 2;
         let offset = db_now - (local_before + half_trip);

@@ -36,7 +36,7 @@ pub struct Settings {
     pub pool_size: u32,
     /// HTTP worker threads (0 = one per core).
     pub workers: usize,
-        /// Create the demo realm, client and user at start.
+    /// Create the demo realm, client and user at start.
     pub demo: bool,
     /// Redis pub/sub channel for fan-out (one per cluster).
     pub redis_channel: String,
@@ -60,7 +60,7 @@ impl Default for Settings {
             admin_password: None,
             log_format: "text".into(),
             pool_size: 8,
-                        workers: 0,
+            workers: 0,
             demo: false,
             redis_channel: "latch:revocations".into(),
             simulate_clock_skew_ms: 0,
@@ -107,7 +107,7 @@ const ENV_KEYS: &[&str] = &[
     "admin_password",
     "log_format",
     "pool_size",
-        "workers",
+    "workers",
     "demo",
     "redis_channel",
 ];

@@ -81,7 +81,7 @@ impl Application {
         let Opened { store, master } = opened;
         let public_base = settings.public_base_for(addr);
         let directory = Arc::new(Directory::new(store.clone(), master));
-                let index = Arc::new(revocation::Index::default());
+        let index = Arc::new(revocation::Index::default());
         let metrics = web::Data::new(Metrics::default());
         let follower = {
             let store = store.clone();
@@ -92,12 +92,20 @@ impl Application {
                 .map_err(|e| StartError::Failed(format!("start-up task failed: {e}")))??
         };
         let poll = Duration::from_millis(settings.revocation_poll_ms);
-                follower.metrics.register(&metrics);
+        follower.metrics.register(&metrics);
         let fanout = match &settings.redis {
             Some(url) => {
-                let fanout = revocation::fanout::Fanout::new(url, &settings.redis_channel, settings.simulate_fanout_loss_one_in)
-                                        .map_err(|e| StartError::Config(config::ConfigError(e)))?;
-                metrics.register("redis_fanout_connected", "1 while subscribed to Redis fan-out", fanout.connected.clone());
+                let fanout = revocation::fanout::Fanout::new(
+                    url,
+                    &settings.redis_channel,
+                    settings.simulate_fanout_loss_one_in,
+                )
+                .map_err(|e| StartError::Config(config::ConfigError(e)))?;
+                metrics.register(
+                    "redis_fanout_connected",
+                    "1 while subscribed to Redis fan-out",
+                    fanout.connected.clone(),
+                );
                 Some(fanout)
             }
             None => None,
@@ -108,19 +116,22 @@ impl Application {
             let offset = store.run(move |conn| clock.sync(conn)).await?;
             tracing::debug!(offset_ms = offset, "measured the database clock");
         }
-                let mut background = vec![
+        let mut background = vec![
             follower.spawn_polling(poll),
             keys::maintenance::spawn(
                 store.clone(),
                 Arc::clone(&directory),
                 Duration::from_secs(1),
             ),
-                        revocation::housekeeping::spawn(store.clone(), Arc::clone(&index), Arc::clone(&clock)),
+            revocation::housekeeping::spawn(store.clone(), Arc::clone(&index), Arc::clone(&clock)),
         ];
         if let Some(fanout) = &fanout {
             background.push(fanout.spawn_subscriber(Arc::clone(&follower)));
         }
-                let committer = revocation::committer::Committer::start(store.clone(), after_commit(&follower, fanout.clone()));
+        let committer = revocation::committer::Committer::start(
+            store.clone(),
+            after_commit(&follower, fanout.clone()),
+        );
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             public_base: public_base.clone(),
@@ -129,11 +140,11 @@ impl Application {
             clock,
             password_pool: login::password_pool::PasswordPool::for_this_machine(),
             index,
-                                                committer,
-                        verified: tokens::cache::VerifiedCache::default(),
+            committer,
+            verified: tokens::cache::VerifiedCache::default(),
             fanout,
         });
-                let app_state = state.clone();
+        let app_state = state.clone();
         let mut server =
             actix_web::HttpServer::new(move || http::app(app_state.clone(), metrics.clone()))
                 .shutdown_timeout(10);
@@ -222,7 +233,10 @@ fn open_and_bootstrap(settings: &Settings) -> Result<(Opened, Bootstrap), StartE
 
 /// What the group committer does after each commit: apply the batch's
 /// events to this node's index, then publish them to the other nodes.
-fn after_commit(follower: &revocation::FollowerHandle, fanout: Option<Arc<revocation::fanout::Fanout>>) -> revocation::committer::AfterCommit {
+fn after_commit(
+    follower: &revocation::FollowerHandle,
+    fanout: Option<Arc<revocation::fanout::Fanout>>,
+) -> revocation::committer::AfterCommit {
     let follower = Arc::clone(follower);
     let runtime = tokio::runtime::Handle::current();
     Box::new(move |conn| match follower.catch_up_on(conn) {

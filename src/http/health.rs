@@ -14,7 +14,7 @@ pub async fn live() -> HttpResponse {
 /// Ready when the database answers; reports the last applied log event.
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-        let store = state.directory.store().clone();
+    let store = state.directory.store().clone();
     let database = store.run(crate::store::events::last_seq).await;
     let applied = state.follower.applied_seq();
     let fanout = match &state.fanout {

@@ -27,13 +27,13 @@ pub struct AppState {
     pub clock: Arc<crate::clock::Clock>,
     pub password_pool: crate::login::password_pool::PasswordPool,
     pub index: Arc<crate::revocation::Index>,
-        pub committer: crate::revocation::committer::Committer,
-        pub verified: crate::tokens::cache::VerifiedCache,
+    pub committer: crate::revocation::committer::Committer,
+    pub verified: crate::tokens::cache::VerifiedCache,
     pub fanout: Option<Arc<crate::revocation::fanout::Fanout>>,
 }
 
 impl AppState {
-        pub fn issuer(&self, realm: &str) -> String {
+    pub fn issuer(&self, realm: &str) -> String {
         format!("{}/realms/{realm}", self.public_base)
     }
 

@@ -151,7 +151,7 @@ async fn end_sessions(
             Ok(())
         })
         .await?;
-        state.announce().await?;
+    state.announce().await?;
     Ok(())
 }
 

@@ -36,18 +36,27 @@ pub enum Refused {
 
 /// The one access-token check every endpoint uses: key ring, signature,
 /// type and lifetime, then the revocation index — all in memory.
-pub fn validate_access(state: &AppState, realm: &RealmState, token: &str) -> Result<crate::tokens::AccessClaims, Refused> {
+pub fn validate_access(
+    state: &AppState,
+    realm: &RealmState,
+    token: &str,
+) -> Result<crate::tokens::AccessClaims, Refused> {
     let now_ms = state.clock.now_ms();
     let key = crate::tokens::cache::key(&realm.realm.id, token);
     let claims = match state.verified.get(&key, now_ms / 1000) {
         // Verified before: the key must still be live (emergency rotation).
         Some((claims, kid)) if realm.keys.verifying_key(&kid).is_some() => claims,
-        Some(_) => return Err(crate::tokens::TokenError::Jwt(crate::tokens::JwtError::UnknownKey).into()),
+        Some(_) => {
+            return Err(crate::tokens::TokenError::Jwt(crate::tokens::JwtError::UnknownKey).into())
+        }
         None => {
             let issuer = state.issuer(&realm.realm.name);
-            let (claims, kid) = crate::tokens::check_access_with_kid(realm, &issuer, token, now_ms)?;
+            let (claims, kid) =
+                crate::tokens::check_access_with_kid(realm, &issuer, token, now_ms)?;
             let claims = std::sync::Arc::new(claims);
-            state.verified.insert(key, std::sync::Arc::clone(&claims), kid, now_ms / 1000);
+            state
+                .verified
+                .insert(key, std::sync::Arc::clone(&claims), kid, now_ms / 1000);
             claims
         }
     };
@@ -60,7 +69,7 @@ pub fn validate_access(state: &AppState, realm: &RealmState, token: &str) -> Res
         sid: claims.sid.as_deref(),
         subject: &claims.sub,
         client_id: &claims.client_id,
-                issued_at_ms: claims.iat_ms,
+        issued_at_ms: claims.iat_ms,
     })?;
     Ok((*claims).clone())
 }

@@ -25,7 +25,7 @@ async fn identify(
     token: &str,
     hint: Option<&str>,
 ) -> Result<Presented, ApiError> {
-        // Live and not yet revoked (signature checked once, through the
+    // Live and not yet revoked (signature checked once, through the
     // verified-token cache); anything else is already dead: nothing to do.
     let as_access = || super::validate_access(state, realm, token).ok();
     // RFC 7009 §2.1: the hint orders the search; it is not trusted.
@@ -83,7 +83,7 @@ pub async fn revoke(
         Presented::Access(claims) if claims.client_id != caller.client.client_id => {
             return Err(other_client())
         }
-                Presented::Access(claims) => Some(SecurityEvent::AccessTokenRevoked {
+        Presented::Access(claims) => Some(SecurityEvent::AccessTokenRevoked {
             jti: claims.jti,
             exp_ms: claims.exp * 1000,
         }),
@@ -106,7 +106,7 @@ pub async fn revoke(
             .committer
             .submit(move |conn| cascade::apply(conn, &realm_row, &event, &actor, now).map(|_| ()))
             .await?;
-                // The committer applied it to this node and published it before
+        // The committer applied it to this node and published it before
         // answering, so the token is rejected here from now on.
     }
     Ok(HttpResponse::Ok()

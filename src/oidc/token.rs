@@ -38,7 +38,7 @@ pub async fn token(
     let issuer = state.issuer(&realm.realm.name);
     let ctx = Context {
         directory: &state.directory,
-                follower: &state.follower,
+        follower: &state.follower,
         fanout: state.fanout.as_ref(),
         realm: &realm,
         issuer: &issuer,

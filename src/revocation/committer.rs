@@ -1,18 +1,17 @@
 //! Group commit for revocations. Each revocation must be durable before it
 //! is acknowledged, and a commit per request would cap throughput at the
 //! disk's fsync rate. Concurrent requests therefore share one transaction:
-//! a dedicated thread takes whatever is waiting, runs each job in its own
-//! savepoint (so one failure does not sink the others), commits once, and
-//! only then answers each request.
+//! a dedicated thread takes whatever is waiting, runs the jobs, commits
+//! once, applies the new events to this node, and only then answers each
+//! request.
 
 use std::sync::mpsc::{self, Receiver, Sender};
-
-use diesel::Connection;
 
 use crate::error::Error;
 use crate::store::{self, DbConnection, Store};
 
-type Job = Box<dyn FnOnce(&mut DbConnection) -> Result<(), Error> + Send>;
+/// Jobs may run twice (alone, after a failed batch), so they are `Fn`.
+type Job = Box<dyn Fn(&mut DbConnection) -> Result<(), Error> + Send>;
 
 type Reply = tokio::sync::oneshot::Sender<Result<(), String>>;
 
@@ -34,7 +33,7 @@ pub type AfterCommit = Box<dyn Fn(&mut DbConnection) + Send>;
 const MAX_BATCH: usize = 1024;
 
 impl Committer {
-        pub fn start(store: Store, after_commit: AfterCommit) -> Committer {
+    pub fn start(store: Store, after_commit: AfterCommit) -> Committer {
         let (jobs, receiver) = mpsc::channel::<Pending>();
         let spawned = std::thread::Builder::new()
             .name("latch-committer".into())
@@ -48,7 +47,7 @@ impl Committer {
     /// Runs `job` in the next group transaction; returns once it is committed.
     pub async fn submit<F>(&self, job: F) -> Result<(), Error>
     where
-        F: FnOnce(&mut DbConnection) -> Result<(), Error> + Send + 'static,
+        F: Fn(&mut DbConnection) -> Result<(), Error> + Send + 'static,
     {
         let (done, wait) = tokio::sync::oneshot::channel();
         self.jobs
@@ -76,7 +75,7 @@ fn run(store: Store, receiver: Receiver<Pending>, after_commit: AfterCommit) {
                 Err(_) => break,
             }
         }
-                commit(&store, batch, &after_commit);
+        commit(&store, batch, &after_commit);
     }
 }
 
@@ -91,29 +90,43 @@ fn commit(store: &Store, batch: Vec<Pending>, after_commit: &AfterCommit) {
             return;
         }
     };
-    let mut results: Vec<(Reply, Result<(), String>)> = Vec::with_capacity(batch.len());
-    let committed = store::write(&mut conn, |conn| -> Result<(), Error> {
-        for pending in batch {
-            // A savepoint per job: a failing job rolls back only itself.
-            let result = conn
-                .transaction(|c| (pending.job)(c))
-                .map_err(|e: Error| e.to_string());
-            results.push((pending.done, result));
+    // Optimistic: every job in one transaction. Should any fail, the batch
+    // rolls back and each job runs again in a transaction of its own, so
+    // one bad job costs the others a retry, never their result.
+    let shared = store::write(&mut conn, |conn| -> Result<(), Error> {
+        for pending in &batch {
+            (pending.job)(conn)?;
         }
         Ok(())
     });
-    match committed {
-                Ok(()) => {
+    match shared {
+        Ok(()) => {
             after_commit(&mut conn);
-            for (done, result) in results {
-                let _ = done.send(result);
+            for pending in batch {
+                let _ = pending.done.send(Ok(()));
             }
         }
-        Err(e) => {
-            tracing::error!(error = %e, "group commit failed");
-            let message = format!("could not commit: {e}");
-            for (done, _) in results {
-                let _ = done.send(Err(message.clone()));
+        Err(e) if batch.len() == 1 => {
+            for pending in batch {
+                let _ = pending.done.send(Err(e.to_string()));
+            }
+        }
+        Err(_) => {
+            tracing::warn!(
+                jobs = batch.len(),
+                "a group commit failed; retrying its jobs one by one"
+            );
+            let results: Vec<(Reply, Result<(), String>)> = batch
+                .into_iter()
+                .map(|p| {
+                    let result =
+                        store::write(&mut conn, |c| (p.job)(c)).map_err(|e: Error| e.to_string());
+                    (p.done, result)
+                })
+                .collect();
+            after_commit(&mut conn);
+            for (reply, result) in results {
+                let _ = reply.send(result);
             }
         }
     }

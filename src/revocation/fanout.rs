@@ -20,7 +20,7 @@ pub struct Fanout {
     publisher: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
     subscribed: AtomicBool,
     /// Fault injection for tests: drop one published message in N (0: none).
-        drop_one_in: u64,
+    drop_one_in: u64,
     published: AtomicU64,
     /// 1 while subscribed, for `/metrics`.
     pub connected: prometheus_client::metrics::gauge::Gauge,
@@ -34,7 +34,7 @@ impl Fanout {
             channel: channel.to_string(),
             publisher: tokio::sync::Mutex::new(None),
             subscribed: AtomicBool::new(false),
-                        drop_one_in,
+            drop_one_in,
             published: AtomicU64::new(0),
             connected: Default::default(),
         }))
@@ -53,18 +53,27 @@ impl Fanout {
         }
         let mut publisher = self.publisher.lock().await;
         if publisher.is_none() {
-            match tokio::time::timeout(Duration::from_secs(1), self.client.get_multiplexed_async_connection()).await {
+            match tokio::time::timeout(
+                Duration::from_secs(1),
+                self.client.get_multiplexed_async_connection(),
+            )
+            .await
+            {
                 Ok(Ok(conn)) => *publisher = Some(conn),
                 _ => return,
             }
         }
-        let Some(conn) = publisher.as_mut() else { return };
+        let Some(conn) = publisher.as_mut() else {
+            return;
+        };
         for event in events {
             let n = self.published.fetch_add(1, Ordering::Relaxed) + 1;
             if self.drop_one_in > 0 && n % self.drop_one_in == 0 {
                 continue;
             }
-            let Ok(payload) = serde_json::to_string(event) else { continue };
+            let Ok(payload) = serde_json::to_string(event) else {
+                continue;
+            };
             let sent: redis::RedisResult<i64> = conn.publish(&self.channel, payload).await;
             if sent.is_err() {
                 *publisher = None;
@@ -75,7 +84,10 @@ impl Fanout {
 
     /// Subscribes forever, reconnecting with backoff; on every (re)connect
     /// the node first catches up from the database log.
-    pub fn spawn_subscriber(self: &Arc<Self>, follower: FollowerHandle) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_subscriber(
+        self: &Arc<Self>,
+        follower: FollowerHandle,
+    ) -> tokio::task::JoinHandle<()> {
         let fanout = Arc::clone(self);
         tokio::spawn(async move {
             let mut backoff = Duration::from_millis(100);
@@ -89,7 +101,7 @@ impl Fanout {
                     }
                     Err(_) => {}
                 }
-                                fanout.connected.set(0);
+                fanout.connected.set(0);
                 if fanout.subscribed.swap(false, Ordering::Relaxed) {
                     reported_down = false;
                 }
@@ -100,12 +112,16 @@ impl Fanout {
     }
 
     async fn subscribe_once(&self, follower: &FollowerHandle) -> Result<(), String> {
-        let mut pubsub = tokio::time::timeout(Duration::from_secs(2), self.client.get_async_pubsub())
+        let mut pubsub =
+            tokio::time::timeout(Duration::from_secs(2), self.client.get_async_pubsub())
+                .await
+                .map_err(|_| "connect timed out".to_string())?
+                .map_err(|e| e.to_string())?;
+        pubsub
+            .subscribe(&self.channel)
             .await
-            .map_err(|_| "connect timed out".to_string())?
             .map_err(|e| e.to_string())?;
-        pubsub.subscribe(&self.channel).await.map_err(|e| e.to_string())?;
-                self.subscribed.store(true, Ordering::Relaxed);
+        self.subscribed.store(true, Ordering::Relaxed);
         self.connected.set(1);
         tracing::info!(channel = %self.channel, "Redis fan-out connected");
         // Anything published while we were away is in the log.

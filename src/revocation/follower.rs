@@ -50,11 +50,31 @@ impl FollowerMetrics {
     }
 
     pub fn register(&self, metrics: &crate::http::metrics::Metrics) {
-        metrics.register("revocation_events_applied_from_log", "Events applied from the database log", self.applied_from_log.clone());
-        metrics.register("revocation_events_applied_from_fanout", "Events applied from Redis fan-out", self.applied_from_fanout.clone());
-        metrics.register("revocation_catch_up_reads", "Reads of the database event log", self.catch_up_reads.clone());
-        metrics.register("revocation_fanout_gaps", "Sequence gaps seen on the fan-out channel", self.gaps.clone());
-        metrics.register("revocation_apply_lag_milliseconds", "Milliseconds from commit to application on this node", self.lag_ms.clone());
+        metrics.register(
+            "revocation_events_applied_from_log",
+            "Events applied from the database log",
+            self.applied_from_log.clone(),
+        );
+        metrics.register(
+            "revocation_events_applied_from_fanout",
+            "Events applied from Redis fan-out",
+            self.applied_from_fanout.clone(),
+        );
+        metrics.register(
+            "revocation_catch_up_reads",
+            "Reads of the database event log",
+            self.catch_up_reads.clone(),
+        );
+        metrics.register(
+            "revocation_fanout_gaps",
+            "Sequence gaps seen on the fan-out channel",
+            self.gaps.clone(),
+        );
+        metrics.register(
+            "revocation_apply_lag_milliseconds",
+            "Milliseconds from commit to application on this node",
+            self.lag_ms.clone(),
+        );
     }
 
     fn observe(&self, event: &Event) {
@@ -146,7 +166,7 @@ impl Follower {
             let batch: Vec<Event> = store
                 .run(move |conn| events::after(conn, after, BATCH))
                 .await?;
-                        let done = (batch.len() as i64) < BATCH;
+            let done = (batch.len() as i64) < BATCH;
             self.apply_from_log(&batch);
             applied.extend(batch);
             if done {
@@ -157,7 +177,10 @@ impl Follower {
 
     /// `catch_up_events` for a thread outside the runtime that holds a
     /// connection already (the group committer, right after its commit).
-    pub fn catch_up_on(&self, conn: &mut crate::store::DbConnection) -> Result<Vec<Event>, StoreError> {
+    pub fn catch_up_on(
+        &self,
+        conn: &mut crate::store::DbConnection,
+    ) -> Result<Vec<Event>, StoreError> {
         let _reading = self.reading.blocking_lock();
         self.metrics.catch_up_reads.inc();
         let mut applied = Vec::new();

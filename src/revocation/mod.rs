@@ -110,7 +110,10 @@ pub fn record_cutoff(
 
 /// After a commit: apply the new events here, then publish them so every
 /// other node applies them at once (when Redis fan-out is configured).
-pub async fn announce(follower: &FollowerHandle, fanout: Option<&std::sync::Arc<fanout::Fanout>>) -> Result<(), crate::store::StoreError> {
+pub async fn announce(
+    follower: &FollowerHandle,
+    fanout: Option<&std::sync::Arc<fanout::Fanout>>,
+) -> Result<(), crate::store::StoreError> {
     let events = follower.catch_up_events().await?;
     if let Some(fanout) = fanout {
         fanout.publish(&events).await;

@@ -148,30 +148,76 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
-/// The shared handle to the database: a pool plus the URL it came from.
+/// The shared handle to the database: a pool, the threads that run
+/// blocking queries (one per connection, so waiting work queues instead of
+/// piling up threads), and the URL it came from.
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
     url: DatabaseUrl,
+    workers: std::sync::Arc<Workers>,
+}
+
+type Work = Box<dyn FnOnce() + Send>;
+
+struct Workers {
+    jobs: std::sync::mpsc::Sender<Work>,
+}
+
+impl Workers {
+    fn start(threads: u32) -> Workers {
+        let (jobs, receiver) = std::sync::mpsc::channel::<Work>();
+        let receiver = std::sync::Arc::new(std::sync::Mutex::new(receiver));
+        for n in 0..threads.max(1) {
+            let receiver = std::sync::Arc::clone(&receiver);
+            let spawned = std::thread::Builder::new()
+                .name(format!("latch-db-{n}"))
+                .spawn(move || loop {
+                    let job = match receiver.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        // A panicking query must not take the thread with it.
+                        Ok(job) => {
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                        }
+                        Err(_) => return,
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a database thread");
+            }
+        }
+        Workers { jobs }
+    }
+}
+
+/// Initialises OpenSSL (shared by libpq and josekit) before anything else
+/// does, without its exit-time clean-up: that clean-up would race threads
+/// still holding PostgreSQL connections while the process exits.
+pub fn init_crypto_library() {
+    openssl::init();
 }
 
 impl Store {
     /// Connects (failing fast with the driver's own message) and builds the pool.
     pub fn open(url: &DatabaseUrl, pool_size: u32) -> Result<Store, StoreError> {
+        init_crypto_library();
         let manager = Manager { url: url.clone() };
         // One direct attempt first: r2d2 would only report a timeout.
         r2d2::ManageConnection::connect(&manager)
             .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", url.redacted())))?;
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
-            // No idle minimum: r2d2 would open connections on its own threads,
-            // and a process exiting meanwhile crashes inside libpq and OpenSSL.
+            // Connections open on demand; a short-lived CLI process opens one.
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(5))
             .build(manager)?;
         Ok(Store {
             pool,
             url: url.clone(),
+            workers: std::sync::Arc::new(Workers::start(pool_size)),
         })
     }
 
@@ -191,17 +237,24 @@ impl Store {
         E: From<StoreError> + Send + 'static,
     {
         let store = self.clone();
-        match tokio::task::spawn_blocking(move || {
-            let mut conn = store.conn()?;
-            f(&mut conn)
-        })
-        .await
-        {
-            Ok(result) => result,
-            Err(join) => Err(E::from(StoreError::Unavailable(format!(
-                "database task failed: {join}"
-            )))),
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let work: Work = Box::new(move || {
+            let result = store
+                .conn()
+                .map_err(E::from)
+                .and_then(|mut conn| f(&mut conn));
+            let _ = tx.send(result);
+        });
+        if self.workers.jobs.send(work).is_err() {
+            return Err(E::from(StoreError::Unavailable(
+                "database threads have stopped".into(),
+            )));
         }
+        rx.await.unwrap_or_else(|_| {
+            Err(E::from(StoreError::Unavailable(
+                "database task failed".into(),
+            )))
+        })
     }
 
     /// Applies pending migrations; returns the versions applied.

@@ -54,7 +54,9 @@ impl VerifiedCache {
     }
 
     pub fn insert(&self, key: [u8; 32], claims: Arc<AccessClaims>, kid: String, now_s: i64) {
-        let Ok(mut shard) = self.shard(&key).lock() else { return };
+        let Ok(mut shard) = self.shard(&key).lock() else {
+            return;
+        };
         if shard.len() >= SHARD_CAPACITY {
             shard.retain(|_, e| e.claims.exp > now_s);
             if shard.len() >= SHARD_CAPACITY {

@@ -85,7 +85,7 @@ pub struct TokenResponse {
 /// What every grant works with.
 pub struct Context<'a> {
     pub directory: &'a Arc<Directory>,
-        /// Applies committed revocations here and fans them out.
+    /// Applies committed revocations here and fans them out.
     pub follower: &'a crate::revocation::FollowerHandle,
     pub fanout: Option<&'a Arc<crate::revocation::fanout::Fanout>>,
     pub realm: &'a Arc<RealmState>,
@@ -504,7 +504,7 @@ async fn apply_cascade(
             })
         })
         .await?;
-        crate::revocation::announce(ctx.follower, ctx.fanout).await?;
+    crate::revocation::announce(ctx.follower, ctx.fanout).await?;
     Ok(())
 }
 

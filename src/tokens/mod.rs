@@ -221,12 +221,22 @@ pub enum TokenError {
 
 /// Checks an access token of this realm: signature and type by the key
 /// ring, then issuer and lifetime.
-pub fn check_access(realm: &RealmState, issuer: &str, token: &str, now_ms: i64) -> Result<AccessClaims, TokenError> {
+pub fn check_access(
+    realm: &RealmState,
+    issuer: &str,
+    token: &str,
+    now_ms: i64,
+) -> Result<AccessClaims, TokenError> {
     check_access_with_kid(realm, issuer, token, now_ms).map(|(claims, _)| claims)
 }
 
 /// `check_access`, also naming the key that signed the token.
-pub fn check_access_with_kid(realm: &RealmState, issuer: &str, token: &str, now_ms: i64) -> Result<(AccessClaims, String), TokenError> {
+pub fn check_access_with_kid(
+    realm: &RealmState,
+    issuer: &str,
+    token: &str,
+    now_ms: i64,
+) -> Result<(AccessClaims, String), TokenError> {
     let verified = jwt::verify::<AccessClaims>(&realm.keys, token, ACCESS_TOKEN_TYP)?;
     let kid = verified.key.kid.clone();
     let claims = verified.claims;
@@ -237,7 +247,7 @@ pub fn check_access_with_kid(realm: &RealmState, issuer: &str, token: &str, now_
     if claims.exp <= now {
         return Err(TokenError::Expired);
     }
-        if claims.iat > now + LEEWAY_S {
+    if claims.iat > now + LEEWAY_S {
         return Err(TokenError::NotYetValid);
     }
     Ok((claims, kid))

@@ -54,6 +54,7 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     pub fn new(backend: Backend) -> TestDatabase {
+        latch::store::init_crypto_library();
         let dir = tempfile::tempdir().expect("temporary directory");
         match backend {
             Backend::Sqlite => TestDatabase {
@@ -835,11 +836,15 @@ impl TestDatabase {
 }
 
 /// Starts a node on an existing database with the given master key.
-pub async fn spawn_node(db: TestDatabase, master_key: &str, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+pub async fn spawn_node(
+    db: TestDatabase,
+    master_key: &str,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
     let mut settings = test_settings(&db, master_key);
     settings.demo = true;
     adjust(&mut settings);
-        let app = Application::build(settings).await.expect("node starts");
+    let app = Application::build(settings).await.expect("node starts");
     // Requests go to this node; its issuer is the cluster's public base.
     let (base, port, handle) = (format!("http://{}", app.addr()), app.port(), app.handle());
     tokio::spawn(app.run_until_stopped());
@@ -870,7 +875,11 @@ impl RedisRelay {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let target = url::Url::parse(&redis_url()).unwrap();
-        let target = format!("{}:{}", target.host_str().unwrap(), target.port().unwrap_or(6379));
+        let target = format!(
+            "{}:{}",
+            target.host_str().unwrap(),
+            target.port().unwrap_or(6379)
+        );
         let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
         let generation = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (open2, generation2) = (open.clone(), generation.clone());
@@ -879,10 +888,13 @@ impl RedisRelay {
                 if !open2.load(Ordering::SeqCst) {
                     continue;
                 }
-                let (target, open, generation) = (target.clone(), open2.clone(), generation2.clone());
+                let (target, open, generation) =
+                    (target.clone(), open2.clone(), generation2.clone());
                 let born = generation.load(Ordering::SeqCst);
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else { return };
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
                     let relay = tokio::io::copy_bidirectional(&mut inbound, &mut outbound);
                     tokio::pin!(relay);
                     loop {
@@ -907,7 +919,8 @@ impl RedisRelay {
 
     pub fn cut(&self) {
         self.open.store(false, std::sync::atomic::Ordering::SeqCst);
-        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn restore(&self) {
@@ -934,7 +947,11 @@ impl TestApp {
 
 impl TestApp {
     /// Waits until introspection on this node says inactive.
-    pub async fn until_rejected_at_introspection(&self, token: &str, limit: std::time::Duration) -> std::time::Duration {
+    pub async fn until_rejected_at_introspection(
+        &self,
+        token: &str,
+        limit: std::time::Duration,
+    ) -> std::time::Duration {
         let started = std::time::Instant::now();
         while started.elapsed() < limit {
             if !self.active(token).await {
