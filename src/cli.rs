@@ -115,6 +115,37 @@ pub enum RealmCommand {
     List,
     /// Log everyone in the realm out (every token and session dies).
     LogoutAll { name: String },
+    /// Change token lifetimes, the refresh grace window or key rotation.
+    Update(RealmUpdateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RealmUpdateArgs {
+    pub name: String,
+    /// Access token lifetime in seconds.
+    #[arg(long)]
+    pub access_token_lifetime: Option<i64>,
+    /// ID token lifetime in seconds.
+    #[arg(long)]
+    pub id_token_lifetime: Option<i64>,
+    /// Online refresh token lifetime (idle) in seconds.
+    #[arg(long)]
+    pub refresh_token_lifetime: Option<i64>,
+    /// Offline refresh token lifetime in seconds.
+    #[arg(long)]
+    pub offline_token_lifetime: Option<i64>,
+    /// Browser session lifetime in seconds.
+    #[arg(long)]
+    pub session_lifetime: Option<i64>,
+    /// Refresh-token retry grace window in milliseconds (0 = strict).
+    #[arg(long)]
+    pub refresh_grace_ms: Option<i64>,
+    /// Rotate keys every this many seconds (0 = never).
+    #[arg(long)]
+    pub key_rotation_interval: Option<i64>,
+    /// Publish a new key this many seconds before it signs.
+    #[arg(long)]
+    pub key_stage: Option<i64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -401,6 +432,32 @@ fn run_admin(
             for kid in realms::rotate_keys(conn, master, &realm, alg)? {
                 println!("new signing key {kid}");
             }
+            Ok(())
+        }
+        Command::Realm(RealmCommand::Update(a)) => {
+            let changes = store::realms::RealmChanges {
+                access_token_lifetime_s: a.access_token_lifetime,
+                id_token_lifetime_s: a.id_token_lifetime,
+                refresh_token_lifetime_s: a.refresh_token_lifetime,
+                offline_token_lifetime_s: a.offline_token_lifetime,
+                session_lifetime_s: a.session_lifetime,
+                refresh_grace_ms: a.refresh_grace_ms,
+                key_rotation_interval_s: a.key_rotation_interval,
+                key_stage_s: a.key_stage,
+            };
+            let r = realms::update(conn, &a.name, &changes)?;
+            println!(
+                "realm {}: access {} s, id {} s, refresh {} s, offline {} s, session {} s, grace {} ms, rotation every {} s, staging {} s",
+                r.name,
+                r.access_token_lifetime_s,
+                r.id_token_lifetime_s,
+                r.refresh_token_lifetime_s,
+                r.offline_token_lifetime_s,
+                r.session_lifetime_s,
+                r.refresh_grace_ms,
+                r.key_rotation_interval_s,
+                r.key_stage_s
+            );
             Ok(())
         }
         Command::Realm(RealmCommand::LogoutAll { name }) => {

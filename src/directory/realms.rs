@@ -114,3 +114,40 @@ pub fn algorithms(
     in_use.dedup();
     Ok(in_use)
 }
+
+/// Changes realm settings and tells running nodes. Lifetimes must be
+/// positive; the grace window, rotation interval and staging time may be 0.
+pub fn update(
+    conn: &mut DbConnection,
+    name: &str,
+    changes: &realm_rows::RealmChanges,
+) -> Result<Realm, Error> {
+    let positive = [
+        ("access token lifetime", changes.access_token_lifetime_s),
+        ("ID token lifetime", changes.id_token_lifetime_s),
+        ("refresh token lifetime", changes.refresh_token_lifetime_s),
+        ("offline token lifetime", changes.offline_token_lifetime_s),
+        ("session lifetime", changes.session_lifetime_s),
+    ];
+    for (what, value) in positive {
+        if value.is_some_and(|v| v <= 0) {
+            return Err(Error::Invalid(format!("{what} must be positive")));
+        }
+    }
+    let non_negative = [
+        ("refresh grace window", changes.refresh_grace_ms),
+        ("key rotation interval", changes.key_rotation_interval_s),
+        ("key staging time", changes.key_stage_s),
+    ];
+    for (what, value) in non_negative {
+        if value.is_some_and(|v| v < 0) {
+            return Err(Error::Invalid(format!("{what} must not be negative")));
+        }
+    }
+    store::write(conn, |conn| {
+        let realm = find(conn, name)?;
+        realm_rows::update(conn, &realm.id, changes)?;
+        revocation::record(conn, &realm.id, EventKind::Realm, "updated", None)?;
+        find(conn, name)
+    })
+}

@@ -68,7 +68,7 @@ impl Fanout {
         };
         for event in events {
             let n = self.published.fetch_add(1, Ordering::Relaxed) + 1;
-            if self.drop_one_in > 0 && n % self.drop_one_in == 0 {
+            if self.drop_one_in > 0 && n.is_multiple_of(self.drop_one_in) {
                 continue;
             }
             let Ok(payload) = serde_json::to_string(event) else {

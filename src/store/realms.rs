@@ -63,3 +63,24 @@ pub fn set_not_before(
         .execute(conn)?;
     Ok(())
 }
+
+/// Realm settings an operator may change; `None` leaves one as it is.
+#[derive(Debug, Default, Clone, AsChangeset)]
+#[diesel(table_name = realms)]
+pub struct RealmChanges {
+    pub access_token_lifetime_s: Option<i64>,
+    pub id_token_lifetime_s: Option<i64>,
+    pub refresh_token_lifetime_s: Option<i64>,
+    pub offline_token_lifetime_s: Option<i64>,
+    pub session_lifetime_s: Option<i64>,
+    pub refresh_grace_ms: Option<i64>,
+    pub key_rotation_interval_s: Option<i64>,
+    pub key_stage_s: Option<i64>,
+}
+
+pub fn update(conn: &mut DbConnection, id: &str, changes: &RealmChanges) -> Result<(), StoreError> {
+    diesel::update(realms::table.find(id))
+        .set(changes)
+        .execute(conn)?;
+    Ok(())
+}

@@ -94,4 +94,35 @@ crate::both_backends!(
     cli_rotation_reaches_the_running_server_within_the_poll,
     realm_created_by_cli_is_served_without_restart,
     eddsa_keys_can_be_added,
+    realm_settings_change_through_the_cli,
 );
+
+async fn realm_settings_change_through_the_cli(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let output = app.cli(&[
+        "realm",
+        "update",
+        "demo",
+        "--access-token-lifetime",
+        "60",
+        "--refresh-grace-ms",
+        "1500",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::helpers::describe(&output)
+    );
+    assert!(stdout(&output).contains("access 60 s"));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let token = app.service_token().await;
+    let claims = crate::helpers::claims(&token);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        60
+    );
+
+    let refused = app.cli(&["realm", "update", "demo", "--access-token-lifetime", "0"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(crate::helpers::stderr(&refused).contains("access token lifetime must be positive"));
+}
