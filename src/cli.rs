@@ -80,6 +80,14 @@ pub enum SessionCommand {
         realm: String,
         sid: String,
     },
+    /// Back-channel logout delivery per client: delivered, pending (with the
+    /// next attempt) or failed.
+    Notices {
+        #[arg(long)]
+        realm: String,
+        #[arg(long)]
+        sid: Option<String>,
+    },
 }
 
 #[derive(Args, Debug, Default)]
@@ -190,6 +198,9 @@ pub struct ClientCreateArgs {
     /// A resource server: may introspect any token of the realm.
     #[arg(long)]
     pub introspect_any: bool,
+    /// Front-channel logout URI (rendered in an iframe at logout).
+    #[arg(long)]
+    pub frontchannel_logout_uri: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -496,6 +507,9 @@ fn run_admin(
         Command::Session(SessionCommand::List { realm, user }) => {
             list_sessions(conn, &realm, user.as_deref())
         }
+        Command::Session(SessionCommand::Notices { realm, sid }) => {
+            list_notices(conn, &realm, sid.as_deref())
+        }
         Command::Session(SessionCommand::End { realm, sid }) => {
             report(actions::end_session(conn, &realm, &sid, &Actor::cli())?)
         }
@@ -524,6 +538,37 @@ fn read_password() -> Result<String, StartError> {
         .read_line(&mut line)
         .map_err(|e| StartError::Failed(format!("cannot read the password from stdin: {e}")))?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn list_notices(
+    conn: &mut store::DbConnection,
+    realm: &str,
+    sid: Option<&str>,
+) -> Result<(), StartError> {
+    let realm = realms::find(conn, realm)?;
+    println!(
+        "{:<24} {:<20} {:<10} {:>8} {:>15} ERROR",
+        "SID", "CLIENT", "STATUS", "ATTEMPTS", "NEXT_OR_DONE_MS"
+    );
+    for n in store::outbox::list(conn, &realm.id, sid, 200)? {
+        let client = store::clients::find(conn, &n.client_id)?
+            .map(|c| c.client_id)
+            .unwrap_or(n.client_id);
+        let when = n
+            .delivered_at_ms
+            .or(n.gave_up_at_ms)
+            .unwrap_or(n.next_attempt_ms);
+        println!(
+            "{:<24} {:<20} {:<10} {:>8} {:>15} {}",
+            n.session_id,
+            client,
+            n.status,
+            n.attempts,
+            when,
+            n.last_error.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(())
 }
 
 fn list_sessions(
@@ -588,6 +633,7 @@ fn create_client(
             backchannel_logout_uri: args.backchannel_logout_uri,
             consent_required: args.consent_required,
             introspect_any: args.introspect_any,
+            frontchannel_logout_uri: args.frontchannel_logout_uri,
         },
     )?;
     println!(

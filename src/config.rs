@@ -40,6 +40,8 @@ pub struct Settings {
     pub demo: bool,
     /// Redis pub/sub channel for fan-out (one per cluster).
     pub redis_channel: String,
+    /// How long back-channel logout delivery is retried before giving up.
+    pub backchannel_horizon_s: u64,
     /// Fault injection for tests: this node's clock runs ahead by this much.
     pub simulate_clock_skew_ms: i64,
     /// Fault injection for tests: drop one published fan-out message in N.
@@ -63,6 +65,7 @@ impl Default for Settings {
             workers: 0,
             demo: false,
             redis_channel: "latch:revocations".into(),
+            backchannel_horizon_s: 24 * 3600,
             simulate_clock_skew_ms: 0,
             simulate_fanout_loss_one_in: 0,
         }
@@ -110,6 +113,7 @@ const ENV_KEYS: &[&str] = &[
     "workers",
     "demo",
     "redis_channel",
+    "backchannel_horizon_s",
 ];
 
 impl Settings {

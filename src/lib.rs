@@ -128,6 +128,13 @@ impl Application {
         if let Some(fanout) = &fanout {
             background.push(fanout.spawn_subscriber(Arc::clone(&follower)));
         }
+        let deliverer = revocation::notices::Deliverer::new(
+            store.clone(),
+            Arc::clone(&directory),
+            public_base.clone(),
+            settings.backchannel_horizon_s,
+        )?;
+        background.push(deliverer.spawn(Duration::from_millis(250)));
         let committer = revocation::committer::Committer::start(
             store.clone(),
             after_commit(&follower, fanout.clone()),

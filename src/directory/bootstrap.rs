@@ -101,6 +101,7 @@ pub fn ensure_demo(conn: &mut DbConnection, master: &MasterKey) -> Result<Demo, 
             backchannel_logout_uri: None,
             consent_required: false,
             introspect_any: false,
+            frontchannel_logout_uri: None,
         },
     ) {
         Ok(_) => {}

@@ -82,6 +82,9 @@ pub struct Client {
     pub enabled: bool,
     pub not_before_ms: i64,
     pub introspect_any: bool,
+    /// Back-Channel Logout §2.2: logout tokens carry the `sid`.
+    pub backchannel_logout_session_required: bool,
+    pub frontchannel_logout_uri: Option<String>,
 }
 
 impl Client {
@@ -120,6 +123,8 @@ impl Client {
             enabled: row.enabled,
             not_before_ms: row.not_before_ms,
             introspect_any: row.introspect_any,
+            backchannel_logout_session_required: row.backchannel_logout_session_required,
+            frontchannel_logout_uri: row.frontchannel_logout_uri,
         })
     }
 
@@ -172,6 +177,7 @@ pub struct NewClient {
     pub consent_required: bool,
     /// A resource server that may introspect any token of the realm.
     pub introspect_any: bool,
+    pub frontchannel_logout_uri: Option<String>,
 }
 
 /// Registers a client. Returns it with the secret in clear when there is one
@@ -190,7 +196,11 @@ pub fn create(
     {
         validate_redirect_uri(uri)?;
     }
-    if let Some(uri) = &new.backchannel_logout_uri {
+    for uri in new
+        .backchannel_logout_uri
+        .iter()
+        .chain(&new.frontchannel_logout_uri)
+    {
         validate_redirect_uri(uri)?;
     }
     let grant_types = if new.grant_types.is_empty() {
@@ -240,6 +250,8 @@ pub fn create(
         not_before_ms: 0,
         created_at_ms: now_ms(),
         introspect_any: new.introspect_any,
+        backchannel_logout_session_required: true,
+        frontchannel_logout_uri: new.frontchannel_logout_uri.clone(),
     };
     store::write(conn, |conn| -> Result<(), Error> {
         if client_rows::find_by_client_id(conn, &realm.id, &new.client_id)?.is_some() {

@@ -23,8 +23,18 @@ pub fn page(status: StatusCode) -> HttpResponseBuilder {
 }
 
 pub fn render(status: StatusCode, template: &impl Template) -> HttpResponse {
+    render_with_csp(status, template, CSP)
+}
+
+/// A page with its own Content-Security-Policy (the logout page frames the
+/// relying parties' front-channel logout URIs).
+pub fn render_with_csp(status: StatusCode, template: &impl Template, csp: &str) -> HttpResponse {
     match template.render() {
-        Ok(body) => page(status).body(body),
+        Ok(body) => {
+            let mut builder = page(status);
+            builder.insert_header((header::CONTENT_SECURITY_POLICY, csp));
+            builder.body(body)
+        }
         Err(e) => {
             tracing::error!(error = %e, "template failed to render");
             page(StatusCode::INTERNAL_SERVER_ERROR).body("The page could not be rendered.")

@@ -40,6 +40,15 @@ pub struct LatchMetadata {
     /// RP-Initiated Logout 1.0.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub end_session_endpoint: Option<String>,
+    /// Back-Channel Logout 1.0 §2.1 and Front-Channel Logout 1.0 §3.
+    #[serde(default)]
+    pub backchannel_logout_supported: bool,
+    #[serde(default)]
+    pub backchannel_logout_session_supported: bool,
+    #[serde(default)]
+    pub frontchannel_logout_supported: bool,
+    #[serde(default)]
+    pub frontchannel_logout_session_supported: bool,
 }
 
 impl AdditionalProviderMetadata for LatchMetadata {}
@@ -83,6 +92,10 @@ pub fn metadata(issuer: &str) -> Result<Metadata, url::ParseError> {
             introspection_endpoint: Some(format!("{issuer}{INTROSPECT_PATH}")),
             introspection_endpoint_auth_methods_supported: auth_methods(),
             end_session_endpoint: Some(format!("{issuer}{LOGOUT_PATH}")),
+            backchannel_logout_supported: true,
+            backchannel_logout_session_supported: true,
+            frontchannel_logout_supported: true,
+            frontchannel_logout_session_supported: true,
         },
     )
     .set_token_endpoint(Some(TokenUrl::new(format!("{issuer}{TOKEN_PATH}"))?))

@@ -34,7 +34,11 @@ struct ConfirmPage<'a> {
 
 #[derive(Template)]
 #[template(path = "logged_out.html")]
-struct LoggedOutPage;
+struct LoggedOutPage {
+    redirect: Option<String>,
+    /// Front-Channel Logout 1.0: each client's logout URI with iss and sid.
+    frames: Vec<String>,
+}
 
 /// A validated logout request.
 struct LogoutRequest {
@@ -111,13 +115,15 @@ async fn validate(
     })
 }
 
-/// Ends the sessions: the one the hint names, and this browser's.
+/// Ends the sessions: the one the hint names, and this browser's. Returns
+/// the front-channel logout URIs (with `iss` and `sid`) of their clients.
 async fn end_sessions(
     state: &AppState,
     realm: &RealmState,
     req: &HttpRequest,
     hint_sid: Option<String>,
-) -> Result<(), PageError> {
+) -> Result<Vec<String>, PageError> {
+    let issuer = state.issuer(&realm.realm.name);
     let cookie_hash = req
         .cookie(session::COOKIE)
         .map(|c| state.directory.hash_token(c.value()));
@@ -127,10 +133,11 @@ async fn end_sessions(
         who: "user".into(),
         ip: req.peer_addr().map(|a| a.ip().to_string()),
     };
-    state
+    let frames = state
         .directory
         .store()
-        .run(move |conn| -> Result<(), crate::error::Error> {
+        .run(move |conn| -> Result<Vec<String>, crate::error::Error> {
+            let mut frames = Vec::new();
             let mut sids: Vec<String> = hint_sid.into_iter().collect();
             if let Some(hash) = cookie_hash {
                 if let Some(s) = store::sessions::find_by_cookie(conn, &hash)? {
@@ -140,6 +147,14 @@ async fn end_sessions(
                 }
             }
             for sid in sids {
+                for (_, uri) in store::clients::frontchannel_of_session(conn, &sid)? {
+                    if let Ok(mut url) = url::Url::parse(&uri) {
+                        url.query_pairs_mut()
+                            .append_pair("iss", &issuer)
+                            .append_pair("sid", &sid);
+                        frames.push(url.to_string());
+                    }
+                }
                 let event = SecurityEvent::SessionEnded {
                     sid,
                     reason: "logout".into(),
@@ -148,36 +163,48 @@ async fn end_sessions(
                     cascade::apply(conn, &realm_row, &event, &actor, now)
                 })?;
             }
-            Ok(())
+            Ok(frames)
         })
         .await?;
     state.announce().await?;
-    Ok(())
+    Ok(frames)
 }
 
 fn finish(
     state: &AppState,
     realm: &RealmState,
     request: &LogoutRequest,
+    frames: Vec<String>,
     status: StatusCode,
 ) -> HttpResponse {
-    let mut response = match &request.redirect_uri {
-        Some(uri) => {
-            let mut location = url::Url::parse(uri).ok();
-            if let (Some(url), Some(s)) = (location.as_mut(), &request.state) {
-                url.query_pairs_mut().append_pair("state", s);
-            }
-            HttpResponse::build(status)
-                .insert_header((
-                    header::LOCATION,
-                    location
-                        .map(|u| u.to_string())
-                        .unwrap_or_else(|| uri.clone()),
-                ))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .finish()
+    let redirect = request.redirect_uri.as_ref().map(|uri| {
+        let mut location = url::Url::parse(uri).ok();
+        if let (Some(url), Some(s)) = (location.as_mut(), &request.state) {
+            url.query_pairs_mut().append_pair("state", s);
         }
-        None => pages::render(StatusCode::OK, &LoggedOutPage),
+        location
+            .map(|u| u.to_string())
+            .unwrap_or_else(|| uri.clone())
+    });
+    let mut response = match (redirect, frames.is_empty()) {
+        (Some(location), true) => HttpResponse::build(status)
+            .insert_header((header::LOCATION, location))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
+        // The iframes must load before leaving: a page that moves on by itself.
+        (redirect, _) => {
+            let origins: Vec<String> = frames
+                .iter()
+                .filter_map(|f| url::Url::parse(f).ok())
+                .map(|u| u.origin().ascii_serialization())
+                .collect();
+            let csp = if origins.is_empty() {
+                pages::CSP.to_string()
+            } else {
+                format!("{}; frame-src {}", pages::CSP, origins.join(" "))
+            };
+            pages::render_with_csp(StatusCode::OK, &LoggedOutPage { redirect, frames }, &csp)
+        }
     };
     let mut gone = Cookie::build(session::COOKIE, "")
         .path(format!("/realms/{}/", realm.realm.name))
@@ -198,8 +225,8 @@ async fn logout(
     let realm = state.directory.realm(realm_name).await?;
     let request = validate(&state, &realm, &params).await?;
     if let Some(hint) = &request.hint {
-        end_sessions(&state, &realm, &req, hint.sid.clone()).await?;
-        return Ok(finish(&state, &realm, &request, StatusCode::FOUND));
+        let frames = end_sessions(&state, &realm, &req, hint.sid.clone()).await?;
+        return Ok(finish(&state, &realm, &request, frames, StatusCode::FOUND));
     }
     let path = format!("/realms/{}/", realm.realm.name);
     let (csrf_token, cookie) = csrf::token(&req, &path, state.public_base.starts_with("https://"));
@@ -268,6 +295,12 @@ pub async fn confirm(
         &form.without(csrf::FIELD).without("confirm"),
     )
     .await?;
-    end_sessions(&state, &realm, &req, None).await?;
-    Ok(finish(&state, &realm, &request, StatusCode::SEE_OTHER))
+    let frames = end_sessions(&state, &realm, &req, None).await?;
+    Ok(finish(
+        &state,
+        &realm,
+        &request,
+        frames,
+        StatusCode::SEE_OTHER,
+    ))
 }

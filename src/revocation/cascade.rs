@@ -124,6 +124,8 @@ pub struct Outcome {
     pub sessions_ended: usize,
     pub families_revoked: usize,
     pub tokens_denied: usize,
+    /// Back-channel logout notices queued for relying parties.
+    pub notices_queued: usize,
 }
 
 /// Applies `event` inside the caller's transaction. `now_ms` must come from
@@ -255,8 +257,13 @@ pub fn apply(
         }
         SecurityEvent::RealmLogoutAll => {
             store::realms::set_not_before(conn, &realm.id, now_ms)?;
-            outcome.sessions_ended +=
-                store::sessions::end_all(conn, &realm.id, None, "realm logout", now_ms)?.len();
+            for (sid, user_id) in
+                store::sessions::end_all(conn, &realm.id, None, "realm logout", now_ms)?
+            {
+                outcome.sessions_ended += 1;
+                outcome.notices_queued +=
+                    store::outbox::enqueue_for_session(conn, &realm.id, &sid, &user_id, now_ms)?;
+            }
             outcome.families_revoked += store::refresh::revoke_all(
                 conn,
                 FamilyScope::Realm(&realm.id),
@@ -287,7 +294,8 @@ pub fn apply(
             detail: serde_json::to_string(&serde_json::json!({
                 "sessions_ended": outcome.sessions_ended,
                 "families_revoked": outcome.families_revoked,
-                "tokens_denied": outcome.tokens_denied,
+                                "tokens_denied": outcome.tokens_denied,
+                "notices_queued": outcome.notices_queued,
             }))
             .ok(),
         }],
@@ -335,6 +343,10 @@ fn end_session(
 ) -> Result<(), Error> {
     if store::sessions::end(conn, sid, reason, now_ms)? {
         outcome.sessions_ended += 1;
+        if let Some(session) = store::sessions::find(conn, sid)? {
+            outcome.notices_queued +=
+                store::outbox::enqueue_for_session(conn, &realm.id, sid, &session.user_id, now_ms)?;
+        }
     }
     outcome.families_revoked +=
         store::refresh::revoke_online_of_session(conn, sid, reason, now_ms)?;
@@ -354,8 +366,11 @@ fn cut_off_user(
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
     store::users::set_not_before(conn, user_id, now_ms)?;
-    outcome.sessions_ended +=
-        store::sessions::end_all(conn, &realm.id, Some(user_id), reason, now_ms)?.len();
+    for (sid, _) in store::sessions::end_all(conn, &realm.id, Some(user_id), reason, now_ms)? {
+        outcome.sessions_ended += 1;
+        outcome.notices_queued +=
+            store::outbox::enqueue_for_session(conn, &realm.id, &sid, user_id, now_ms)?;
+    }
     outcome.families_revoked +=
         store::refresh::revoke_all(conn, FamilyScope::User(user_id), reason, now_ms)?;
     record_cutoff(

@@ -8,6 +8,7 @@ pub mod fanout;
 mod follower;
 pub mod housekeeping;
 pub mod index;
+pub mod notices;
 
 pub use follower::{EventSink, Follower, FollowerHandle};
 pub use index::{Index, Revoked, TokenFacts};

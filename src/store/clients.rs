@@ -23,6 +23,8 @@ pub struct ClientRow {
     pub not_before_ms: i64,
     pub created_at_ms: i64,
     pub introspect_any: bool,
+    pub backchannel_logout_session_required: bool,
+    pub frontchannel_logout_uri: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConnection, client: &ClientRow) -> Result<(), StoreError> {
@@ -62,4 +64,30 @@ pub fn set_not_before(
         .set(clients::not_before_ms.eq(not_before_ms))
         .execute(conn)?;
     Ok(())
+}
+
+/// The clients of a session that registered a front-channel logout URI.
+pub fn frontchannel_of_session(
+    conn: &mut DbConnection,
+    session_id: &str,
+) -> Result<Vec<(String, String)>, StoreError> {
+    use super::schema::session_clients;
+    let rows: Vec<(String, Option<String>)> = session_clients::table
+        .inner_join(clients::table)
+        .filter(session_clients::session_id.eq(session_id))
+        .filter(clients::frontchannel_logout_uri.is_not_null())
+        .select((clients::client_id, clients::frontchannel_logout_uri))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, uri)| Some((id, uri?)))
+        .collect())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ClientRow>, StoreError> {
+    Ok(clients::table
+        .find(id)
+        .select(ClientRow::as_select())
+        .first(conn)
+        .optional()?)
 }

@@ -9,6 +9,7 @@ pub mod consents;
 pub mod events;
 pub mod keys;
 pub mod meta;
+pub mod outbox;
 pub mod realms;
 pub mod refresh;
 pub mod schema;

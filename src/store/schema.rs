@@ -58,6 +58,8 @@ diesel::table! {
         not_before_ms -> BigInt,
         created_at_ms -> BigInt,
         introspect_any -> Bool,
+        backchannel_logout_session_required -> Bool,
+        frontchannel_logout_uri -> Nullable<Text>,
     }
 }
 
@@ -92,15 +94,6 @@ diesel::table! {
 diesel::joinable!(users -> realms (realm_id));
 diesel::joinable!(clients -> realms (realm_id));
 diesel::joinable!(signing_keys -> realms (realm_id));
-
-diesel::allow_tables_to_appear_in_same_query!(
-    server_meta,
-    realms,
-    users,
-    clients,
-    signing_keys,
-    revocation_events,
-);
 
 diesel::table! {
     sessions (id) {
@@ -201,4 +194,41 @@ diesel::table! {
 }
 
 diesel::joinable!(refresh_tokens -> refresh_families (family_id));
-diesel::allow_tables_to_appear_in_same_query!(refresh_tokens, refresh_families);
+
+diesel::table! {
+    backchannel_outbox (id) {
+        id -> BigInt,
+        realm_id -> Text,
+        client_id -> Text,
+        session_id -> Text,
+        user_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_ms -> BigInt,
+        claimed_by -> Nullable<Text>,
+        claimed_until_ms -> BigInt,
+        last_error -> Nullable<Text>,
+        created_at_ms -> BigInt,
+        delivered_at_ms -> Nullable<BigInt>,
+        gave_up_at_ms -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(session_clients -> clients (client_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    server_meta,
+    realms,
+    users,
+    clients,
+    signing_keys,
+    revocation_events,
+    sessions,
+    session_clients,
+    auth_codes,
+    refresh_families,
+    refresh_tokens,
+    consents,
+    audit_events,
+    backchannel_outbox,
+);

@@ -121,18 +121,18 @@ pub fn list_live(
 }
 
 /// Ends every live session of a user (or of the realm when `user_id` is
-/// `None`); returns their ids.
+/// `None`); returns their ids with their users.
 pub fn end_all(
     conn: &mut DbConnection,
     realm_id: &str,
     user_id: Option<&str>,
     reason: &str,
     now_ms: i64,
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Vec<(String, String)>, StoreError> {
     let mut ended = Vec::new();
     for session in list_live(conn, realm_id, user_id, now_ms)? {
         if end(conn, &session.id, reason, now_ms)? {
-            ended.push(session.id);
+            ended.push((session.id, session.user_id));
         }
     }
     Ok(ended)

@@ -688,6 +688,7 @@ pub fn new_client(client_id: &str) -> latch::directory::clients::NewClient {
         backchannel_logout_uri: None,
         consent_required: false,
         introspect_any: false,
+        frontchannel_logout_uri: None,
     }
 }
 

@@ -10,5 +10,6 @@ mod discovery;
 mod grants;
 mod keys;
 mod login;
+mod notices;
 mod revocation;
 mod tls;
