@@ -11,7 +11,7 @@ use crate::store::realms::Realm;
 use crate::store::refresh::FamilyScope;
 use crate::store::{self, DbConnection};
 
-use super::{record, record_cutoff, EventKind};
+use super::{record, record_about, Concerns, EventKind};
 
 /// Tokens may carry an `iat` up to this much after their real issue time on
 /// a node whose offset estimate is off; entries are kept that much longer.
@@ -23,6 +23,8 @@ pub enum SecurityEvent {
     AccessTokenRevoked {
         jti: String,
         exp_ms: i64,
+        /// The row id of the client the token was issued to.
+        client_row_id: String,
     },
     /// RFC 7009 on a refresh token: its family and what it issued.
     RefreshFamilyRevoked {
@@ -43,6 +45,7 @@ pub enum SecurityEvent {
         family_id: Option<String>,
         access_jti: Option<String>,
         access_exp_ms: i64,
+        client_row_id: String,
     },
     /// Log the user out everywhere.
     UserLogoutAll {
@@ -143,14 +146,9 @@ pub fn apply(
         now_ms + realm.access_token_lifetime_s.max(realm.id_token_lifetime_s) * 1000 + MARGIN_MS;
     let mut outcome = Outcome::default();
     match event {
-        SecurityEvent::AccessTokenRevoked { jti, exp_ms } => {
-            record(
-                conn,
-                &realm.id,
-                EventKind::Jti,
-                jti,
-                Some(exp_ms + MARGIN_MS),
-            )?;
+        SecurityEvent::AccessTokenRevoked { jti, exp_ms, client_row_id } => {
+            let concerns = Concerns { client_id: Some(client_row_id), ..Concerns::default() };
+            record_about(conn, &realm.id, EventKind::Jti, jti, None, Some(exp_ms + MARGIN_MS), &concerns)?;
             outcome.tokens_denied += 1;
         }
         SecurityEvent::RefreshFamilyRevoked { family_id } => {
@@ -182,6 +180,7 @@ pub fn apply(
             family_id,
             access_jti,
             access_exp_ms,
+            client_row_id,
         } => {
             if let Some(family_id) = family_id {
                 revoke_family(
@@ -194,13 +193,8 @@ pub fn apply(
                 )?;
             }
             if let Some(jti) = access_jti {
-                record(
-                    conn,
-                    &realm.id,
-                    EventKind::Jti,
-                    jti,
-                    Some(access_exp_ms + MARGIN_MS),
-                )?;
+                let concerns = Concerns { client_id: Some(client_row_id), ..Concerns::default() };
+                record_about(conn, &realm.id, EventKind::Jti, jti, None, Some(access_exp_ms + MARGIN_MS), &concerns)?;
                 outcome.tokens_denied += 1;
             }
         }
@@ -245,14 +239,8 @@ pub fn apply(
                 "client tokens revoked",
                 now_ms,
             )?;
-            record_cutoff(
-                conn,
-                &realm.id,
-                EventKind::ClientCutoff,
-                client_id,
-                Some(now_ms),
-                Some(horizon),
-            )?;
+            let concerns = Concerns { client_id: Some(client_row_id), ..Concerns::default() };
+            record_about(conn, &realm.id, EventKind::ClientCutoff, client_id, Some(now_ms), Some(horizon), &concerns)?;
             record(conn, &realm.id, EventKind::Client, client_id, None)?;
         }
         SecurityEvent::RealmLogoutAll => {
@@ -270,14 +258,7 @@ pub fn apply(
                 "realm logout",
                 now_ms,
             )?;
-            record_cutoff(
-                conn,
-                &realm.id,
-                EventKind::RealmCutoff,
-                &realm.id,
-                Some(now_ms),
-                Some(horizon),
-            )?;
+            record_about(conn, &realm.id, EventKind::RealmCutoff, &realm.id, Some(now_ms), Some(horizon), &Concerns::default())?;
             record(conn, &realm.id, EventKind::Realm, "logout-all", None)?;
         }
         SecurityEvent::EmergencyKeyRotation { .. } => {}
@@ -316,15 +297,15 @@ fn revoke_family(
         return Ok(());
     }
     outcome.families_revoked += 1;
-    record(conn, &realm.id, EventKind::Family, family_id, None)?;
+    let family = store::refresh::find_family(conn, family_id)?;
+    let concerns = Concerns {
+        client_id: family.as_ref().map(|f| f.client_id.as_str()),
+        user_id: family.as_ref().map(|f| f.user_id.as_str()),
+        reason: Some(reason),
+    };
+    record_about(conn, &realm.id, EventKind::Family, family_id, None, None, &concerns)?;
     for (jti, exp_ms) in store::refresh::live_access_tokens(conn, family_id, now_ms)? {
-        record(
-            conn,
-            &realm.id,
-            EventKind::Jti,
-            &jti,
-            Some(exp_ms + MARGIN_MS),
-        )?;
+        record_about(conn, &realm.id, EventKind::Jti, &jti, None, Some(exp_ms + MARGIN_MS), &concerns)?;
         outcome.tokens_denied += 1;
     }
     Ok(())
@@ -341,16 +322,22 @@ fn end_session(
     horizon: i64,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
+    let session = store::sessions::find(conn, sid)?;
     if store::sessions::end(conn, sid, reason, now_ms)? {
         outcome.sessions_ended += 1;
-        if let Some(session) = store::sessions::find(conn, sid)? {
+        if let Some(session) = &session {
             outcome.notices_queued +=
                 store::outbox::enqueue_for_session(conn, &realm.id, sid, &session.user_id, now_ms)?;
         }
     }
     outcome.families_revoked +=
         store::refresh::revoke_online_of_session(conn, sid, reason, now_ms)?;
-    record(conn, &realm.id, EventKind::Session, sid, Some(horizon))?;
+    let concerns = Concerns {
+        user_id: session.as_ref().map(|s| s.user_id.as_str()),
+        reason: Some(reason),
+        ..Concerns::default()
+    };
+    record_about(conn, &realm.id, EventKind::Session, sid, None, Some(horizon), &concerns)?;
     Ok(())
 }
 
@@ -373,13 +360,11 @@ fn cut_off_user(
     }
     outcome.families_revoked +=
         store::refresh::revoke_all(conn, FamilyScope::User(user_id), reason, now_ms)?;
-    record_cutoff(
-        conn,
-        &realm.id,
-        EventKind::User,
-        user_id,
-        Some(now_ms),
-        Some(horizon),
-    )?;
+    let concerns = Concerns {
+        user_id: Some(user_id),
+        reason: Some(reason),
+        ..Concerns::default()
+    };
+    record_about(conn, &realm.id, EventKind::User, user_id, Some(now_ms), Some(horizon), &concerns)?;
     Ok(())
 }

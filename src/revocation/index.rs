@@ -244,6 +244,9 @@ mod tests {
             not_before_ms: nbf,
             expires_at_ms: Some(expires),
             created_at_ms: 0,
+            client_id: None,
+            user_id: None,
+            reason: None,
         }
     }
 

@@ -95,6 +95,27 @@ pub fn record_cutoff(
     not_before_ms: Option<i64>,
     expires_at_ms: Option<i64>,
 ) -> Result<(), Error> {
+    record_about(conn, realm_id, kind, subject, not_before_ms, expires_at_ms, &Concerns::default())
+}
+
+/// Whom an event concerns, so the event stream can filter per client.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Concerns<'a> {
+    /// The client's row id.
+    pub client_id: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+    pub reason: Option<&'a str>,
+}
+
+pub fn record_about(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    kind: EventKind,
+    subject: &str,
+    not_before_ms: Option<i64>,
+    expires_at_ms: Option<i64>,
+    concerns: &Concerns<'_>,
+) -> Result<(), Error> {
     events::append(
         conn,
         &NewEvent {
@@ -104,6 +125,9 @@ pub fn record_cutoff(
             not_before_ms,
             expires_at_ms,
             created_at_ms: now_ms(),
+            client_id: concerns.client_id,
+            user_id: concerns.user_id,
+            reason: concerns.reason,
         },
     )?;
     Ok(())

@@ -16,6 +16,15 @@ pub struct Event {
     pub not_before_ms: Option<i64>,
     pub expires_at_ms: Option<i64>,
     pub created_at_ms: i64,
+    /// The client (row id) a token was issued to, for jti and client events.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// The user concerned, for session and user events.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Why, e.g. `password reset` (picks the event stream's event type).
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -27,6 +36,9 @@ pub struct NewEvent<'a> {
     pub not_before_ms: Option<i64>,
     pub expires_at_ms: Option<i64>,
     pub created_at_ms: i64,
+    pub client_id: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+    pub reason: Option<&'a str>,
 }
 
 /// Serialises appends on PostgreSQL until commit, so sequence numbers

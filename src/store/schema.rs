@@ -85,9 +85,12 @@ diesel::table! {
         realm_id -> Text,
         kind -> Text,
         subject -> Text,
-        not_before_ms -> Nullable<BigInt>,
+                not_before_ms -> Nullable<BigInt>,
         expires_at_ms -> Nullable<BigInt>,
         created_at_ms -> BigInt,
+        client_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        reason -> Nullable<Text>,
     }
 }
 
