@@ -82,11 +82,15 @@ impl Application {
         let public_base = settings.public_base_for(addr);
         let directory = Arc::new(Directory::new(store.clone(), master));
         let index = Arc::new(revocation::Index::default());
+        let (event_feed, _) = tokio::sync::broadcast::channel(4096);
         let metrics = web::Data::new(Metrics::default());
         let follower = {
             let store = store.clone();
             let index = Arc::clone(&index);
-            let sinks: Vec<Arc<dyn EventSink>> = vec![directory.clone()];
+            let sinks: Vec<Arc<dyn EventSink>> = vec![
+                directory.clone(),
+                Arc::new(revocation::Feed(event_feed.clone())),
+            ];
             tokio::task::spawn_blocking(move || Follower::new(store, index, sinks))
                 .await
                 .map_err(|e| StartError::Failed(format!("start-up task failed: {e}")))??
@@ -150,6 +154,7 @@ impl Application {
             committer,
             verified: tokens::cache::VerifiedCache::default(),
             fanout,
+            event_feed,
         });
         let app_state = state.clone();
         let mut server =

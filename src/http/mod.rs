@@ -30,6 +30,8 @@ pub struct AppState {
     pub committer: crate::revocation::committer::Committer,
     pub verified: crate::tokens::cache::VerifiedCache,
     pub fanout: Option<Arc<crate::revocation::fanout::Fanout>>,
+    /// Every event this node applies, for the revocation event stream.
+    pub event_feed: tokio::sync::broadcast::Sender<Arc<crate::store::events::Event>>,
 }
 
 impl AppState {
@@ -101,6 +103,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/realms/{realm}/protocol/openid-connect/logout/confirm",
         web::post().to(crate::oidc::logout::confirm),
+    )
+    .route(
+        "/realms/{realm}/protocol/openid-connect/revocations",
+        web::get().to(crate::oidc::stream::revocations),
+    )
+    .route(
+        "/realms/{realm}/protocol/openid-connect/revocations",
+        web::post().to(crate::oidc::stream::revocations),
     )
     .service(pages::stylesheet)
     .service(crate::oidc::discovery::openid_configuration)

@@ -189,7 +189,13 @@ pub fn emergency_rotate(
         retired.extend(key_rows::retire_all(conn, realm_id, alg.as_str(), now)?);
         insert_active(conn, master, realm_id, *alg)?;
     }
-    revocation::record(conn, realm_id, EventKind::Keys, "emergency", None)?;
+    let concerns = revocation::Concerns {
+        reason: Some("emergency"),
+        ..Default::default()
+    };
+    for kid in &retired {
+        revocation::record_about(conn, realm_id, EventKind::Keys, kid, None, None, &concerns)?;
+    }
     Ok(retired)
 }
 

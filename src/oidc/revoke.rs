@@ -83,7 +83,7 @@ pub async fn revoke(
         Presented::Access(claims) if claims.client_id != caller.client.client_id => {
             return Err(other_client())
         }
-                Presented::Access(claims) => Some(SecurityEvent::AccessTokenRevoked {
+        Presented::Access(claims) => Some(SecurityEvent::AccessTokenRevoked {
             jti: claims.jti,
             exp_ms: claims.exp * 1000,
             client_row_id: caller.client.id.clone(),

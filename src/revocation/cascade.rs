@@ -146,9 +146,24 @@ pub fn apply(
         now_ms + realm.access_token_lifetime_s.max(realm.id_token_lifetime_s) * 1000 + MARGIN_MS;
     let mut outcome = Outcome::default();
     match event {
-        SecurityEvent::AccessTokenRevoked { jti, exp_ms, client_row_id } => {
-            let concerns = Concerns { client_id: Some(client_row_id), ..Concerns::default() };
-            record_about(conn, &realm.id, EventKind::Jti, jti, None, Some(exp_ms + MARGIN_MS), &concerns)?;
+        SecurityEvent::AccessTokenRevoked {
+            jti,
+            exp_ms,
+            client_row_id,
+        } => {
+            let concerns = Concerns {
+                client_id: Some(client_row_id),
+                ..Concerns::default()
+            };
+            record_about(
+                conn,
+                &realm.id,
+                EventKind::Jti,
+                jti,
+                None,
+                Some(exp_ms + MARGIN_MS),
+                &concerns,
+            )?;
             outcome.tokens_denied += 1;
         }
         SecurityEvent::RefreshFamilyRevoked { family_id } => {
@@ -193,8 +208,19 @@ pub fn apply(
                 )?;
             }
             if let Some(jti) = access_jti {
-                let concerns = Concerns { client_id: Some(client_row_id), ..Concerns::default() };
-                record_about(conn, &realm.id, EventKind::Jti, jti, None, Some(access_exp_ms + MARGIN_MS), &concerns)?;
+                let concerns = Concerns {
+                    client_id: Some(client_row_id),
+                    ..Concerns::default()
+                };
+                record_about(
+                    conn,
+                    &realm.id,
+                    EventKind::Jti,
+                    jti,
+                    None,
+                    Some(access_exp_ms + MARGIN_MS),
+                    &concerns,
+                )?;
                 outcome.tokens_denied += 1;
             }
         }
@@ -239,8 +265,19 @@ pub fn apply(
                 "client tokens revoked",
                 now_ms,
             )?;
-            let concerns = Concerns { client_id: Some(client_row_id), ..Concerns::default() };
-            record_about(conn, &realm.id, EventKind::ClientCutoff, client_id, Some(now_ms), Some(horizon), &concerns)?;
+            let concerns = Concerns {
+                client_id: Some(client_row_id),
+                ..Concerns::default()
+            };
+            record_about(
+                conn,
+                &realm.id,
+                EventKind::ClientCutoff,
+                client_id,
+                Some(now_ms),
+                Some(horizon),
+                &concerns,
+            )?;
             record(conn, &realm.id, EventKind::Client, client_id, None)?;
         }
         SecurityEvent::RealmLogoutAll => {
@@ -258,7 +295,15 @@ pub fn apply(
                 "realm logout",
                 now_ms,
             )?;
-            record_about(conn, &realm.id, EventKind::RealmCutoff, &realm.id, Some(now_ms), Some(horizon), &Concerns::default())?;
+            record_about(
+                conn,
+                &realm.id,
+                EventKind::RealmCutoff,
+                &realm.id,
+                Some(now_ms),
+                Some(horizon),
+                &Concerns::default(),
+            )?;
             record(conn, &realm.id, EventKind::Realm, "logout-all", None)?;
         }
         SecurityEvent::EmergencyKeyRotation { .. } => {}
@@ -303,9 +348,25 @@ fn revoke_family(
         user_id: family.as_ref().map(|f| f.user_id.as_str()),
         reason: Some(reason),
     };
-    record_about(conn, &realm.id, EventKind::Family, family_id, None, None, &concerns)?;
+    record_about(
+        conn,
+        &realm.id,
+        EventKind::Family,
+        family_id,
+        None,
+        None,
+        &concerns,
+    )?;
     for (jti, exp_ms) in store::refresh::live_access_tokens(conn, family_id, now_ms)? {
-        record_about(conn, &realm.id, EventKind::Jti, &jti, None, Some(exp_ms + MARGIN_MS), &concerns)?;
+        record_about(
+            conn,
+            &realm.id,
+            EventKind::Jti,
+            &jti,
+            None,
+            Some(exp_ms + MARGIN_MS),
+            &concerns,
+        )?;
         outcome.tokens_denied += 1;
     }
     Ok(())
@@ -337,7 +398,15 @@ fn end_session(
         reason: Some(reason),
         ..Concerns::default()
     };
-    record_about(conn, &realm.id, EventKind::Session, sid, None, Some(horizon), &concerns)?;
+    record_about(
+        conn,
+        &realm.id,
+        EventKind::Session,
+        sid,
+        None,
+        Some(horizon),
+        &concerns,
+    )?;
     Ok(())
 }
 
@@ -365,6 +434,14 @@ fn cut_off_user(
         reason: Some(reason),
         ..Concerns::default()
     };
-    record_about(conn, &realm.id, EventKind::User, user_id, Some(now_ms), Some(horizon), &concerns)?;
+    record_about(
+        conn,
+        &realm.id,
+        EventKind::User,
+        user_id,
+        Some(now_ms),
+        Some(horizon),
+        &concerns,
+    )?;
     Ok(())
 }

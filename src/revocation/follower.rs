@@ -237,3 +237,13 @@ impl EventSink for Index {
         Index::apply(self, event, time::now_ms());
     }
 }
+
+/// Hands every applied event to the node's subscribers (the event stream).
+pub struct Feed(pub tokio::sync::broadcast::Sender<Arc<Event>>);
+
+impl EventSink for Feed {
+    fn apply(&self, event: &Event) {
+        // No subscriber is not an error.
+        let _ = self.0.send(Arc::new(event.clone()));
+    }
+}

@@ -10,7 +10,7 @@ pub mod housekeeping;
 pub mod index;
 pub mod notices;
 
-pub use follower::{EventSink, Follower, FollowerHandle};
+pub use follower::{EventSink, Feed, Follower, FollowerHandle};
 pub use index::{Index, Revoked, TokenFacts};
 
 use crate::error::Error;
@@ -95,7 +95,15 @@ pub fn record_cutoff(
     not_before_ms: Option<i64>,
     expires_at_ms: Option<i64>,
 ) -> Result<(), Error> {
-    record_about(conn, realm_id, kind, subject, not_before_ms, expires_at_ms, &Concerns::default())
+    record_about(
+        conn,
+        realm_id,
+        kind,
+        subject,
+        not_before_ms,
+        expires_at_ms,
+        &Concerns::default(),
+    )
 }
 
 /// Whom an event concerns, so the event stream can filter per client.

@@ -102,3 +102,20 @@ pub fn prune(
     .execute(conn)?;
     Ok(expired + config)
 }
+
+/// A realm's events with `after < seq <= upto`, in order (stream replay).
+pub fn of_realm_between(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<Event>, StoreError> {
+    Ok(revocation_events::table
+        .filter(revocation_events::realm_id.eq(realm_id))
+        .filter(revocation_events::seq.gt(after))
+        .filter(revocation_events::seq.le(upto))
+        .order(revocation_events::seq.asc())
+        .limit(100_000)
+        .select(Event::as_select())
+        .load(conn)?)
+}

@@ -137,3 +137,36 @@ pub fn end_all(
     }
     Ok(ended)
 }
+
+/// Whether the client (row id) received tokens in the session — or, with
+/// `by_user`, in any session or refresh family of that user.
+pub fn client_took_part(
+    conn: &mut DbConnection,
+    client_id: &str,
+    id: &str,
+    by_user: bool,
+) -> Result<bool, StoreError> {
+    use super::schema::refresh_families;
+    if !by_user {
+        return Ok(session_clients::table
+            .find((id, client_id))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0);
+    }
+    let in_session: i64 = session_clients::table
+        .inner_join(sessions::table.on(sessions::id.eq(session_clients::session_id)))
+        .filter(sessions::user_id.eq(id))
+        .filter(session_clients::client_id.eq(client_id))
+        .count()
+        .get_result(conn)?;
+    if in_session > 0 {
+        return Ok(true);
+    }
+    let families: i64 = refresh_families::table
+        .filter(refresh_families::user_id.eq(id))
+        .filter(refresh_families::client_id.eq(client_id))
+        .count()
+        .get_result(conn)?;
+    Ok(families > 0)
+}

@@ -338,7 +338,7 @@ async fn revoke_code_issue(ctx: &Context<'_>, row: CodeRow) -> Result<(), Failur
     let event = SecurityEvent::CodeReplay {
         family_id: row.family_id.clone(),
         access_jti: row.access_jti.clone(),
-                access_exp_ms: row.expires_at_ms + ctx.realm.realm.access_token_lifetime_s * 1000,
+        access_exp_ms: row.expires_at_ms + ctx.realm.realm.access_token_lifetime_s * 1000,
         client_row_id: row.client_id.clone(),
     };
     apply_cascade(ctx, event, &row.client_id).await?;

@@ -12,4 +12,5 @@ mod keys;
 mod login;
 mod notices;
 mod revocation;
+mod stream;
 mod tls;
