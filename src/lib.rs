@@ -18,6 +18,7 @@ pub mod store;
 pub mod telemetry;
 pub mod time;
 pub mod tokens;
+pub mod verify;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;

@@ -61,6 +61,10 @@ impl Filter {
         if event.realm_id != self.realm_id || stream_kind(event).is_none() {
             return false;
         }
+        // A resource server accepts tokens issued to every client.
+        if self.client.introspect_any {
+            return true;
+        }
         match EventKind::parse(&event.kind) {
             Some(EventKind::Jti) | Some(EventKind::ClientCutoff) => {
                 event.client_id.as_deref() == Some(self.client.id.as_str())

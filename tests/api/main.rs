@@ -11,6 +11,7 @@ mod grants;
 mod keys;
 mod login;
 mod notices;
+mod resource_server;
 mod revocation;
 mod stream;
 mod tls;
