@@ -140,6 +140,16 @@ impl Application {
             settings.backchannel_horizon_s,
         )?;
         background.push(deliverer.spawn(Duration::from_millis(250)));
+        let status_lists = {
+            let (store, index, follower) =
+                (store.clone(), Arc::clone(&index), Arc::clone(&follower));
+            tokio::task::spawn_blocking(move || {
+                revocation::status_list::StatusLists::load(store, index, follower)
+            })
+            .await
+            .map_err(|e| StartError::Failed(format!("start-up task failed: {e}")))??
+        };
+        background.push(status_lists.spawn_sync(Duration::from_millis(200)));
         let committer = revocation::committer::Committer::start(
             store.clone(),
             after_commit(&follower, fanout.clone()),
@@ -156,6 +166,7 @@ impl Application {
             verified: tokens::cache::VerifiedCache::default(),
             fanout,
             event_feed,
+            status_lists,
         });
         let app_state = state.clone();
         let mut server =

@@ -32,6 +32,7 @@ pub struct AppState {
     pub fanout: Option<Arc<crate::revocation::fanout::Fanout>>,
     /// Every event this node applies, for the revocation event stream.
     pub event_feed: tokio::sync::broadcast::Sender<Arc<crate::store::events::Event>>,
+    pub status_lists: Arc<crate::revocation::status_list::StatusLists>,
 }
 
 impl AppState {
@@ -111,6 +112,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/realms/{realm}/protocol/openid-connect/revocations",
         web::post().to(crate::oidc::stream::revocations),
+    )
+    .route(
+        "/realms/{realm}/protocol/openid-connect/status-list/{list}",
+        web::get().to(crate::oidc::status::status_list),
     )
     .service(pages::stylesheet)
     .service(crate::oidc::discovery::openid_configuration)

@@ -7,6 +7,7 @@ pub mod introspect;
 pub mod jwks;
 pub mod logout;
 pub mod revoke;
+pub mod status;
 pub mod stream;
 pub mod token;
 pub mod userinfo;

@@ -39,6 +39,7 @@ pub async fn token(
     let ctx = Context {
         directory: &state.directory,
         follower: &state.follower,
+        status_lists: &state.status_lists,
         fanout: state.fanout.as_ref(),
         realm: &realm,
         issuer: &issuer,
@@ -75,7 +76,7 @@ pub async fn token(
             .await
         }
         "client_credentials" if caller.authenticated => {
-            grants::client_credentials(&ctx, &caller.client, params.get("scope")?, resource)
+            grants::client_credentials(&ctx, &caller.client, params.get("scope")?, resource).await
         }
         "client_credentials" => {
             return Err(ApiError::oauth(

@@ -9,6 +9,7 @@ mod follower;
 pub mod housekeeping;
 pub mod index;
 pub mod notices;
+pub mod status_list;
 
 pub use follower::{EventSink, Feed, Follower, FollowerHandle};
 pub use index::{Index, Revoked, TokenFacts};

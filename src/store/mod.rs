@@ -14,6 +14,7 @@ pub mod realms;
 pub mod refresh;
 pub mod schema;
 pub mod sessions;
+pub mod status;
 pub mod users;
 
 use std::time::Duration;

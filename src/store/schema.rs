@@ -217,6 +217,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    status_list_blocks (id) {
+        id -> BigInt,
+        realm_id -> Text,
+        list_no -> BigInt,
+        start_idx -> BigInt,
+        size -> BigInt,
+        node -> Text,
+        heartbeat_ms -> BigInt,
+        state -> Text,
+    }
+}
+
+diesel::table! {
+    status_list_slots (seq) {
+        seq -> BigInt,
+        realm_id -> Text,
+        list_no -> BigInt,
+        idx -> BigInt,
+        jti -> Text,
+        sid -> Nullable<Text>,
+        user_id -> Text,
+        client_id -> Text,
+        iat_ms -> BigInt,
+        exp_ms -> BigInt,
+    }
+}
+
 diesel::joinable!(session_clients -> clients (client_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -234,4 +262,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     consents,
     audit_events,
     backchannel_outbox,
+    status_list_blocks,
+    status_list_slots,
 );

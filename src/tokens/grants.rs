@@ -12,6 +12,7 @@ use crate::directory::{Client, Directory, GrantType, RealmState};
 use crate::error::Error;
 use crate::login::session;
 use crate::revocation::cascade::{self, Actor, SecurityEvent};
+use crate::revocation::status_list::Position;
 use crate::store::codes::CodeRow;
 use crate::store::refresh::{FamilyRow, TokenRow};
 use crate::store::users::User;
@@ -84,6 +85,8 @@ pub struct TokenResponse {
 
 /// What every grant works with.
 pub struct Context<'a> {
+    /// Status-list indices for new access tokens.
+    pub status_lists: &'a Arc<crate::revocation::status_list::StatusLists>,
     pub directory: &'a Arc<Directory>,
     /// Applies committed revocations here and fans them out.
     pub follower: &'a crate::revocation::FollowerHandle,
@@ -118,7 +121,7 @@ fn audience(client: &Client, resource: Option<&str>) -> Result<String, GrantErro
 
 // ---- client_credentials -------------------------------------------------
 
-pub fn client_credentials(
+pub async fn client_credentials(
     ctx: &Context<'_>,
     client: &Client,
     scope: Option<&str>,
@@ -141,6 +144,7 @@ pub fn client_credentials(
         .into());
     }
     let aud = audience(client, resource)?;
+    let status = status_position(ctx).await?;
     let minted = mint_access(
         ctx.realm,
         AccessGrant {
@@ -153,8 +157,11 @@ pub fn client_credentials(
             username: None,
             jti: new_jti(),
             now_ms: ctx.now_ms,
+            status: Some(status.1.clone()),
         },
     )?;
+    ctx.status_lists
+        .record(&ctx.realm.realm.id, status.0, &minted.claims);
     Ok(TokenResponse {
         access_token: minted.token,
         token_type: "Bearer".into(),
@@ -164,6 +171,19 @@ pub fn client_credentials(
         id_token: None,
         scope: scopes.to_string(),
     })
+}
+
+/// A status-list index for the next access token, with its claim value.
+async fn status_position(ctx: &Context<'_>) -> Result<(Position, serde_json::Value), Failure> {
+    let position = ctx.status_lists.allocate(&ctx.realm.realm.id).await?;
+    let uri = format!(
+        "{}/protocol/openid-connect/status-list/{}",
+        ctx.issuer, position.list_no
+    );
+    Ok((
+        position,
+        serde_json::json!({ "status_list": { "idx": position.idx, "uri": uri } }),
+    ))
 }
 
 // ---- authorization_code -------------------------------------------------
@@ -318,6 +338,7 @@ pub async fn authorization_code(
     };
     let scopes = Scopes::parse(&row.scope).unwrap_or_default();
     let refresh = family.map(|f| (refresh_value, refresh_lifetime_s(&ctx.realm.realm, &f, now)));
+    let status = status_position(ctx).await?;
     respond(
         ctx,
         client,
@@ -329,6 +350,7 @@ pub async fn authorization_code(
         row.nonce.as_deref(),
         auth_time_s,
         refresh,
+        status,
     )
 }
 
@@ -437,6 +459,7 @@ fn respond(
     nonce: Option<&str>,
     auth_time_s: i64,
     refresh: Option<(String, i64)>,
+    status: (Position, serde_json::Value),
 ) -> Result<TokenResponse, Failure> {
     let access = mint_access(
         ctx.realm,
@@ -450,8 +473,11 @@ fn respond(
             username: Some(&user.username),
             jti,
             now_ms: ctx.now_ms,
+            status: Some(status.1),
         },
     )?;
+    ctx.status_lists
+        .record(&ctx.realm.realm.id, status.0, &access.claims);
     let id_token = if scopes.contains("openid") {
         Some(mint_id(
             ctx.realm,
@@ -583,6 +609,7 @@ pub async fn refresh(
     let aud = audience(client, resource)?;
     let successor = crypto::random_token::<32>();
     let jti = new_jti();
+    let status = status_position(ctx).await?;
     let response = respond(
         ctx,
         client,
@@ -597,6 +624,7 @@ pub async fn refresh(
             successor.clone(),
             refresh_lifetime_s(&ctx.realm.realm, &family, ctx.now_ms),
         )),
+        status,
     )?;
     let grace = ctx.realm.realm.refresh_grace_ms;
     let replay = if grace > 0 && !client.is_public() {

@@ -41,6 +41,9 @@ pub struct AccessClaims {
     pub preferred_username: Option<String>,
     /// Issue time in milliseconds, compared against not-before cut-offs.
     pub iat_ms: i64,
+    /// Where the token's bit lives in the realm's Token Status List.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<serde_json::Value>,
 }
 
 /// The claims of an ID token (OIDC Core §2, §5.1).
@@ -119,6 +122,8 @@ pub struct AccessGrant<'a> {
     pub username: Option<&'a str>,
     pub jti: String,
     pub now_ms: i64,
+    /// `{"status_list": {"idx", "uri"}}` when the token has a status index.
+    pub status: Option<serde_json::Value>,
 }
 
 pub struct MintedAccess {
@@ -147,6 +152,7 @@ pub fn mint_access(realm: &RealmState, grant: AccessGrant<'_>) -> Result<MintedA
         sid: grant.sid.map(str::to_string),
         preferred_username: grant.username.map(str::to_string),
         iat_ms: grant.now_ms,
+        status: grant.status,
     };
     let token = jwt::sign(key, ACCESS_TOKEN_TYP, &claims)?;
     Ok(MintedAccess { token, claims })

@@ -13,5 +13,6 @@ mod login;
 mod notices;
 mod resource_server;
 mod revocation;
+mod status_list;
 mod stream;
 mod tls;

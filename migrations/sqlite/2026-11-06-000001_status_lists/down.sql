@@ -1,0 +1,2 @@
+DROP TABLE status_list_slots;
+DROP TABLE status_list_blocks;

@@ -1,0 +1,408 @@
+//! Token Status List (draft-ietf-oauth-status-list): every access token
+//! names an index in a per-realm list; the list — one bit per token, set
+//! when the token is revoked by any route (its jti, session, user, client
+//! or realm) — is served as a signed, zlib-compressed JWT that APIs cache
+//! for its `ttl` instead of calling Latch per request.
+//!
+//! Indices are handed out in memory from blocks reserved with one write
+//! each; which token holds which index is written behind in batches. A
+//! block whose node vanished before recording every index is an orphan:
+//! its unrecorded indices read as revoked (fail closed). Indices are never
+//! reused (a full list is followed by the next), so a cached list never
+//! shows a new token as revoked.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::{FollowerHandle, Index, TokenFacts};
+use crate::directory::RealmState;
+use crate::error::Error;
+use crate::keys::Alg;
+use crate::store::status::{self as rows, Slot};
+use crate::store::{self, Store};
+use crate::time::now_ms;
+
+/// Indices reserved per database write.
+const BLOCK: i64 = 1024;
+/// A node that has not touched its open blocks for this long is gone.
+const SILENT_MS: i64 = 5_000;
+/// How long clients may cache a list.
+pub const TTL_S: i64 = 30;
+/// Signing is skipped when nothing was revoked and the last list is this fresh.
+const RESIGN_MS: i64 = 100;
+
+struct Allocation {
+    list_no: i64,
+    next: i64,
+    end: i64,
+}
+
+#[derive(Clone)]
+struct Facts {
+    jti: String,
+    sid: Option<String>,
+    user_id: String,
+    client_id: String,
+    iat_ms: i64,
+    exp_ms: i64,
+}
+
+struct Cached {
+    applied_seq: i64,
+    slots_version: u64,
+    built_ms: i64,
+    jwt: String,
+}
+
+#[derive(Default)]
+struct Inner {
+    current: HashMap<String, Allocation>,
+    slots: HashMap<(String, i64), BTreeMap<i64, Facts>>,
+    orphans: HashMap<(String, i64), HashSet<i64>>,
+    pending: Vec<Slot>,
+    seen_seq: i64,
+    slots_version: u64,
+    cache: HashMap<(String, i64), Cached>,
+}
+
+pub struct StatusLists {
+    store: Store,
+    node: String,
+    index: Arc<Index>,
+    follower: FollowerHandle,
+    inner: Mutex<Inner>,
+}
+
+/// Where a token's status lives.
+#[derive(Debug, Clone, Copy)]
+pub struct Position {
+    pub list_no: i64,
+    pub idx: i64,
+}
+
+impl StatusLists {
+    /// Loads the unexpired index map and the orphaned blocks.
+    pub fn load(
+        store: Store,
+        index: Arc<Index>,
+        follower: FollowerHandle,
+    ) -> Result<Arc<StatusLists>, Error> {
+        let lists = StatusLists {
+            store,
+            node: crate::crypto::random_id(),
+            index,
+            follower,
+            inner: Mutex::new(Inner::default()),
+        };
+        let mut conn = lists.store.conn()?;
+        let now = now_ms();
+        let slots = rows::slots_after(&mut conn, 0, now, i64::MAX)?;
+        let max_seq = rows::max_slot_seq(&mut conn)?;
+        let orphans = rows::orphaned(&mut conn)?;
+        let mut found = Vec::new();
+        for block in orphans
+            .into_iter()
+            .filter(|b| b.heartbeat_ms > now - 24 * 3600 * 1000)
+        {
+            let recorded: HashSet<i64> =
+                rows::recorded_in(&mut conn, &block)?.into_iter().collect();
+            found.push((block, recorded));
+        }
+        drop(conn);
+        if let Ok(mut inner) = lists.inner.lock() {
+            for slot in slots {
+                inner.add(slot);
+            }
+            inner.seen_seq = max_seq;
+            for (block, recorded) in found {
+                inner.add_orphan(&block, &recorded);
+            }
+        }
+        Ok(Arc::new(lists))
+    }
+
+    /// An index for a new token of the realm: from memory, or from a block
+    /// reserved now (one write per `BLOCK` tokens).
+    pub async fn allocate(&self, realm_id: &str) -> Result<Position, Error> {
+        if let Some(position) = self.take(realm_id) {
+            return Ok(position);
+        }
+        let (realm, node, store) = (realm_id.to_string(), self.node.clone(), self.store.clone());
+        let block = store
+            .run(move |conn| {
+                store::write(conn, |conn| -> Result<rows::Block, Error> {
+                    store::lock_realm(conn, &realm)?;
+                    Ok(rows::reserve(conn, &realm, &node, BLOCK, now_ms())?)
+                })
+            })
+            .await?;
+        let mut inner = self
+            .inner
+            .lock()
+            .map_err(|_| Error::Unavailable("status list state poisoned".into()))?;
+        let allocation = inner
+            .current
+            .entry(realm_id.to_string())
+            .or_insert(Allocation {
+                list_no: 0,
+                next: 0,
+                end: 0,
+            });
+        if allocation.next >= allocation.end {
+            *allocation = Allocation {
+                list_no: block.list_no,
+                next: block.start_idx,
+                end: block.start_idx + block.size,
+            };
+        }
+        let position = Position {
+            list_no: allocation.list_no,
+            idx: allocation.next,
+        };
+        allocation.next += 1;
+        Ok(position)
+    }
+
+    fn take(&self, realm_id: &str) -> Option<Position> {
+        let mut inner = self.inner.lock().ok()?;
+        let allocation = inner.current.get_mut(realm_id)?;
+        if allocation.next >= allocation.end {
+            return None;
+        }
+        let position = Position {
+            list_no: allocation.list_no,
+            idx: allocation.next,
+        };
+        allocation.next += 1;
+        Some(position)
+    }
+
+    /// Remembers which token holds the index; written to the database behind.
+    pub fn record(&self, realm_id: &str, position: Position, claims: &crate::tokens::AccessClaims) {
+        let slot = Slot {
+            seq: 0,
+            realm_id: realm_id.to_string(),
+            list_no: position.list_no,
+            idx: position.idx,
+            jti: claims.jti.clone(),
+            sid: claims.sid.clone(),
+            user_id: claims.sub.clone(),
+            client_id: claims.client_id.clone(),
+            iat_ms: claims.iat_ms,
+            exp_ms: claims.exp * 1000,
+        };
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.add(slot.clone());
+            inner.pending.push(slot);
+        }
+    }
+
+    /// Writes pending slots, keeps this node's blocks alive, learns other
+    /// nodes' slots, and turns silent nodes' blocks into orphans.
+    pub async fn sync(self: &Arc<Self>) -> Result<(), Error> {
+        let (pending, seen) = match self.inner.lock() {
+            Ok(mut inner) => (std::mem::take(&mut inner.pending), inner.seen_seq),
+            Err(_) => return Ok(()),
+        };
+        let node = self.node.clone();
+        let (fresh, orphans) = self
+            .store
+            .run(move |conn| -> Result<_, Error> {
+                let now = now_ms();
+                store::write(conn, |conn| -> Result<(), Error> {
+                    rows::insert_slots(conn, &pending)?;
+                    rows::heartbeat(conn, &node, now)?;
+                    Ok(())
+                })?;
+                let fresh = rows::slots_after(conn, seen, now, 100_000)?;
+                let mut orphans = Vec::new();
+                for block in store::write(conn, |conn| rows::orphan_silent(conn, now - SILENT_MS))?
+                {
+                    let recorded: HashSet<i64> =
+                        rows::recorded_in(conn, &block)?.into_iter().collect();
+                    orphans.push((block, recorded));
+                }
+                Ok((fresh, orphans))
+            })
+            .await?;
+        if let Ok(mut inner) = self.inner.lock() {
+            for slot in fresh {
+                inner.seen_seq = inner.seen_seq.max(slot.seq);
+                inner.add(slot);
+            }
+            for (block, recorded) in orphans {
+                tracing::warn!(
+                    list = block.list_no,
+                    start = block.start_idx,
+                    "status-list block of a vanished node: unrecorded indices read as revoked"
+                );
+                inner.add_orphan(&block, &recorded);
+            }
+            let horizon = now_ms() - TTL_S * 1000;
+            for slots in inner.slots.values_mut() {
+                slots.retain(|_, facts| facts.exp_ms > horizon);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn spawn_sync(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        let lists = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            loop {
+                ticker.tick().await;
+                if let Err(e) = lists.sync().await {
+                    tracing::warn!(error = %e, "status list sync failed");
+                }
+            }
+        })
+    }
+
+    /// The signed list `list_no` of the realm (cached while nothing changed).
+    pub async fn serve(
+        &self,
+        realm: &RealmState,
+        uri: &str,
+        list_no: i64,
+    ) -> Result<String, Error> {
+        let key = (realm.realm.id.clone(), list_no);
+        let applied = self.follower.applied_seq();
+        let now = now_ms();
+        if let Ok(inner) = self.inner.lock() {
+            if let Some(cached) = inner.cache.get(&key) {
+                let unchanged = cached.applied_seq == applied
+                    && (cached.slots_version == inner.slots_version
+                        || now - cached.built_ms < RESIGN_MS)
+                    && now - cached.built_ms < TTL_S * 500;
+                if unchanged {
+                    return Ok(cached.jwt.clone());
+                }
+            }
+        }
+        let (realm_id, store) = (realm.realm.id.clone(), self.store.clone());
+        let reserved = store
+            .run(move |conn| rows::list_len(conn, &realm_id, list_no))
+            .await?;
+        let (bytes, version) = {
+            let inner = self
+                .inner
+                .lock()
+                .map_err(|_| Error::Unavailable("status list state poisoned".into()))?;
+            (self.bits(&inner, &key, reserved, now), inner.slots_version)
+        };
+        let jwt = sign(realm, uri, &bytes, now)?;
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.cache.insert(
+                key,
+                Cached {
+                    applied_seq: applied,
+                    slots_version: version,
+                    built_ms: now,
+                    jwt: jwt.clone(),
+                },
+            );
+        }
+        Ok(jwt)
+    }
+
+    /// One bit per index, least significant bit first (draft §4.1).
+    fn bits(&self, inner: &Inner, key: &(String, i64), reserved: i64, now: i64) -> Vec<u8> {
+        let slots = inner.slots.get(key);
+        let highest = slots
+            .and_then(|s| s.keys().next_back().copied())
+            .map(|i| i + 1)
+            .unwrap_or(0);
+        let len = reserved.max(highest).max(1) as usize;
+        let mut bytes = vec![0u8; len.div_ceil(8)];
+        let mut set = |idx: i64| {
+            if idx >= 0 && (idx as usize) < len {
+                bytes[idx as usize / 8] |= 1 << (idx % 8);
+            }
+        };
+        for (idx, facts) in slots.into_iter().flatten() {
+            if facts.exp_ms <= now {
+                continue;
+            }
+            let revoked = self
+                .index
+                .check(&TokenFacts {
+                    realm_id: &key.0,
+                    jti: &facts.jti,
+                    sid: facts.sid.as_deref(),
+                    subject: &facts.user_id,
+                    client_id: &facts.client_id,
+                    issued_at_ms: facts.iat_ms,
+                })
+                .is_err();
+            if revoked {
+                set(*idx);
+            }
+        }
+        for idx in inner.orphans.get(key).into_iter().flatten() {
+            set(*idx);
+        }
+        bytes
+    }
+}
+
+impl Inner {
+    fn add(&mut self, slot: Slot) {
+        self.slots_version += 1;
+        self.slots
+            .entry((slot.realm_id, slot.list_no))
+            .or_default()
+            .insert(
+                slot.idx,
+                Facts {
+                    jti: slot.jti,
+                    sid: slot.sid,
+                    user_id: slot.user_id,
+                    client_id: slot.client_id,
+                    iat_ms: slot.iat_ms,
+                    exp_ms: slot.exp_ms,
+                },
+            );
+    }
+
+    fn add_orphan(&mut self, block: &rows::Block, recorded: &HashSet<i64>) {
+        let set = self
+            .orphans
+            .entry((block.realm_id.clone(), block.list_no))
+            .or_default();
+        for idx in block.start_idx..block.start_idx + block.size {
+            if !recorded.contains(&idx) {
+                set.insert(idx);
+            }
+        }
+        self.slots_version += 1;
+    }
+}
+
+/// The Status List Token (draft §5.1): `typ: statuslist+jwt`, `sub` = the
+/// list's URI, `ttl`, and the list, DEFLATE-compressed in the ZLIB format.
+fn sign(realm: &RealmState, uri: &str, bytes: &[u8], now_ms: i64) -> Result<String, Error> {
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder
+        .write_all(bytes)
+        .and_then(|_| encoder.flush())
+        .map_err(|e| Error::Unavailable(format!("compressing the status list: {e}")))?;
+    let compressed = encoder
+        .finish()
+        .map_err(|e| Error::Unavailable(format!("compressing the status list: {e}")))?;
+    let iat = now_ms / 1000;
+    let claims = serde_json::json!({
+        "sub": uri,
+        "iat": iat,
+        "exp": iat + TTL_S * 2,
+        "ttl": TTL_S,
+        "status_list": { "bits": 1, "lst": crate::crypto::b64url(&compressed) },
+    });
+    let key = realm
+        .keys
+        .signing_key(Alg::ES256)
+        .ok_or_else(|| Error::Key(format!("realm `{}` has no ES256 key", realm.realm.name)))?;
+    crate::tokens::jwt::sign(key, "statuslist+jwt", &claims)
+}

@@ -1,0 +1,170 @@
+//! The `status_list_blocks` and `status_list_slots` tables.
+
+use diesel::prelude::*;
+
+use super::schema::{status_list_blocks, status_list_slots};
+use super::{DbConnection, StoreError};
+
+/// Indices per list; a full list is followed by the next number.
+pub const LIST_SIZE: i64 = 1 << 20;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = status_list_blocks)]
+pub struct Block {
+    pub id: i64,
+    pub realm_id: String,
+    pub list_no: i64,
+    pub start_idx: i64,
+    pub size: i64,
+    pub node: String,
+    pub heartbeat_ms: i64,
+    pub state: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = status_list_slots)]
+pub struct Slot {
+    #[diesel(skip_insertion)]
+    pub seq: i64,
+    pub realm_id: String,
+    pub list_no: i64,
+    pub idx: i64,
+    pub jti: String,
+    pub sid: Option<String>,
+    pub user_id: String,
+    pub client_id: String,
+    pub iat_ms: i64,
+    pub exp_ms: i64,
+}
+
+/// Reserves the next `size` indices of the realm (call inside a write
+/// transaction, under the realm lock).
+pub fn reserve(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    node: &str,
+    size: i64,
+    now_ms: i64,
+) -> Result<Block, StoreError> {
+    let last: Option<(i64, i64, i64)> = status_list_blocks::table
+        .filter(status_list_blocks::realm_id.eq(realm_id))
+        .order((
+            status_list_blocks::list_no.desc(),
+            status_list_blocks::start_idx.desc(),
+        ))
+        .select((
+            status_list_blocks::list_no,
+            status_list_blocks::start_idx,
+            status_list_blocks::size,
+        ))
+        .first(conn)
+        .optional()?;
+    let (list_no, start_idx) = match last {
+        Some((list, start, len)) if start + len + size <= LIST_SIZE => (list, start + len),
+        Some((list, _, _)) => (list + 1, 0),
+        None => (0, 0),
+    };
+    diesel::insert_into(status_list_blocks::table)
+        .values((
+            status_list_blocks::realm_id.eq(realm_id),
+            status_list_blocks::list_no.eq(list_no),
+            status_list_blocks::start_idx.eq(start_idx),
+            status_list_blocks::size.eq(size),
+            status_list_blocks::node.eq(node),
+            status_list_blocks::heartbeat_ms.eq(now_ms),
+            status_list_blocks::state.eq("open"),
+        ))
+        .execute(conn)?;
+    Ok(status_list_blocks::table
+        .filter(status_list_blocks::realm_id.eq(realm_id))
+        .filter(status_list_blocks::list_no.eq(list_no))
+        .filter(status_list_blocks::start_idx.eq(start_idx))
+        .select(Block::as_select())
+        .first(conn)?)
+}
+
+pub fn insert_slots(conn: &mut DbConnection, slots: &[Slot]) -> Result<(), StoreError> {
+    for slot in slots {
+        diesel::insert_into(status_list_slots::table)
+            .values(slot)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Slots after `seq` whose tokens are not yet expired.
+pub fn slots_after(
+    conn: &mut DbConnection,
+    seq: i64,
+    live_after_ms: i64,
+    limit: i64,
+) -> Result<Vec<Slot>, StoreError> {
+    Ok(status_list_slots::table
+        .filter(status_list_slots::seq.gt(seq))
+        .filter(status_list_slots::exp_ms.gt(live_after_ms))
+        .order(status_list_slots::seq.asc())
+        .limit(limit)
+        .select(Slot::as_select())
+        .load(conn)?)
+}
+
+pub fn max_slot_seq(conn: &mut DbConnection) -> Result<i64, StoreError> {
+    Ok(status_list_slots::table
+        .select(diesel::dsl::max(status_list_slots::seq))
+        .first::<Option<i64>>(conn)?
+        .unwrap_or(0))
+}
+
+pub fn heartbeat(conn: &mut DbConnection, node: &str, now_ms: i64) -> Result<(), StoreError> {
+    diesel::update(
+        status_list_blocks::table
+            .filter(status_list_blocks::node.eq(node))
+            .filter(status_list_blocks::state.eq("open")),
+    )
+    .set(status_list_blocks::heartbeat_ms.eq(now_ms))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Open blocks whose node has gone silent since `before_ms` become
+/// orphans; returns them (their unrecorded indices must read as revoked).
+pub fn orphan_silent(conn: &mut DbConnection, before_ms: i64) -> Result<Vec<Block>, StoreError> {
+    let silent = status_list_blocks::table
+        .filter(status_list_blocks::state.eq("open"))
+        .filter(status_list_blocks::heartbeat_ms.lt(before_ms));
+    let blocks: Vec<Block> = silent.select(Block::as_select()).load(conn)?;
+    diesel::update(silent)
+        .set(status_list_blocks::state.eq("orphaned"))
+        .execute(conn)?;
+    Ok(blocks)
+}
+
+pub fn orphaned(conn: &mut DbConnection) -> Result<Vec<Block>, StoreError> {
+    Ok(status_list_blocks::table
+        .filter(status_list_blocks::state.eq("orphaned"))
+        .select(Block::as_select())
+        .load(conn)?)
+}
+
+/// Indices of the block that have a recorded slot.
+pub fn recorded_in(conn: &mut DbConnection, block: &Block) -> Result<Vec<i64>, StoreError> {
+    Ok(status_list_slots::table
+        .filter(status_list_slots::realm_id.eq(&block.realm_id))
+        .filter(status_list_slots::list_no.eq(block.list_no))
+        .filter(status_list_slots::idx.ge(block.start_idx))
+        .filter(status_list_slots::idx.lt(block.start_idx + block.size))
+        .select(status_list_slots::idx)
+        .load(conn)?)
+}
+
+/// The highest index reserved in a list (its length).
+pub fn list_len(conn: &mut DbConnection, realm_id: &str, list_no: i64) -> Result<i64, StoreError> {
+    let end: Option<i64> = status_list_blocks::table
+        .filter(status_list_blocks::realm_id.eq(realm_id))
+        .filter(status_list_blocks::list_no.eq(list_no))
+        .select(diesel::dsl::max(
+            status_list_blocks::start_idx + status_list_blocks::size,
+        ))
+        .first(conn)?;
+    Ok(end.unwrap_or(0))
+}

@@ -1,0 +1,130 @@
+//! The Token Status List, decoded independently (zlib + bit index), flips
+//! for every way a token can be taken back.
+
+use std::io::Read;
+use std::time::Duration;
+
+use crate::helpers::{claims, header, spawn_app, Backend, TestApp};
+
+/// The token's status bit as a relying party would read it.
+async fn status_bit(app: &TestApp, token: &str) -> bool {
+    let status = &claims(token)["status"]["status_list"];
+    let (idx, uri) = (
+        status["idx"].as_u64().unwrap() as usize,
+        status["uri"].as_str().unwrap(),
+    );
+    assert!(uri.starts_with(&app.issuer("demo")));
+    let response = app
+        .client
+        .get(uri)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/statuslist+jwt"
+    );
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    assert!(response.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("max-age="));
+    let jwt = response.text().await.unwrap();
+    assert_eq!(header(&jwt)["typ"], "statuslist+jwt");
+    let list = claims(&jwt);
+    assert_eq!(list["sub"], uri);
+    assert!(list["ttl"].as_i64().unwrap() > 0 && list["iat"].is_i64() && list["exp"].is_i64());
+    assert_eq!(list["status_list"]["bits"], 1);
+    use base64::Engine;
+    let compressed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(list["status_list"]["lst"].as_str().unwrap())
+        .unwrap();
+    let mut bytes = Vec::new();
+    flate2::read::ZlibDecoder::new(&compressed[..])
+        .read_to_end(&mut bytes)
+        .unwrap();
+    assert!(
+        idx / 8 < bytes.len(),
+        "index {idx} outside a list of {} bytes",
+        bytes.len()
+    );
+    bytes[idx / 8] & (1 << (idx % 8)) != 0
+}
+
+async fn every_kind_of_revocation_flips_the_bit(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let poll = Duration::from_millis(750);
+
+    let direct = app.service_token().await;
+    assert!(!status_bit(&app, &direct).await);
+    assert_eq!(app.revoke(&direct, None).await.status(), 200);
+    assert!(
+        status_bit(&app, &direct).await,
+        "revoked jti: on the very next GET"
+    );
+
+    let tokens = app.alice_tokens("openid").await;
+    let by_session = tokens["access_token"].as_str().unwrap();
+    assert!(!status_bit(&app, by_session).await);
+    let logout = format!(
+        "{}/protocol/openid-connect/logout?id_token_hint={}",
+        app.issuer("demo"),
+        tokens["id_token"].as_str().unwrap()
+    );
+    app.browser().get(&logout).send().await.unwrap();
+    assert!(status_bit(&app, by_session).await, "ended session");
+
+    let by_user = app.alice_tokens("openid").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!status_bit(&app, &by_user).await);
+    assert!(app
+        .cli(&[
+            "user",
+            "logout-all",
+            "--realm",
+            "demo",
+            "--username",
+            "alice"
+        ])
+        .status
+        .success());
+    tokio::time::sleep(poll).await;
+    assert!(
+        status_bit(&app, &by_user).await,
+        "user logged out everywhere"
+    );
+
+    let by_client = app.service_token().await;
+    assert!(!status_bit(&app, &by_client).await);
+    assert!(app
+        .cli(&[
+            "client",
+            "revoke-tokens",
+            "--realm",
+            "demo",
+            "--client-id",
+            "demo-app"
+        ])
+        .status
+        .success());
+    tokio::time::sleep(poll).await;
+    assert!(status_bit(&app, &by_client).await, "client cut-off");
+
+    let by_realm = app.service_token().await;
+    assert!(!status_bit(&app, &by_realm).await);
+    assert!(app.cli(&["realm", "logout-all", "demo"]).status.success());
+    tokio::time::sleep(poll).await;
+    assert!(status_bit(&app, &by_realm).await, "realm cut-off");
+
+    let untouched = app.service_token().await;
+    assert!(
+        !status_bit(&app, &untouched).await,
+        "a new token is not shown revoked"
+    );
+}
+
+crate::both_backends!(every_kind_of_revocation_flips_the_bit);
