@@ -9,11 +9,12 @@ use crate::helpers::{claims, header, spawn_app, Backend, TestApp};
 /// The token's status bit as a relying party would read it.
 async fn status_bit(app: &TestApp, token: &str) -> bool {
     let status = &claims(token)["status"]["status_list"];
-    let (idx, uri) = (
-        status["idx"].as_u64().unwrap() as usize,
-        status["uri"].as_str().unwrap(),
-    );
+    let (idx, uri) = (status["idx"].as_u64().unwrap() as usize, status["uri"].as_str().unwrap());
     assert!(uri.starts_with(&app.issuer("demo")));
+    bit_at(app, uri, idx).await
+}
+
+async fn bit_at(app: &TestApp, uri: &str, idx: usize) -> bool {
     let response = app
         .client
         .get(uri)
@@ -127,4 +128,24 @@ async fn every_kind_of_revocation_flips_the_bit(backend: Backend) {
     );
 }
 
-crate::both_backends!(every_kind_of_revocation_flips_the_bit);
+/// A node killed before writing its index map: the indices of its block
+/// that no recorded token holds read as revoked once it is known gone.
+async fn a_crashed_nodes_unrecorded_indices_fail_closed(backend: Backend) {
+    use crate::helpers::{free_port, spawn_process, TestDatabase};
+    let db = TestDatabase::new(backend);
+    let key = latch::crypto::MasterKey::generate().encode();
+    let port = free_port();
+    let app = spawn_process(db, &key, port).await;
+    let token = app.service_token().await;
+    let status = claims(&token)["status"]["status_list"].clone();
+    let (idx, uri) = (status["idx"].as_u64().unwrap() as usize, status["uri"].as_str().unwrap().to_string());
+    let db = app.kill();
+    let app = spawn_process(db, &key, port).await;
+    assert!(!bit_at(&app, &uri, idx + 1).await, "not yet known to be gone");
+    tokio::time::sleep(Duration::from_millis(6_000)).await;
+    assert!(bit_at(&app, &uri, idx + 1).await, "never handed out, never recorded: revoked");
+    let fresh = app.service_token().await;
+    assert!(!status_bit(&app, &fresh).await, "the new node's tokens are unaffected");
+}
+
+crate::both_backends!(every_kind_of_revocation_flips_the_bit, a_crashed_nodes_unrecorded_indices_fail_closed);
