@@ -28,6 +28,8 @@ pub struct Claims {
     #[serde(default)]
     pub scope: String,
     pub iss: String,
+    #[serde(default)]
+    pub status: Option<serde_json::Value>,
 }
 
 /// A revocation as the event stream announces it.
@@ -93,6 +95,8 @@ pub struct Verifier {
     revoked: RwLock<Revoked>,
     last_event_id: AtomicI64,
     announce: tokio::sync::broadcast::Sender<Revocation>,
+    /// Status lists by URI: (fetched at, ttl, the decompressed bits).
+    lists: RwLock<HashMap<String, (Instant, Duration, Arc<Vec<u8>>)>>,
 }
 
 #[derive(Deserialize)]
@@ -130,6 +134,7 @@ impl Verifier {
             revoked: RwLock::default(),
             last_event_id: AtomicI64::new(-1),
             announce: tokio::sync::broadcast::channel(1024).0,
+            lists: RwLock::default(),
         });
         verifier.refresh_keys().await?;
         let follower = Arc::clone(&verifier);
@@ -370,5 +375,81 @@ impl Verifier {
             });
         }
         self.last_event_id.store(id, Ordering::Release);
+    }
+}
+
+impl Verifier {
+    /// Like `verify`, and also consults the token's Token Status List —
+    /// cached for the list's `ttl`, so a revocation reaches an API relying
+    /// on the list alone within that `ttl` (the event stream is immediate).
+    pub async fn verify_with_status_list(
+        &self,
+        token: &str,
+    ) -> Result<(Claims, String), VerifyError> {
+        let (claims, kid) = self.verify(token).await?;
+        let status = claims.status.as_ref().map(|s| &s["status_list"]);
+        let (Some(idx), Some(uri)) = (
+            status.and_then(|s| s["idx"].as_u64()),
+            status.and_then(|s| s["uri"].as_str()),
+        ) else {
+            return Err(VerifyError::WrongToken);
+        };
+        let bits = self.status_list(uri).await.ok_or(VerifyError::Revoked)?;
+        let idx = idx as usize;
+        match bits.get(idx / 8) {
+            Some(byte) if byte & (1 << (idx % 8)) == 0 => Ok((claims, kid)),
+            // Revoked, or an index the list does not reach: fail closed.
+            _ => Err(VerifyError::Revoked),
+        }
+    }
+
+    async fn status_list(&self, uri: &str) -> Option<Arc<Vec<u8>>> {
+        if let Some((at, ttl, bits)) = self.lists.read().ok()?.get(uri) {
+            if at.elapsed() < *ttl {
+                return Some(Arc::clone(bits));
+            }
+        }
+        if !uri.starts_with(&self.issuer) {
+            return None;
+        }
+        let jwt = self.http.get(uri).send().await.ok()?.text().await.ok()?;
+        let mut parts = jwt.split('.');
+        let (h, p, s) = (parts.next()?, parts.next()?, parts.next()?);
+        let header: Header = decode(h).ok()?;
+        if !header
+            .typ
+            .is_some_and(|t| t.eq_ignore_ascii_case("statuslist+jwt"))
+        {
+            return None;
+        }
+        let signature = URL_SAFE_NO_PAD.decode(s).ok()?;
+        if self.check_signature(
+            header.kid.as_deref()?,
+            &header.alg,
+            &jwt[..h.len() + 1 + p.len()],
+            &signature,
+        ) != Some(true)
+        {
+            return None;
+        }
+        let payload: serde_json::Value = decode(p).ok()?;
+        if payload["sub"] != uri {
+            return None;
+        }
+        let compressed = URL_SAFE_NO_PAD
+            .decode(payload["status_list"]["lst"].as_str()?)
+            .ok()?;
+        let mut bits = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::ZlibDecoder::new(&compressed[..]),
+            &mut bits,
+        )
+        .ok()?;
+        let ttl = Duration::from_secs(payload["ttl"].as_u64().unwrap_or(30));
+        let bits = Arc::new(bits);
+        if let Ok(mut lists) = self.lists.write() {
+            lists.insert(uri.to_string(), (Instant::now(), ttl, Arc::clone(&bits)));
+        }
+        Some(bits)
     }
 }

@@ -10,6 +10,7 @@ use latch::verify::Verifier;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/me", web::get().to(me))
+        .route("/api/me/status-list", web::get().to(me_by_status_list))
         .route("/ws", web::get().to(socket));
 }
 
@@ -36,12 +37,27 @@ fn unauthorized(why: &str) -> HttpResponse {
         .json(serde_json::json!({ "error": "invalid_token", "error_description": why }))
 }
 
-/// `GET /api/me`: who the token belongs to.
+/// `GET /api/me`: who the token belongs to (revocations from the event stream).
 async fn me(req: HttpRequest, verifier: web::Data<Arc<Verifier>>) -> HttpResponse {
     let Some(token) = token(&req) else {
         return unauthorized("a bearer token is required");
     };
-    match verifier.verify(&token).await {
+    answer(verifier.verify(&token).await)
+}
+
+/// `GET /api/me/status-list`: the same, checked against the Token Status
+/// List instead (a revocation shows within the list's `ttl`).
+async fn me_by_status_list(req: HttpRequest, verifier: web::Data<Arc<Verifier>>) -> HttpResponse {
+    let Some(token) = token(&req) else {
+        return unauthorized("a bearer token is required");
+    };
+    answer(verifier.verify_with_status_list(&token).await)
+}
+
+fn answer(
+    result: Result<(latch::verify::Claims, String), latch::verify::VerifyError>,
+) -> HttpResponse {
+    match result {
         Ok((claims, _)) => HttpResponse::Ok().json(serde_json::json!({
             "sub": claims.sub,
             "client_id": claims.client_id,

@@ -64,7 +64,7 @@ struct Inner {
     orphans: HashMap<(String, i64), HashSet<i64>>,
     pending: Vec<Slot>,
     seen_seq: i64,
-        slots_version: u64,
+    slots_version: u64,
     /// Highest index known to be handed out (+1), per list.
     high_water: HashMap<(String, i64), i64>,
     cache: HashMap<(String, i64), Cached>,
@@ -276,12 +276,16 @@ impl StatusLists {
         let now = now_ms();
         if let Ok(inner) = self.inner.lock() {
             if let Some(cached) = inner.cache.get(&key) {
-                                // New tokens read 0 (not revoked) in an older list, which is
+                // New tokens read 0 (not revoked) in an older list, which is
                 // right, as long as the list reaches their indices.
-                let covers = inner.high_water.get(&key).is_none_or(|hw| *hw <= cached.len_bits);
+                let covers = inner
+                    .high_water
+                    .get(&key)
+                    .is_none_or(|hw| *hw <= cached.len_bits);
                 let unchanged = cached.applied_seq == applied
                     && covers
-                    && (cached.slots_version == inner.slots_version || now - cached.built_ms < RESIGN_MS)
+                    && (cached.slots_version == inner.slots_version
+                        || now - cached.built_ms < RESIGN_MS)
                     && now - cached.built_ms < TTL_S * 500;
                 if unchanged {
                     return Ok(cached.jwt.clone());
@@ -297,7 +301,7 @@ impl StatusLists {
                 .inner
                 .lock()
                 .map_err(|_| Error::Unavailable("status list state poisoned".into()))?;
-                        let reserved = reserved.max(inner.high_water.get(&key).copied().unwrap_or(0));
+            let reserved = reserved.max(inner.high_water.get(&key).copied().unwrap_or(0));
             (self.bits(&inner, &key, reserved, now), inner.slots_version)
         };
         let len_bits = bytes.len() as i64 * 8;
@@ -308,7 +312,7 @@ impl StatusLists {
                 Cached {
                     applied_seq: applied,
                     slots_version: version,
-                                        built_ms: now,
+                    built_ms: now,
                     len_bits,
                     jwt: jwt.clone(),
                 },
@@ -358,9 +362,12 @@ impl StatusLists {
 }
 
 impl Inner {
-        fn add(&mut self, slot: Slot) {
+    fn add(&mut self, slot: Slot) {
         self.slots_version += 1;
-        let hw = self.high_water.entry((slot.realm_id.clone(), slot.list_no)).or_insert(0);
+        let hw = self
+            .high_water
+            .entry((slot.realm_id.clone(), slot.list_no))
+            .or_insert(0);
         *hw = (*hw).max(slot.idx + 1);
         self.slots
             .entry((slot.realm_id, slot.list_no))

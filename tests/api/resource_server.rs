@@ -101,6 +101,24 @@ async fn example_api_rejects_revoked_tokens_and_closes_their_sockets(backend: Ba
         ws_took < Duration::from_millis(100),
         "socket closed {ws_took:?} after end-session"
     );
+
+    // Checked by status list: the list fetched after a revocation shows it.
+    let revoked = app.service_token().await;
+    let kept = app.service_token().await;
+    assert_eq!(app.revoke(&revoked, None).await.status(), 200);
+    let by_list = |token: String| {
+        let (http, api) = (http.clone(), api.clone());
+        async move {
+            http.get(format!("http://{api}/api/me/status-list"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(by_list(revoked).await, 401);
+    assert_eq!(by_list(kept).await, 200);
     assert!(
         rest_took < Duration::from_millis(100),
         "REST rejection after {rest_took:?}"

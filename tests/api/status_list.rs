@@ -9,7 +9,10 @@ use crate::helpers::{claims, header, spawn_app, Backend, TestApp};
 /// The token's status bit as a relying party would read it.
 async fn status_bit(app: &TestApp, token: &str) -> bool {
     let status = &claims(token)["status"]["status_list"];
-    let (idx, uri) = (status["idx"].as_u64().unwrap() as usize, status["uri"].as_str().unwrap());
+    let (idx, uri) = (
+        status["idx"].as_u64().unwrap() as usize,
+        status["uri"].as_str().unwrap(),
+    );
     assert!(uri.starts_with(&app.issuer("demo")));
     bit_at(app, uri, idx).await
 }
@@ -138,14 +141,29 @@ async fn a_crashed_nodes_unrecorded_indices_fail_closed(backend: Backend) {
     let app = spawn_process(db, &key, port).await;
     let token = app.service_token().await;
     let status = claims(&token)["status"]["status_list"].clone();
-    let (idx, uri) = (status["idx"].as_u64().unwrap() as usize, status["uri"].as_str().unwrap().to_string());
+    let (idx, uri) = (
+        status["idx"].as_u64().unwrap() as usize,
+        status["uri"].as_str().unwrap().to_string(),
+    );
     let db = app.kill();
     let app = spawn_process(db, &key, port).await;
-    assert!(!bit_at(&app, &uri, idx + 1).await, "not yet known to be gone");
+    assert!(
+        !bit_at(&app, &uri, idx + 1).await,
+        "not yet known to be gone"
+    );
     tokio::time::sleep(Duration::from_millis(6_000)).await;
-    assert!(bit_at(&app, &uri, idx + 1).await, "never handed out, never recorded: revoked");
+    assert!(
+        bit_at(&app, &uri, idx + 1).await,
+        "never handed out, never recorded: revoked"
+    );
     let fresh = app.service_token().await;
-    assert!(!status_bit(&app, &fresh).await, "the new node's tokens are unaffected");
+    assert!(
+        !status_bit(&app, &fresh).await,
+        "the new node's tokens are unaffected"
+    );
 }
 
-crate::both_backends!(every_kind_of_revocation_flips_the_bit, a_crashed_nodes_unrecorded_indices_fail_closed);
+crate::both_backends!(
+    every_kind_of_revocation_flips_the_bit,
+    a_crashed_nodes_unrecorded_indices_fail_closed
+);
