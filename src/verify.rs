@@ -73,6 +73,9 @@ pub enum VerifyError {
     Revoked,
 }
 
+/// A status list by URI: (fetched at, ttl, the decompressed bits).
+type CachedList = (Instant, Duration, Arc<Vec<u8>>);
+
 /// kid → (alg, verifier), from the realm's JWKS.
 type KeySet = HashMap<String, (String, Box<dyn JwsVerifier>)>;
 
@@ -96,7 +99,7 @@ pub struct Verifier {
     last_event_id: AtomicI64,
     announce: tokio::sync::broadcast::Sender<Revocation>,
     /// Status lists by URI: (fetched at, ttl, the decompressed bits).
-    lists: RwLock<HashMap<String, (Instant, Duration, Arc<Vec<u8>>)>>,
+    lists: RwLock<HashMap<String, CachedList>>,
 }
 
 #[derive(Deserialize)]
