@@ -31,9 +31,17 @@ impl Drop for Server {
 
 async fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let key = latch::crypto::MasterKey::generate().encode();
-    let secret = latch::crypto::b64url(&latch::crypto::MasterKey::parse(&key).unwrap().derive("demo client secret"));
+    let secret = latch::crypto::b64url(
+        &latch::crypto::MasterKey::parse(&key)
+            .unwrap()
+            .derive("demo client secret"),
+    );
     let child = Command::new(env!("CARGO_BIN_EXE_latch"))
         .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
         .current_dir(dir.path())
@@ -44,12 +52,21 @@ async fn start() -> Server {
         .unwrap();
     let base = format!("http://127.0.0.1:{port}/realms/demo");
     for _ in 0..200 {
-        if reqwest::get(format!("http://127.0.0.1:{port}/health/ready")).await.is_ok() {
+        if reqwest::get(format!("http://127.0.0.1:{port}/health/ready"))
+            .await
+            .is_ok()
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Server { child, base, secret, dir, key }
+    Server {
+        child,
+        base,
+        secret,
+        dir,
+        key,
+    }
 }
 
 async fn mint(server: &Server, n: usize) -> Vec<String> {
@@ -90,7 +107,10 @@ async fn revoke_all(server: &Server, tokens: Vec<String>) {
             let (base, secret, queue) = (server.base.clone(), server.secret.clone(), queue.clone());
             tokio::spawn(async move {
                 let http = reqwest::Client::new();
-                while let Some(token) = { let t = queue.lock().unwrap().pop(); t } {
+                while let Some(token) = {
+                    let t = queue.lock().unwrap().pop();
+                    t
+                } {
                     let r = http
                         .post(format!("{base}/protocol/openid-connect/revoke"))
                         .basic_auth("demo-app", Some(&secret))
@@ -110,15 +130,40 @@ async fn revoke_all(server: &Server, tokens: Vec<String>) {
 
 fn payload(jwt: &str) -> serde_json::Value {
     let part = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 async fn status_list(server: &Server, tokens: usize) {
     eprintln!("minting {tokens} tokens");
     let started = Instant::now();
     let minted = mint(server, tokens).await;
-    eprintln!("minted in {:.1}s; revoking 1%", started.elapsed().as_secs_f64());
-    let uri = payload(&minted[0])["status"]["status_list"]["uri"].as_str().unwrap().to_string();
+    eprintln!(
+        "minted in {:.1}s; revoking 1%",
+        started.elapsed().as_secs_f64()
+    );
+    let uri = payload(&minted[0])["status"]["status_list"]["uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let lists: std::collections::BTreeSet<String> = minted
+        .iter()
+        .map(|t| {
+            payload(t)["status"]["status_list"]["uri"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        lists.len(),
+        1,
+        "1,000,000 tokens fit one list of 2^20: {lists:?}"
+    );
     let revoked: Vec<String> = minted.iter().step_by(100).cloned().collect();
     let count = revoked.len();
     revoke_all(server, revoked).await;
@@ -131,10 +176,17 @@ async fn status_list(server: &Server, tokens: usize) {
     let again = http.get(&uri).send().await.unwrap().text().await.unwrap();
     let cached = t.elapsed();
     assert_eq!(jwt, again);
-    let lst = payload(&jwt)["status_list"]["lst"].as_str().unwrap().to_string();
-    let compressed = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&lst).unwrap();
+    let lst = payload(&jwt)["status_list"]["lst"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let compressed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&lst)
+        .unwrap();
     let mut bits = Vec::new();
-    flate2::read::ZlibDecoder::new(&compressed[..]).read_to_end(&mut bits).unwrap();
+    flate2::read::ZlibDecoder::new(&compressed[..])
+        .read_to_end(&mut bits)
+        .unwrap();
     let set: u32 = bits.iter().map(|b| b.count_ones()).sum();
     println!(
         "status list: {} tokens, {count} revoked ({set} bits set): list {} bytes raw, {} bytes compressed, token {} bytes; built and signed in {:.1} ms, served from cache in {:.2} ms",
@@ -164,7 +216,10 @@ async fn event_stream(server: &Server, subscribers: usize) {
                 while let Some(end) = buffer.find("\n\n") {
                     let block: String = buffer.drain(..end + 2).collect();
                     if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) {
-                        let subject = payload(data)["latch"]["subject"].as_str().unwrap_or("").to_string();
+                        let subject = payload(data)["latch"]["subject"]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_string();
                         let _ = tx.send((n, subject, Instant::now()));
                     }
                 }
@@ -189,7 +244,10 @@ async fn event_stream(server: &Server, subscribers: usize) {
         let mut seen = std::collections::HashSet::new();
         let deadline = acknowledged + Duration::from_secs(5);
         while seen.len() < subscribers {
-            let (n, subject, at) = tokio::time::timeout_at(deadline.into(), rx.recv()).await.expect("all subscribers hear of it").unwrap();
+            let (n, subject, at) = tokio::time::timeout_at(deadline.into(), rx.recv())
+                .await
+                .expect("all subscribers hear of it")
+                .unwrap();
             if subject == jti {
                 seen.insert(n);
                 latencies.push(at.saturating_duration_since(acknowledged).as_secs_f64() * 1000.0);
@@ -208,20 +266,39 @@ async fn event_stream(server: &Server, subscribers: usize) {
 
 async fn api_checks(server: &Server) {
     let output = Command::new(env!("CARGO_BIN_EXE_latch"))
-        .args(["client", "create", "--realm", "demo", "--client-id", "bench-api", "--introspect-any", "--grant-type", "client_credentials"])
+        .args([
+            "client",
+            "create",
+            "--realm",
+            "demo",
+            "--client-id",
+            "bench-api",
+            "--introspect-any",
+            "--grant-type",
+            "client_credentials",
+        ])
         .current_dir(server.dir.path())
         .env("LATCH_MASTER_KEY", &server.key)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&output.stdout);
-    let secret = text.lines().find_map(|l| l.strip_prefix("client secret (shown only now): ")).unwrap().to_string();
+    let secret = text
+        .lines()
+        .find_map(|l| l.strip_prefix("client secret (shown only now): "))
+        .unwrap()
+        .to_string();
     tokio::time::sleep(Duration::from_millis(700)).await;
-    let verifier = latch::verify::Verifier::start(&server.base, "bench-api", &secret).await.unwrap();
+    let verifier = latch::verify::Verifier::start(&server.base, "bench-api", &secret)
+        .await
+        .unwrap();
     let tokens = mint(server, 1024).await;
     let checks = 100_000;
     let started = Instant::now();
     for i in 0..checks {
-        verifier.verify_with_status_list(&tokens[i % tokens.len()]).await.unwrap();
+        verifier
+            .verify_with_status_list(&tokens[i % tokens.len()])
+            .await
+            .unwrap();
     }
     println!(
         "API token checks with status-list checking (signature + cached list, one thread): {:.0} /s",
@@ -231,9 +308,19 @@ async fn api_checks(server: &Server) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str, default: usize| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default);
+    let arg = |name: &str, default: usize| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
     let (tokens, subscribers) = (arg("--tokens", 1_000_000), arg("--subscribers", 100));
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let server = start().await;
         event_stream(&server, subscribers).await;

@@ -76,6 +76,9 @@ pub struct StatusLists {
     index: Arc<Index>,
     follower: FollowerHandle,
     inner: Mutex<Inner>,
+    /// One block reservation at a time, so concurrent requests that find
+    /// the block used up share the next one instead of each wasting one.
+    reserving: tokio::sync::Mutex<()>,
 }
 
 /// Where a token's status lives.
@@ -98,6 +101,7 @@ impl StatusLists {
             index,
             follower,
             inner: Mutex::new(Inner::default()),
+            reserving: tokio::sync::Mutex::new(()),
         };
         let mut conn = lists.store.conn()?;
         let now = now_ms();
@@ -129,6 +133,11 @@ impl StatusLists {
     /// An index for a new token of the realm: from memory, or from a block
     /// reserved now (one write per `BLOCK` tokens).
     pub async fn allocate(&self, realm_id: &str) -> Result<Position, Error> {
+        if let Some(position) = self.take(realm_id) {
+            return Ok(position);
+        }
+        let _reserving = self.reserving.lock().await;
+        // Another request may have reserved while we waited.
         if let Some(position) = self.take(realm_id) {
             return Ok(position);
         }
