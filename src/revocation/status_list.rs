@@ -372,26 +372,29 @@ impl StatusLists {
 
 impl Inner {
     fn add(&mut self, slot: Slot) {
-        self.slots_version += 1;
         let hw = self
             .high_water
             .entry((slot.realm_id.clone(), slot.list_no))
             .or_insert(0);
         *hw = (*hw).max(slot.idx + 1);
-        self.slots
-            .entry((slot.realm_id, slot.list_no))
-            .or_default()
-            .insert(
-                slot.idx,
-                Facts {
-                    jti: slot.jti,
-                    sid: slot.sid,
-                    user_id: slot.user_id,
-                    client_id: slot.client_id,
-                    iat_ms: slot.iat_ms,
-                    exp_ms: slot.exp_ms,
-                },
-            );
+        let slots = self.slots.entry((slot.realm_id, slot.list_no)).or_default();
+        // A slot read back from the database after this node wrote it is
+        // not news: only a new one invalidates cached lists.
+        if slots.contains_key(&slot.idx) {
+            return;
+        }
+        self.slots_version += 1;
+        slots.insert(
+            slot.idx,
+            Facts {
+                jti: slot.jti,
+                sid: slot.sid,
+                user_id: slot.user_id,
+                client_id: slot.client_id,
+                iat_ms: slot.iat_ms,
+                exp_ms: slot.exp_ms,
+            },
+        );
     }
 
     fn add_orphan(&mut self, block: &rows::Block, recorded: &HashSet<i64>) {
