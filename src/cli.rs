@@ -55,6 +55,20 @@ pub enum Command {
     /// List and end sessions.
     #[command(subcommand)]
     Session(SessionCommand),
+    /// Read the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// The realm's most recent audit events, newest first.
+    List {
+        #[arg(long)]
+        realm: String,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -506,6 +520,25 @@ fn run_admin(
         )?),
         Command::Session(SessionCommand::List { realm, user }) => {
             list_sessions(conn, &realm, user.as_deref())
+        }
+        Command::Audit(AuditCommand::List { realm, limit }) => {
+            let realm = realms::find(conn, &realm)?;
+            println!(
+                "{:>15} {:<24} {:<22} {:<15} {:<30} DETAIL",
+                "AT_MS", "KIND", "ACTOR", "IP", "SUBJECT"
+            );
+            for e in store::audit::recent(conn, &realm.id, limit)? {
+                println!(
+                    "{:>15} {:<24} {:<22} {:<15} {:<30} {}",
+                    e.at_ms,
+                    e.kind,
+                    e.actor,
+                    e.ip.as_deref().unwrap_or("-"),
+                    e.subject,
+                    e.detail.as_deref().unwrap_or("")
+                );
+            }
+            Ok(())
         }
         Command::Session(SessionCommand::Notices { realm, sid }) => {
             list_notices(conn, &realm, sid.as_deref())

@@ -93,6 +93,7 @@ pub fn rotate_keys(
             &algs,
             realm.key_stage_s * 1000,
             verify_window_ms(&realm),
+            "operator",
         )
     })
 }

@@ -88,6 +88,7 @@ fn scheduled_rotations(
                 &algs,
                 realm.key_stage_s * 1000,
                 crate::directory::realms::verify_window_ms(&realm),
+                "scheduler",
             )?;
             tracing::info!(realm = %realm.name, "rotated signing keys on schedule");
             Ok(1)

@@ -140,6 +140,7 @@ pub fn rotate(
     algs: &[Alg],
     stage_ms: i64,
     verify_for_ms: i64,
+    actor: &str,
 ) -> Result<Vec<String>, Error> {
     let now = now_ms();
     let mut kids = Vec::new();
@@ -155,6 +156,21 @@ pub fn rotate(
     }
     promote_due(conn, realm_id, verify_for_ms)?;
     revocation::record(conn, realm_id, EventKind::Keys, "rotate", None)?;
+    crate::store::audit::insert_many(
+        conn,
+        &[crate::store::audit::NewAudit {
+            realm_id: realm_id.to_string(),
+            at_ms: now,
+            actor: actor.to_string(),
+            kind: "keys.rotated".into(),
+            subject: kids.join(" "),
+            ip: None,
+            detail: serde_json::to_string(
+                &serde_json::json!({ "activates_at_ms": now + stage_ms }),
+            )
+            .ok(),
+        }],
+    )?;
     Ok(kids)
 }
 

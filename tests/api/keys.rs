@@ -46,6 +46,11 @@ async fn cli_rotation_reaches_the_running_server_within_the_poll(backend: Backen
     let listing = stdout(&app.cli(&["keys", "list", "--realm", "demo"]));
     assert_eq!(listing.matches(" next ").count(), 1, "{listing}");
     assert_eq!(listing.matches(" active ").count(), 2, "{listing}");
+    let audit = stdout(&app.cli(&["audit", "list", "--realm", "demo"]));
+    assert!(
+        audit.contains("keys.rotated") && audit.contains(&new_kid),
+        "{audit}"
+    );
 }
 
 async fn realm_created_by_cli_is_served_without_restart(backend: Backend) {

@@ -182,6 +182,11 @@ async fn cli_logout_all_reaches_the_server_within_the_poll(backend: Backend) {
         400,
         "offline too"
     );
+    let audit = crate::helpers::stdout(&app.cli(&["audit", "list", "--realm", "demo"]));
+    assert!(
+        audit.contains("user.logout_all") && audit.contains(" cli "),
+        "{audit}"
+    );
     // A new sign-in works again.
     let fresh = app.alice_tokens("openid").await;
     app.assert_accepted(fresh["access_token"].as_str().unwrap())
