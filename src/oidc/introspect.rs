@@ -4,10 +4,8 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use super::client_auth;
 use crate::directory::{Client, RealmState};
 use crate::http::errors::ApiError;
-use crate::http::form::Params;
 use crate::http::AppState;
 use crate::login::session;
 use crate::store;
@@ -141,14 +139,7 @@ pub async fn introspect(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let realm = super::realm(&state, &path).await?;
-    let params = Params::from_body(&req, body).await?;
-    if let Some(name) = params.first_repeated() {
-        return Err(ApiError::invalid_request(format!(
-            "parameter `{name}` is repeated"
-        )));
-    }
-    let caller = client_auth::authenticate(&state, &realm, &req, &params).await?;
+    let (realm, params, caller) = super::protocol_form(&state, &path, &req, body).await?;
     if !caller.authenticated {
         return Err(ApiError::invalid_client(
             "introspection requires an authenticated client",

@@ -76,6 +76,33 @@ pub fn validate_access(
     Ok((*claims).clone())
 }
 
+/// The common start of the token, revocation and introspection endpoints:
+/// the realm, the form (no parameter repeated, RFC 6749 §3.2) and the
+/// authenticated caller.
+pub async fn protocol_form(
+    state: &AppState,
+    realm_name: &str,
+    req: &actix_web::HttpRequest,
+    body: actix_web::web::Payload,
+) -> Result<
+    (
+        Arc<RealmState>,
+        crate::http::form::Params,
+        client_auth::Caller,
+    ),
+    ApiError,
+> {
+    let realm = realm(state, realm_name).await?;
+    let params = crate::http::form::Params::from_body(req, body).await?;
+    if let Some(name) = params.first_repeated() {
+        return Err(ApiError::invalid_request(format!(
+            "parameter `{name}` is repeated"
+        )));
+    }
+    let caller = client_auth::authenticate(state, &realm, req, &params).await?;
+    Ok((realm, params, caller))
+}
+
 /// Looks the realm up; an unknown one is a 404 with a JSON error.
 pub async fn realm(state: &AppState, name: &str) -> Result<Arc<RealmState>, ApiError> {
     Ok(state.directory.realm(name).await?)

@@ -3,9 +3,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::client_auth;
 use crate::http::errors::ApiError;
-use crate::http::form::Params;
 use crate::http::AppState;
 use crate::revocation::cascade::{self, Actor, SecurityEvent};
 use crate::store;
@@ -68,14 +66,7 @@ pub async fn revoke(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let realm = super::realm(&state, &path).await?;
-    let params = Params::from_body(&req, body).await?;
-    if let Some(name) = params.first_repeated() {
-        return Err(ApiError::invalid_request(format!(
-            "parameter `{name}` is repeated"
-        )));
-    }
-    let caller = client_auth::authenticate(&state, &realm, &req, &params).await?;
+    let (realm, params, caller) = super::protocol_form(&state, &path, &req, body).await?;
     let token = params
         .get("token")?
         .ok_or_else(|| ApiError::invalid_request("token is required"))?;

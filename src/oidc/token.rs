@@ -3,9 +3,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::client_auth;
 use crate::http::errors::ApiError;
-use crate::http::form::Params;
 use crate::http::AppState;
 use crate::tokens::grants::{self, CodeRedemption, Context, Failure};
 
@@ -23,18 +21,11 @@ pub async fn token(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let realm = super::realm(&state, &path).await?;
-    let params = Params::from_body(&req, body).await?;
-    if let Some(name) = params.first_repeated() {
-        return Err(ApiError::invalid_request(format!(
-            "parameter `{name}` is repeated"
-        )));
-    }
+    let (realm, params, caller) = super::protocol_form(&state, &path, &req, body).await?;
     let grant_type = params
         .get("grant_type")?
         .ok_or_else(|| ApiError::invalid_request("grant_type is required"))?
         .to_string();
-    let caller = client_auth::authenticate(&state, &realm, &req, &params).await?;
     let issuer = state.issuer(&realm.realm.name);
     let ctx = Context {
         directory: &state.directory,
