@@ -243,7 +243,9 @@ pub struct Feed(pub tokio::sync::broadcast::Sender<Arc<Event>>);
 
 impl EventSink for Feed {
     fn apply(&self, event: &Event) {
-        // No subscriber is not an error.
-        let _ = self.0.send(Arc::new(event.clone()));
+        // Nobody listening: nothing to copy. (No subscriber is not an error.)
+        if self.0.receiver_count() > 0 {
+            let _ = self.0.send(Arc::new(event.clone()));
+        }
     }
 }
