@@ -105,7 +105,7 @@ impl StatusLists {
         };
         let mut conn = lists.store.conn()?;
         let now = now_ms();
-        let slots = rows::slots_after(&mut conn, 0, now, i64::MAX)?;
+        let slots = rows::slots_after(&mut conn, 0, now, &lists.node, i64::MAX)?;
         let max_seq = rows::max_slot_seq(&mut conn)?;
         let orphans = rows::orphaned(&mut conn)?;
         let mut found = Vec::new();
@@ -202,6 +202,7 @@ impl StatusLists {
             sid: claims.sid.clone(),
             user_id: claims.sub.clone(),
             client_id: claims.client_id.clone(),
+            node: self.node.clone(),
             iat_ms: claims.iat_ms,
             exp_ms: claims.exp * 1000,
         };
@@ -228,7 +229,7 @@ impl StatusLists {
                     rows::heartbeat(conn, &node, now)?;
                     Ok(())
                 })?;
-                let fresh = rows::slots_after(conn, seen, now, 100_000)?;
+                let fresh = rows::slots_after(conn, seen, now, &node, 100_000)?;
                 let mut orphans = Vec::new();
                 for block in store::write(conn, |conn| rows::orphan_silent(conn, now - SILENT_MS))?
                 {

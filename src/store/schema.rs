@@ -240,6 +240,7 @@ diesel::table! {
         sid -> Nullable<Text>,
         user_id -> Text,
         client_id -> Text,
+        node -> Text,
         iat_ms -> BigInt,
         exp_ms -> BigInt,
     }

@@ -33,6 +33,8 @@ pub struct Slot {
     pub sid: Option<String>,
     pub user_id: String,
     pub client_id: String,
+    /// The node that issued the token (it need not read its own back).
+    pub node: String,
     pub iat_ms: i64,
     pub exp_ms: i64,
 }
@@ -92,15 +94,17 @@ pub fn insert_slots(conn: &mut DbConnection, slots: &[Slot]) -> Result<(), Store
     Ok(())
 }
 
-/// Slots after `seq` whose tokens are not yet expired.
+/// Slots after `seq` whose tokens are not yet expired, except `skip_node`'s.
 pub fn slots_after(
     conn: &mut DbConnection,
     seq: i64,
     live_after_ms: i64,
+    skip_node: &str,
     limit: i64,
 ) -> Result<Vec<Slot>, StoreError> {
     Ok(status_list_slots::table
         .filter(status_list_slots::seq.gt(seq))
+        .filter(status_list_slots::node.ne(skip_node))
         .filter(status_list_slots::exp_ms.gt(live_after_ms))
         .order(status_list_slots::seq.asc())
         .limit(limit)

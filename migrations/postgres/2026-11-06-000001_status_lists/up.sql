@@ -21,6 +21,7 @@ CREATE TABLE status_list_slots (
     sid TEXT,
     user_id TEXT NOT NULL,
     client_id TEXT NOT NULL,
+    node TEXT NOT NULL,
     iat_ms BIGINT NOT NULL,
     exp_ms BIGINT NOT NULL,
     UNIQUE (realm_id, list_no, idx)
