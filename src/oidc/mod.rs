@@ -62,9 +62,6 @@ pub fn validate_access(
             claims
         }
     };
-    if claims.iat * 1000 > now_ms + crate::tokens::LEEWAY_S * 1000 {
-        return Err(crate::tokens::TokenError::NotYetValid.into());
-    }
     state.index.check(&crate::revocation::TokenFacts {
         realm_id: &realm.realm.id,
         jti: &claims.jti,

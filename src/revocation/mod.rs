@@ -84,24 +84,12 @@ pub fn record(
     subject: &str,
     expires_at_ms: Option<i64>,
 ) -> Result<(), Error> {
-    record_cutoff(conn, realm_id, kind, subject, None, expires_at_ms)
-}
-
-/// Like `record`, with a not-before instant (database clock, ms).
-pub fn record_cutoff(
-    conn: &mut DbConnection,
-    realm_id: &str,
-    kind: EventKind,
-    subject: &str,
-    not_before_ms: Option<i64>,
-    expires_at_ms: Option<i64>,
-) -> Result<(), Error> {
     record_about(
         conn,
         realm_id,
         kind,
         subject,
-        not_before_ms,
+        None,
         expires_at_ms,
         &Concerns::default(),
     )

@@ -84,10 +84,6 @@ pub fn retire_expired(conn: &mut DbConnection, now_ms: i64) -> Result<Vec<String
     Ok(due.into_iter().map(|(_, realm)| realm).collect())
 }
 
-pub fn count_any(conn: &mut DbConnection) -> Result<i64, StoreError> {
-    Ok(signing_keys::table.count().get_result(conn)?)
-}
-
 pub fn any_private_key(conn: &mut DbConnection) -> Result<Option<KeyRow>, StoreError> {
     Ok(signing_keys::table
         .select(KeyRow::as_select())

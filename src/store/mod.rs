@@ -91,10 +91,6 @@ impl DatabaseUrl {
         }
     }
 
-    pub fn is_postgres(&self) -> bool {
-        matches!(self, DatabaseUrl::Postgres(_))
-    }
-
     /// The URL with any password removed, for logs and messages.
     pub fn redacted(&self) -> String {
         match self {

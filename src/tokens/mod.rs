@@ -226,17 +226,7 @@ pub enum TokenError {
 }
 
 /// Checks an access token of this realm: signature and type by the key
-/// ring, then issuer and lifetime.
-pub fn check_access(
-    realm: &RealmState,
-    issuer: &str,
-    token: &str,
-    now_ms: i64,
-) -> Result<AccessClaims, TokenError> {
-    check_access_with_kid(realm, issuer, token, now_ms).map(|(claims, _)| claims)
-}
-
-/// `check_access`, also naming the key that signed the token.
+/// ring, then issuer and lifetime. Returns its claims and the signing kid.
 pub fn check_access_with_kid(
     realm: &RealmState,
     issuer: &str,
