@@ -56,7 +56,7 @@ pub fn is_live(session: &SessionRow, user: &User, now_ms: i64) -> bool {
     session.ended_at_ms.is_none()
         && session.expires_at_ms > now_ms
         && user.enabled
-        && session.created_at_ms >= user.not_before_ms
+        && user.survives_cut_off(session.created_at_ms)
 }
 
 /// The live session behind a cookie, with its user.

@@ -7,7 +7,6 @@ use serde::Serialize;
 use crate::directory::{Client, RealmState};
 use crate::http::errors::ApiError;
 use crate::http::AppState;
-use crate::login::session;
 use crate::store;
 use crate::tokens::AccessClaims;
 
@@ -98,18 +97,9 @@ async fn refresh(
                 if !usable {
                     return Ok(None);
                 }
-                let Some(user) = store::users::find(conn, &family.user_id)?
-                    .filter(|u| u.enabled && family.created_at_ms > u.not_before_ms)
-                else {
+                let Ok(user) = crate::tokens::grants::family_holder(conn, &family, now)? else {
                     return Ok(None);
                 };
-                if !family.offline {
-                    let live = store::sessions::find(conn, &family.session_id)?
-                        .is_some_and(|s| session::is_live(&s, &user, now));
-                    if !live {
-                        return Ok(None);
-                    }
-                }
                 Ok(Some((family, token.expires_at_ms, user)))
             },
         )

@@ -20,6 +20,15 @@ pub struct User {
     pub created_at_ms: i64,
 }
 
+impl User {
+    /// Whether something issued at `issued_at_ms` (a session, a refresh
+    /// family) outlives the user's cut-off: what was issued at or before it
+    /// dies, the rule the revocation index applies to tokens.
+    pub fn survives_cut_off(&self, issued_at_ms: i64) -> bool {
+        issued_at_ms > self.not_before_ms
+    }
+}
+
 pub fn insert(conn: &mut DbConnection, user: &User) -> Result<(), StoreError> {
     diesel::insert_into(users::table)
         .values(user)

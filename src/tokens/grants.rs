@@ -382,6 +382,29 @@ fn live_session(
     Ok((session, user))
 }
 
+/// Who may still use a refresh family: its user exists, is enabled and was
+/// not cut off after the family began, and an online family's session
+/// lives. The inner `Err` says why not.
+pub fn family_holder(
+    conn: &mut DbConnection,
+    family: &FamilyRow,
+    now: i64,
+) -> Result<Result<User, &'static str>, crate::store::StoreError> {
+    let user = store::users::find(conn, &family.user_id)?
+        .filter(|u| u.enabled && u.survives_cut_off(family.created_at_ms));
+    let Some(user) = user else {
+        return Ok(Err("the user can no longer sign in"));
+    };
+    if !family.offline {
+        let live = store::sessions::find(conn, &family.session_id)?
+            .is_some_and(|s| session::is_live(&s, &user, now));
+        if !live {
+            return Ok(Err("the session has ended"));
+        }
+    }
+    Ok(Ok(user))
+}
+
 fn new_family(
     realm: &crate::store::realms::Realm,
     code: &CodeRow,
@@ -596,12 +619,7 @@ pub async fn refresh(
         ctx.directory
             .store()
             .run(move |conn| -> Result<(User, i64), Failure> {
-                let user = store::users::find(conn, &family.user_id)?
-                    .filter(|u| u.enabled && family.created_at_ms >= u.not_before_ms)
-                    .ok_or_else(|| GrantError::invalid_grant("the user can no longer sign in"))?;
-                if !family.offline {
-                    live_session(conn, &family.session_id, now)?;
-                }
+                let user = family_holder(conn, &family, now)?.map_err(GrantError::invalid_grant)?;
                 Ok((user, family.auth_time_s))
             })
             .await?

@@ -134,24 +134,28 @@ async fn every_way_a_session_ends_sends_a_logout_token(backend: Backend) {
     );
 
     let tokens = app.alice_tokens("openid").await;
-    assert!(app
-        .cli(&["session", "end", "--realm", "demo", &sid_of(&tokens)])
-        .status
-        .success());
+    let output = app.cli(&["session", "end", "--realm", "demo", &sid_of(&tokens)]);
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::helpers::describe(&output)
+    );
     until_notice_for(&app, &received, &sid_of(&tokens), wait).await;
 
     let tokens = app.alice_tokens("openid").await;
-    assert!(app
-        .cli(&[
-            "user",
-            "logout-all",
-            "--realm",
-            "demo",
-            "--username",
-            "alice"
-        ])
-        .status
-        .success());
+    let output = app.cli(&[
+        "user",
+        "logout-all",
+        "--realm",
+        "demo",
+        "--username",
+        "alice",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::helpers::describe(&output)
+    );
     until_notice_for(&app, &received, &sid_of(&tokens), wait).await;
 
     let tokens = app.alice_tokens("openid").await;
@@ -161,14 +165,21 @@ async fn every_way_a_session_ends_sends_a_logout_token(backend: Backend) {
     until_notice_for(&app, &received, &sid_of(&tokens), wait).await;
 
     let tokens = app.alice_tokens("openid").await;
-    assert!(app.cli(&["realm", "logout-all", "demo"]).status.success());
+    let output = app.cli(&["realm", "logout-all", "demo"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::helpers::describe(&output)
+    );
     until_notice_for(&app, &received, &sid_of(&tokens), wait).await;
 
     let tokens = app.alice_tokens("openid").await;
-    assert!(app
-        .cli(&["user", "disable", "--realm", "demo", "--username", "alice"])
-        .status
-        .success());
+    let output = app.cli(&["user", "disable", "--realm", "demo", "--username", "alice"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::helpers::describe(&output)
+    );
     until_notice_for(&app, &received, &sid_of(&tokens), wait).await;
 
     let status = crate::helpers::stdout(&app.cli(&["session", "notices", "--realm", "demo"]));
