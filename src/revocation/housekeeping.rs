@@ -1,5 +1,6 @@
 //! Periodic upkeep: re-measure the database clock, prune the index and the
-//! log of entries no unexpired token can match.
+//! log of entries no unexpired token can match, delete spent authorization
+//! codes and refresh replay responses past their grace window.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use crate::time;
 /// Config events (no expiry) are kept a day so a node that was down can
 /// still see that something changed.
 const KEEP_CONFIG_MS: i64 = 24 * 3600 * 1000;
+const EXPIRED_CODES_KEPT_MS: i64 = 10 * 60 * 1000;
 
 pub fn spawn(store: Store, index: Arc<Index>, clock: Arc<Clock>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -25,7 +27,20 @@ pub fn spawn(store: Store, index: Arc<Index>, clock: Arc<Clock>) -> tokio::task:
                 .run(move |conn| -> Result<usize, store::StoreError> {
                     clock.sync(conn)?;
                     let now = time::now_ms();
-                    store::events::prune(conn, now - KEEP_CONFIG_MS, now - KEEP_CONFIG_MS)
+                    let mut deleted =
+                        store::events::prune(conn, now - KEEP_CONFIG_MS, now - KEEP_CONFIG_MS)?;
+                    // A code past its expiry is refused as expired, so its
+                    // row no longer serves replay detection.
+                    deleted +=
+                        store::codes::delete_expired_before(conn, now - EXPIRED_CODES_KEPT_MS)?;
+                    // Sealed replay responses are kept for the grace window only.
+                    let longest_grace = store::realms::list(conn)?
+                        .iter()
+                        .map(|r| r.refresh_grace_ms)
+                        .max()
+                        .unwrap_or(0);
+                    deleted += store::refresh::clear_replay_before(conn, now - longest_grace)?;
+                    Ok(deleted)
                 })
                 .await;
             match result {
