@@ -224,7 +224,7 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         let key = latch::crypto::MasterKey::generate().encode();
-        let secret = latch::crypto::b64url(&latch::crypto::MasterKey::parse(&key).unwrap().derive("demo client secret"));
+        let secret = latch::directory::bootstrap::demo_client_secret(&latch::crypto::MasterKey::parse(&key).unwrap());
         let base = "https://id.latch.test";
         let http = reqwest::Client::new();
 

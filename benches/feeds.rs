@@ -37,10 +37,8 @@ async fn start() -> Server {
         .unwrap()
         .port();
     let key = latch::crypto::MasterKey::generate().encode();
-    let secret = latch::crypto::b64url(
-        &latch::crypto::MasterKey::parse(&key)
-            .unwrap()
-            .derive("demo client secret"),
+    let secret = latch::directory::bootstrap::demo_client_secret(
+        &latch::crypto::MasterKey::parse(&key).unwrap(),
     );
     let child = Command::new(env!("CARGO_BIN_EXE_latch"))
         .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])

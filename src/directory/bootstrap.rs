@@ -67,6 +67,17 @@ pub struct Demo {
     pub password: Option<String>,
 }
 
+/// The demo client's secret: derived from the master key, so every start
+/// (and a test or benchmark that knows the key) arrives at the same value.
+pub fn demo_client_secret(master: &MasterKey) -> String {
+    crypto::b64url(&master.derive("demo client secret"))
+}
+
+/// The demo user's password, derived the same way.
+pub fn demo_password(master: &MasterKey) -> String {
+    crypto::b64url(&master.derive("demo user password")[..9])
+}
+
 /// Creates (idempotently) realm `demo`, the confidential client `demo-app`
 /// and the user `alice`. Their secrets are derived from the master key, so
 /// every start can print the same values without storing them in clear.
@@ -76,8 +87,7 @@ pub fn ensure_demo(conn: &mut DbConnection, master: &MasterKey) -> Result<Demo, 
         Err(Error::Conflict(_)) => realms::find(conn, DEMO_REALM)?,
         Err(e) => return Err(e),
     };
-    let secret = crypto::b64url(&master.derive("demo client secret"));
-    let password = crypto::b64url(&master.derive("demo user password")[..9]);
+    let (secret, password) = (demo_client_secret(master), demo_password(master));
     let mut demo = Demo {
         client_id: DEMO_CLIENT.into(),
         client_secret: Some(secret.clone()),

@@ -182,11 +182,9 @@ fn derived_demo(master_key: &str) -> latch::directory::bootstrap::Demo {
     let master = latch::crypto::MasterKey::parse(master_key).unwrap();
     latch::directory::bootstrap::Demo {
         client_id: "demo-app".into(),
-        client_secret: Some(latch::crypto::b64url(&master.derive("demo client secret"))),
+        client_secret: Some(latch::directory::bootstrap::demo_client_secret(&master)),
         username: "alice".into(),
-        password: Some(latch::crypto::b64url(
-            &master.derive("demo user password")[..9],
-        )),
+        password: Some(latch::directory::bootstrap::demo_password(&master)),
     }
 }
 
