@@ -19,6 +19,7 @@ pub mod telemetry;
 pub mod time;
 pub mod tokens;
 pub mod verify;
+pub mod workers;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;

@@ -3,20 +3,20 @@
 //! login flood from starving token issuance, and when the queue is full a
 //! login is refused at once (503) instead of waiting without bound.
 
-use std::sync::mpsc::{self, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-type Job = Box<dyn FnOnce() + Send>;
+use crate::workers::Workers;
 
 pub struct PasswordPool {
-    jobs: SyncSender<Job>,
+    workers: Workers,
+    /// Places: threads + queue. The queue is bounded by these, not by the channel.
     slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// A place in the pool, taken before any other work on a sign-in so a
 /// flood is turned away at the cost of an atomic operation.
 pub struct Reservation {
-    jobs: SyncSender<Job>,
+    workers: Workers,
     _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
@@ -29,31 +29,8 @@ impl PasswordPool {
     /// `threads` workers; at most `queue` checks wait beyond those running.
     pub fn new(threads: usize, queue: usize) -> PasswordPool {
         let threads = threads.max(1);
-        let (jobs, receiver) = mpsc::sync_channel::<Job>(queue + threads);
-        let receiver = Arc::new(Mutex::new(receiver));
-        for n in 0..threads {
-            let receiver = Arc::clone(&receiver);
-            let spawned = std::thread::Builder::new()
-                .name(format!("latch-password-{n}"))
-                .spawn(move || {
-                    lower_priority();
-                    loop {
-                        let job = match receiver.lock() {
-                            Ok(rx) => rx.recv(),
-                            Err(_) => return,
-                        };
-                        match job {
-                            Ok(job) => job(),
-                            Err(_) => return,
-                        }
-                    }
-                });
-            if let Err(e) = spawned {
-                tracing::error!(error = %e, "cannot start a password-hashing thread");
-            }
-        }
         PasswordPool {
-            jobs,
+            workers: Workers::start("latch-password", threads, lower_priority),
             slots: Arc::new(tokio::sync::Semaphore::new(queue + threads)),
         }
     }
@@ -72,7 +49,7 @@ impl PasswordPool {
             .try_acquire_owned()
             .map_err(|_| Busy)?;
         Ok(Reservation {
-            jobs: self.jobs.clone(),
+            workers: self.workers.clone(),
             _slot: slot,
         })
     }
@@ -85,14 +62,7 @@ impl Reservation {
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move || {
-            let _ = tx.send(work());
-        });
-        match self.jobs.try_send(job) {
-            Ok(()) => rx.await.map_err(|_| Busy),
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => Err(Busy),
-        }
+        self.workers.run(work).await.map_err(|_| Busy)
     }
 }
 

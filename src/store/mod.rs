@@ -153,42 +153,7 @@ impl r2d2::ManageConnection for Manager {
 pub struct Store {
     pool: Pool,
     url: DatabaseUrl,
-    workers: std::sync::Arc<Workers>,
-}
-
-type Work = Box<dyn FnOnce() + Send>;
-
-struct Workers {
-    jobs: std::sync::mpsc::Sender<Work>,
-}
-
-impl Workers {
-    fn start(threads: u32) -> Workers {
-        let (jobs, receiver) = std::sync::mpsc::channel::<Work>();
-        let receiver = std::sync::Arc::new(std::sync::Mutex::new(receiver));
-        for n in 0..threads.max(1) {
-            let receiver = std::sync::Arc::clone(&receiver);
-            let spawned = std::thread::Builder::new()
-                .name(format!("latch-db-{n}"))
-                .spawn(move || loop {
-                    let job = match receiver.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        // A panicking query must not take the thread with it.
-                        Ok(job) => {
-                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-                        }
-                        Err(_) => return,
-                    }
-                });
-            if let Err(e) = spawned {
-                tracing::error!(error = %e, "cannot start a database thread");
-            }
-        }
-        Workers { jobs }
-    }
+    workers: crate::workers::Workers,
 }
 
 /// Initialises OpenSSL (shared by libpq and josekit) before anything else
@@ -215,7 +180,7 @@ impl Store {
         Ok(Store {
             pool,
             url: url.clone(),
-            workers: std::sync::Arc::new(Workers::start(pool_size)),
+            workers: crate::workers::Workers::start("latch-db", pool_size as usize, || {}),
         })
     }
 
@@ -235,24 +200,21 @@ impl Store {
         E: From<StoreError> + Send + 'static,
     {
         let store = self.clone();
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let work: Work = Box::new(move || {
-            let result = store
-                .conn()
-                .map_err(E::from)
-                .and_then(|mut conn| f(&mut conn));
-            let _ = tx.send(result);
-        });
-        if self.workers.jobs.send(work).is_err() {
-            return Err(E::from(StoreError::Unavailable(
+        match self
+            .workers
+            .run(move || {
+                store
+                    .conn()
+                    .map_err(E::from)
+                    .and_then(|mut conn| f(&mut conn))
+            })
+            .await
+        {
+            Ok(result) => result,
+            Err(_) => Err(E::from(StoreError::Unavailable(
                 "database threads have stopped".into(),
-            )));
+            ))),
         }
-        rx.await.unwrap_or_else(|_| {
-            Err(E::from(StoreError::Unavailable(
-                "database task failed".into(),
-            )))
-        })
     }
 
     /// Applies pending migrations; returns the versions applied.
