@@ -182,7 +182,15 @@ async fn every_way_a_session_ends_sends_a_logout_token(backend: Backend) {
     );
     until_notice_for(&app, &received, &sid_of(&tokens), wait).await;
 
-    let status = crate::helpers::stdout(&app.cli(&["session", "notices", "--realm", "demo"]));
+    // The relying party has its token; the delivery is recorded just after.
+    let started = Instant::now();
+    let status = loop {
+        let status = crate::helpers::stdout(&app.cli(&["session", "notices", "--realm", "demo"]));
+        if !status.contains(" pending ") || started.elapsed() > Duration::from_secs(3) {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(status.matches(" delivered ").count(), 6, "{status}");
 }
 
@@ -253,7 +261,14 @@ async fn delivery_survives_a_listener_outage_and_a_restart(backend: Backend) {
     let app = spawn_process(db, &key, server_port).await;
     let (received, _server) = listener(port).await;
     until_notice_for(&app, &received, &sid_of(&tokens), Duration::from_secs(15)).await;
-    let done = crate::helpers::stdout(&app.cli(&["session", "notices", "--realm", "demo"]));
+    let started = Instant::now();
+    let done = loop {
+        let done = crate::helpers::stdout(&app.cli(&["session", "notices", "--realm", "demo"]));
+        if done.contains(" delivered ") || started.elapsed() > Duration::from_secs(3) {
+            break done;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert!(done.contains(" delivered "), "{done}");
     let _ = location_params;
 }
