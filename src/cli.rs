@@ -92,6 +92,8 @@ pub enum SessionCommand {
     End {
         #[arg(long)]
         realm: String,
+        /// Session ids are random base64url and may begin with `-`.
+        #[arg(allow_hyphen_values = true)]
         sid: String,
     },
     /// Back-channel logout delivery per client: delivered, pending (with the
@@ -99,7 +101,7 @@ pub enum SessionCommand {
     Notices {
         #[arg(long)]
         realm: String,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         sid: Option<String>,
     },
 }
