@@ -407,6 +407,8 @@ fn run_admin(
         }
         Command::Realm(RealmCommand::Create { name }) => {
             let realm = realms::create(conn, master, &name)?;
+            let base = settings.public_base_for(settings.listen_addr()?);
+            crate::directory::bootstrap::ensure_builtins(conn, master, &realm, &base)?;
             println!(
                 "created realm {} (issuer path /realms/{})",
                 realm.name, realm.name
@@ -585,7 +587,7 @@ fn list_notices(
         "{:<24} {:<20} {:<10} {:>8} {:>15} ERROR",
         "SID", "CLIENT", "STATUS", "ATTEMPTS", "NEXT_OR_DONE_MS"
     );
-    for n in store::outbox::list(conn, &realm.id, sid, 200)? {
+    for n in store::outbox::list(conn, &realm.id, sid, None, 200)? {
         let client = store::clients::find(conn, &n.client_id)?
             .map(|c| c.client_id)
             .unwrap_or(n.client_id);
@@ -697,6 +699,7 @@ fn create_user(conn: &mut store::DbConnection, args: UserCreateArgs) -> Result<(
             first_name: args.first_name,
             last_name: args.last_name,
             password,
+            temporary: false,
         },
     )?;
     println!("created user {} in realm {}", user.username, realm.name);

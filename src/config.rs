@@ -42,6 +42,10 @@ pub struct Settings {
     pub redis_channel: String,
     /// How long back-channel logout delivery is retried before giving up.
     pub backchannel_horizon_s: u64,
+    /// Allow the password grant (RFC 6749 §4.3) for clients that enable it
+    /// — by default only realm `master`'s `admin-cli`, as in Keycloak.
+    /// RFC 9700 §2.4 says it must not be used; set `false` to refuse it.
+    pub password_grant: bool,
     /// Fault injection for tests: this node's clock runs ahead by this much.
     pub simulate_clock_skew_ms: i64,
     /// Fault injection for tests: drop one published fan-out message in N.
@@ -66,6 +70,7 @@ impl Default for Settings {
             demo: false,
             redis_channel: "latch:revocations".into(),
             backchannel_horizon_s: 24 * 3600,
+            password_grant: true,
             simulate_clock_skew_ms: 0,
             simulate_fanout_loss_one_in: 0,
         }
@@ -114,6 +119,7 @@ const ENV_KEYS: &[&str] = &[
     "demo",
     "redis_channel",
     "backchannel_horizon_s",
+    "password_grant",
 ];
 
 impl Settings {

@@ -2,6 +2,7 @@
 //! issues. `Application::build` turns settings into a running server; the
 //! binary and the tests both use it.
 
+pub mod admin;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -82,6 +83,15 @@ impl Application {
     ) -> Result<Application, StartError> {
         let Opened { store, master } = opened;
         let public_base = settings.public_base_for(addr);
+        {
+            let (store, master, base) = (store.clone(), master.clone(), public_base.clone());
+            tokio::task::spawn_blocking(move || -> Result<(), error::Error> {
+                let mut conn = store.conn()?;
+                directory::bootstrap::ensure_builtins_everywhere(&mut conn, &master, &base)
+            })
+            .await
+            .map_err(|e| StartError::Failed(format!("start-up task failed: {e}")))??;
+        }
         let directory = Arc::new(Directory::new(store.clone(), master));
         let index = Arc::new(revocation::Index::default());
         let (event_feed, _) = tokio::sync::broadcast::channel(4096);

@@ -72,6 +72,8 @@ pub struct Client {
     pub realm_id: String,
     pub client_id: String,
     secret_hash: Option<[u8; 32]>,
+    /// A replaced secret that still works until the time given (ms).
+    previous_secret: Option<([u8; 32], i64)>,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub grant_types: Vec<GrantType>,
@@ -94,16 +96,20 @@ impl Client {
                 Error::Invalid(format!("client `{}`: bad stored list: {e}", row.client_id))
             })
         };
-        let secret_hash = match &row.secret_hash {
-            Some(h) => Some(
-                hex::decode(h)
-                    .ok()
-                    .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                    .ok_or_else(|| {
-                        Error::Invalid(format!("client `{}`: bad secret hash", row.client_id))
-                    })?,
-            ),
-            None => None,
+        let decode = |h: &str| {
+            hex::decode(h)
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| {
+                    Error::Invalid(format!("client `{}`: bad secret hash", row.client_id))
+                })
+        };
+        let secret_hash = row.secret_hash.as_deref().map(decode).transpose()?;
+        let previous_secret = match &row.previous_secret_hash {
+            Some(h) if row.previous_secret_until_ms > 0 => {
+                Some((decode(h)?, row.previous_secret_until_ms))
+            }
+            _ => None,
         };
         Ok(Client {
             redirect_uris: list(&row.redirect_uris)?,
@@ -114,6 +120,7 @@ impl Client {
                 .collect::<Result<_, _>>()?,
             id_token_alg: row.id_token_alg.parse()?,
             secret_hash,
+            previous_secret,
             id: row.id,
             realm_id: row.realm_id,
             client_id: row.client_id,
@@ -137,12 +144,16 @@ impl Client {
     }
 
     pub(crate) fn secret_matches(&self, pepper: &[u8; 32], presented: &str) -> bool {
-        match &self.secret_hash {
-            Some(stored) => {
-                crypto::constant_time_eq(&crypto::hmac_sha256(pepper, presented.as_bytes()), stored)
-            }
-            None => false,
-        }
+        let Some(stored) = &self.secret_hash else {
+            return false;
+        };
+        let presented = crypto::hmac_sha256(pepper, presented.as_bytes());
+        let current = crypto::constant_time_eq(&presented, stored);
+        // Compared whether or not the current one matched: no timing tells which.
+        let previous = self.previous_secret.as_ref().is_some_and(|(hash, until)| {
+            crypto::constant_time_eq(&presented, hash) && *until > now_ms()
+        });
+        current | previous
     }
 }
 
@@ -252,6 +263,8 @@ pub fn create(
         introspect_any: new.introspect_any,
         backchannel_logout_session_required: true,
         frontchannel_logout_uri: new.frontchannel_logout_uri.clone(),
+        previous_secret_hash: None,
+        previous_secret_until_ms: 0,
     };
     store::write(conn, |conn| -> Result<(), Error> {
         if client_rows::find_by_client_id(conn, &realm.id, &new.client_id)?.is_some() {
@@ -267,7 +280,40 @@ pub fn create(
     Ok((Client::from_row(row)?, secret))
 }
 
-fn validate_client_id(client_id: &str) -> Result<(), Error> {
+/// Replaces a confidential client's secret with a fresh one and returns
+/// it (shown once). With `overlap_ms > 0` (routine rotation) the old secret
+/// keeps working that long; with 0 it stops at once.
+pub fn replace_secret(
+    conn: &mut DbConnection,
+    master: &MasterKey,
+    row: &ClientRow,
+    overlap_ms: i64,
+    now: i64,
+) -> Result<String, Error> {
+    let Some(current) = &row.secret_hash else {
+        return Err(Error::Invalid(format!(
+            "client `{}` is public and has no secret",
+            row.client_id
+        )));
+    };
+    let secret = crypto::random_token::<32>();
+    let (previous, until) = if overlap_ms > 0 {
+        (Some(current.as_str()), now + overlap_ms)
+    } else {
+        (None, 0)
+    };
+    client_rows::set_secret(
+        conn,
+        &row.id,
+        &hash_secret(master, &secret),
+        previous,
+        until,
+    )?;
+    revocation::record(conn, &row.realm_id, EventKind::Client, &row.client_id, None)?;
+    Ok(secret)
+}
+
+pub fn validate_client_id(client_id: &str) -> Result<(), Error> {
     if client_id.is_empty()
         || client_id.len() > 255
         || client_id

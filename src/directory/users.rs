@@ -14,6 +14,9 @@ pub struct NewUser {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub password: Option<String>,
+    /// The password is temporary: the user must choose a new one at the
+    /// next sign-in.
+    pub temporary: bool,
 }
 
 /// Usernames are stored lower-case (as Keycloak does) and must be 1-255
@@ -54,6 +57,11 @@ pub fn create(conn: &mut DbConnection, realm: &Realm, new: NewUser) -> Result<Us
         password_hash,
         not_before_ms: 0,
         created_at_ms: now_ms(),
+        required_actions: if new.temporary && new.password.is_some() {
+            user_rows::UPDATE_PASSWORD.to_string()
+        } else {
+            String::new()
+        },
     };
     store::write(conn, |conn| -> Result<(), Error> {
         if user_rows::find_by_username(conn, &realm.id, &username)?.is_some() {
@@ -66,4 +74,25 @@ pub fn create(conn: &mut DbConnection, realm: &Realm, new: NewUser) -> Result<Us
         Ok(())
     })?;
     Ok(user)
+}
+
+/// The realm role called `name`, created when missing.
+pub fn ensure_role(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    name: &str,
+    description: &str,
+) -> Result<store::roles::RoleRow, Error> {
+    if let Some(role) = store::roles::find_by_name(conn, &realm.id, name)? {
+        return Ok(role);
+    }
+    let role = store::roles::RoleRow {
+        id: crypto::random_id(),
+        realm_id: realm.id.clone(),
+        name: name.to_string(),
+        description: Some(description.to_string()),
+        created_at_ms: now_ms(),
+    };
+    store::roles::insert(conn, &role)?;
+    Ok(role)
 }

@@ -17,6 +17,9 @@ pub struct ApiError {
     pub challenge: Option<String>,
     pub error: &'static str,
     pub error_description: String,
+    /// The request field a validation error is about (admin API).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl ApiError {
@@ -26,7 +29,30 @@ impl ApiError {
             challenge: None,
             error,
             error_description: description.into(),
+            field: None,
         }
+    }
+
+    /// 401 with a Bearer challenge (RFC 6750 §3).
+    pub fn unauthorized(description: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, "unauthorized", description);
+        e.challenge = Some(r#"Bearer realm="master""#.into());
+        e
+    }
+
+    pub fn forbidden(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", description)
+    }
+
+    /// 422: a well-formed request whose `field` has an unacceptable value.
+    pub fn invalid_field(field: &str, description: impl Into<String>) -> Self {
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            description,
+        );
+        e.field = Some(field.to_string());
+        e
     }
 
     pub fn not_found(description: impl Into<String>) -> Self {

@@ -122,7 +122,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(crate::oidc::jwks::certs)
     .service(health::live)
     .service(health::ready)
-    .service(health::metrics);
+    .service(health::metrics)
+    .route("/admin/openapi.json", web::get().to(crate::admin::openapi));
 }
 
 /// Builds the actix `App` factory used by every worker.
@@ -138,9 +139,14 @@ pub fn app(
         InitError = (),
     >,
 > {
-    actix_web::App::new()
-        .app_data(state)
+    use utoipa_actix_web::AppExt;
+    let (app, api) = actix_web::App::new()
+        .into_utoipa_app()
+        .service(crate::admin::scope())
+        .split_for_parts();
+    app.app_data(state)
         .app_data(metrics)
+        .app_data(web::Data::new(crate::admin::document(api)))
         .app_data(
             web::PathConfig::default()
                 .error_handler(|e, _| ApiError::invalid_request(format!("bad path: {e}")).into()),

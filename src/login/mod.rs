@@ -1,5 +1,6 @@
 //! The browser side of signing in: sessions, CSRF, password checks.
 
+pub mod credentials;
 pub mod csrf;
 pub mod password;
 pub mod password_pool;

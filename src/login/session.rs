@@ -20,6 +20,19 @@ pub struct Origin {
     pub ip: Option<String>,
 }
 
+impl Origin {
+    pub fn of(req: &actix_web::HttpRequest) -> Origin {
+        Origin {
+            user_agent: req
+                .headers()
+                .get(actix_web::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            ip: req.peer_addr().map(|a| a.ip().to_string()),
+        }
+    }
+}
+
 /// Starts a session; returns it with the cookie value to set.
 pub fn start(
     conn: &mut DbConnection,

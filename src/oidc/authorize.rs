@@ -16,7 +16,7 @@ use crate::directory::{Client, GrantType, RealmState};
 use crate::http::form::Params;
 use crate::http::pages::{self, PageError};
 use crate::http::AppState;
-use crate::login::{csrf, password, session};
+use crate::login::{csrf, session};
 use crate::revocation::cascade::Actor;
 use crate::store::sessions::SessionRow;
 use crate::store::users::User;
@@ -317,17 +317,6 @@ fn secure(state: &AppState) -> bool {
 
 fn cookie_path(realm: &RealmState) -> String {
     format!("/realms/{}/", realm.realm.name)
-}
-
-fn origin(req: &HttpRequest) -> session::Origin {
-    session::Origin {
-        user_agent: req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
-    }
 }
 
 /// The browser's live session in this realm, if any.
@@ -728,46 +717,37 @@ pub async fn authenticate(
     response
 }
 
-/// Verifies the password on the hashing pool. `Ok(None)` is a wrong
-/// username or password, indistinguishable to the caller.
+/// Verifies the password through the shared credential check.
+/// `Ok(None)` is a wrong username or password, indistinguishable to the caller.
 async fn check_password(
     state: &AppState,
     realm: &RealmState,
     username: &str,
     password: String,
 ) -> Result<Option<User>, HttpResponse> {
-    let busy = |busy: crate::login::password_pool::Busy| {
-        let mut response = reject_page(PageError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            busy.to_string(),
-        ));
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-        response
-    };
-    let slot = state.password_pool.reserve().map_err(busy)?;
-    let realm_id = realm.realm.id.clone();
-    let name = crate::directory::users::normalize_username(username).unwrap_or_default();
-    let user = state
-        .directory
-        .store()
-        .run(move |conn| store::users::find_by_username(conn, &realm_id, &name))
-        .await
-        .map_err(|e| reject_page(crate::error::Error::Store(e).into()))?;
-    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let matches = slot
-        .run(move || match stored {
-            Some(hash) => password::verify(&password, &hash),
-            None => {
-                password::verify_dummy(&password);
-                false
-            }
-        })
-        .await
-        .map_err(busy)?;
-    Ok(user.filter(|u| matches && u.enabled))
+    use crate::login::credentials::{self, CheckError};
+    credentials::check(
+        &state.password_pool,
+        &state.directory,
+        realm,
+        username,
+        password,
+    )
+    .await
+    .map_err(|e| match e {
+        CheckError::Busy(busy) => {
+            let mut response = reject_page(PageError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                busy.to_string(),
+            ));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            response
+        }
+        CheckError::Internal(e) => reject_page(e.into()),
+    })
 }
 
 /// Starts a new browser session, ending the one this browser had.
@@ -785,7 +765,7 @@ async fn start_session(
     let (realm_row, user, origin, now) = (
         realm.realm.clone(),
         user.clone(),
-        origin(http),
+        session::Origin::of(http),
         state.clock.now_ms(),
     );
     let row = state

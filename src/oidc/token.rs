@@ -14,6 +14,41 @@ fn failure(f: Failure) -> ApiError {
     }
 }
 
+/// The password grant's user: the setting must allow the grant, and the
+/// credentials go through the same check as the login form.
+async fn password_user(
+    state: &AppState,
+    realm: &crate::directory::RealmState,
+    params: &crate::http::form::Params,
+) -> Result<crate::store::users::User, ApiError> {
+    use crate::login::credentials::{self, CheckError};
+    if !state.settings.password_grant {
+        return Err(ApiError::oauth(
+            "unsupported_grant_type",
+            "the password grant is turned off on this server",
+        ));
+    }
+    let username = params
+        .get("username")?
+        .ok_or_else(|| ApiError::invalid_request("username is required"))?;
+    let password = params
+        .get("password")?
+        .ok_or_else(|| ApiError::invalid_request("password is required"))?;
+    let checked = credentials::check(
+        &state.password_pool,
+        &state.directory,
+        realm,
+        username,
+        password.to_string(),
+    )
+    .await
+    .map_err(|e| match e {
+        CheckError::Busy(busy) => ApiError::unavailable(busy.to_string()),
+        CheckError::Internal(e) => e.into(),
+    })?;
+    checked.ok_or_else(|| ApiError::oauth("invalid_grant", "Invalid user credentials"))
+}
+
 /// `POST /realms/{realm}/protocol/openid-connect/token`
 pub async fn token(
     state: web::Data<AppState>,
@@ -74,6 +109,19 @@ pub async fn token(
                 "unauthorized_client",
                 "public clients cannot use client_credentials",
             ))
+        }
+        "password" => {
+            let user = password_user(&state, &realm, &params).await?;
+            let origin = crate::login::session::Origin::of(&req);
+            grants::password(
+                &ctx,
+                &caller.client,
+                user,
+                origin,
+                params.get("scope")?,
+                resource,
+            )
+            .await
         }
         other => {
             return Err(ApiError::oauth(

@@ -21,7 +21,7 @@ fn user(conn: &mut DbConnection, realm: &Realm, username: &str) -> Result<User, 
 }
 
 /// Runs the event for a realm found by name, in one write transaction.
-fn run(
+pub fn run(
     conn: &mut DbConnection,
     realm_name: &str,
     actor: &Actor,

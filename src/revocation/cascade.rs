@@ -63,6 +63,21 @@ pub enum SecurityEvent {
         client_row_id: String,
         client_id: String,
     },
+    /// A client's credentials leaked: its tokens die (as above), its
+    /// secret was replaced in the same transaction, and its back-channel
+    /// is told to end every session it took part in.
+    ClientCompromised {
+        client_row_id: String,
+        client_id: String,
+    },
+    /// The user signed out everywhere but here (`keep_sid`), or changed
+    /// their password here: every other session and every refresh family
+    /// not of this session (offline ones too) dies.
+    OtherSessionsEnded {
+        user_id: String,
+        keep_sid: String,
+        password_changed: bool,
+    },
     /// Log everyone in the realm out, without rotating keys.
     RealmLogoutAll,
     /// The realm's keys were retired at once (done by `keys::emergency_rotate`).
@@ -83,6 +98,12 @@ impl SecurityEvent {
             SecurityEvent::PasswordReset { .. } => "user.password_reset",
             SecurityEvent::UserDisabled { .. } => "user.disabled",
             SecurityEvent::ClientTokensRevoked { .. } => "client.tokens_revoked",
+            SecurityEvent::ClientCompromised { .. } => "client.compromised",
+            SecurityEvent::OtherSessionsEnded {
+                password_changed: true,
+                ..
+            } => "user.password_changed",
+            SecurityEvent::OtherSessionsEnded { .. } => "user.other_sessions_ended",
             SecurityEvent::RealmLogoutAll => "realm.logout_all",
             SecurityEvent::EmergencyKeyRotation { .. } => "keys.emergency_rotation",
         }
@@ -97,8 +118,10 @@ impl SecurityEvent {
             SecurityEvent::CodeReplay { family_id, .. } => family_id.clone().unwrap_or_default(),
             SecurityEvent::UserLogoutAll { user_id }
             | SecurityEvent::PasswordReset { user_id }
-            | SecurityEvent::UserDisabled { user_id } => user_id.clone(),
-            SecurityEvent::ClientTokensRevoked { client_id, .. } => client_id.clone(),
+            | SecurityEvent::UserDisabled { user_id }
+            | SecurityEvent::OtherSessionsEnded { user_id, .. } => user_id.clone(),
+            SecurityEvent::ClientTokensRevoked { client_id, .. }
+            | SecurityEvent::ClientCompromised { client_id, .. } => client_id.clone(),
             SecurityEvent::RealmLogoutAll => String::new(),
             SecurityEvent::EmergencyKeyRotation { retired } => retired.join(" "),
         }
@@ -254,32 +277,71 @@ pub fn apply(
                 &mut outcome,
             )?;
         }
-        SecurityEvent::ClientTokensRevoked {
+        SecurityEvent::OtherSessionsEnded {
+            user_id,
+            keep_sid,
+            password_changed,
+        } => {
+            let reason = if *password_changed {
+                "password changed on another device"
+            } else {
+                "signed out from another device"
+            };
+            for session in store::sessions::list_live(conn, &realm.id, Some(user_id), now_ms)? {
+                if session.id != *keep_sid {
+                    end_session(
+                        conn,
+                        realm,
+                        &session.id,
+                        reason,
+                        now_ms,
+                        horizon,
+                        &mut outcome,
+                    )?;
+                }
+            }
+            for family in store::refresh::live_families_of_user(conn, user_id)? {
+                if family.session_id != *keep_sid {
+                    revoke_family(conn, realm, &family.id, reason, now_ms, &mut outcome)?;
+                }
+            }
+        }
+        SecurityEvent::ClientCompromised {
             client_row_id,
             client_id,
         } => {
-            store::clients::set_not_before(conn, client_row_id, now_ms)?;
-            outcome.families_revoked += store::refresh::revoke_all(
+            for (sid, user_id) in store::sessions::live_with_client(conn, client_row_id, now_ms)? {
+                outcome.notices_queued += store::outbox::enqueue_for_client(
+                    conn,
+                    &realm.id,
+                    client_row_id,
+                    &sid,
+                    &user_id,
+                    now_ms,
+                )?;
+            }
+            cut_off_client(
                 conn,
-                FamilyScope::Client(client_row_id),
-                "client tokens revoked",
-                now_ms,
-            )?;
-            let concerns = Concerns {
-                client_id: Some(client_row_id),
-                ..Concerns::default()
-            };
-            record_about(
-                conn,
-                &realm.id,
-                EventKind::ClientCutoff,
+                realm,
+                client_row_id,
                 client_id,
-                Some(now_ms),
-                Some(horizon),
-                &concerns,
+                now_ms,
+                horizon,
+                &mut outcome,
             )?;
-            record(conn, &realm.id, EventKind::Client, client_id, None)?;
         }
+        SecurityEvent::ClientTokensRevoked {
+            client_row_id,
+            client_id,
+        } => cut_off_client(
+            conn,
+            realm,
+            client_row_id,
+            client_id,
+            now_ms,
+            horizon,
+            &mut outcome,
+        )?,
         SecurityEvent::RealmLogoutAll => {
             store::realms::set_not_before(conn, &realm.id, now_ms)?;
             for (sid, user_id) in
@@ -327,6 +389,41 @@ pub fn apply(
         }],
     )?;
     Ok(outcome)
+}
+
+/// The client's cut-off moves to now: every token issued to it and every
+/// refresh family it holds dies.
+fn cut_off_client(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    client_row_id: &str,
+    client_id: &str,
+    now_ms: i64,
+    horizon: i64,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
+    store::clients::set_not_before(conn, client_row_id, now_ms)?;
+    outcome.families_revoked += store::refresh::revoke_all(
+        conn,
+        FamilyScope::Client(client_row_id),
+        "client tokens revoked",
+        now_ms,
+    )?;
+    let concerns = Concerns {
+        client_id: Some(client_row_id),
+        ..Concerns::default()
+    };
+    record_about(
+        conn,
+        &realm.id,
+        EventKind::ClientCutoff,
+        client_id,
+        Some(now_ms),
+        Some(horizon),
+        &concerns,
+    )?;
+    record(conn, &realm.id, EventKind::Client, client_id, None)?;
+    Ok(())
 }
 
 /// A family dies, and the access tokens minted with it are denied.

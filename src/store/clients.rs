@@ -25,6 +25,8 @@ pub struct ClientRow {
     pub introspect_any: bool,
     pub backchannel_logout_session_required: bool,
     pub frontchannel_logout_uri: Option<String>,
+    pub previous_secret_hash: Option<String>,
+    pub previous_secret_until_ms: i64,
 }
 
 pub fn insert(conn: &mut DbConnection, client: &ClientRow) -> Result<(), StoreError> {
@@ -90,4 +92,54 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ClientRow>, Stor
         .select(ClientRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// The settings an administrator edits.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = clients)]
+pub struct ClientChanges {
+    pub redirect_uris: Option<String>,
+    pub post_logout_redirect_uris: Option<String>,
+    pub grant_types: Option<String>,
+    pub backchannel_logout_uri: Option<Option<String>>,
+    pub frontchannel_logout_uri: Option<Option<String>>,
+    pub consent_required: Option<bool>,
+    pub enabled: Option<bool>,
+    pub default_audience: Option<Option<String>>,
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    changes: &ClientChanges,
+) -> Result<(), StoreError> {
+    diesel::update(clients::table.find(id))
+        .set(changes)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Replaces the secret; the previous one keeps working until
+/// `previous_until_ms` (0: not at all).
+pub fn set_secret(
+    conn: &mut DbConnection,
+    id: &str,
+    secret_hash: &str,
+    previous_hash: Option<&str>,
+    previous_until_ms: i64,
+) -> Result<(), StoreError> {
+    diesel::update(clients::table.find(id))
+        .set((
+            clients::secret_hash.eq(secret_hash),
+            clients::previous_secret_hash.eq(previous_hash),
+            clients::previous_secret_until_ms.eq(previous_until_ms),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Deletes a client; its refresh families, consents and pending notices go
+/// with it (foreign keys cascade).
+pub fn delete(conn: &mut DbConnection, id: &str) -> Result<bool, StoreError> {
+    Ok(diesel::delete(clients::table.find(id)).execute(conn)? > 0)
 }

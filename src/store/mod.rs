@@ -12,6 +12,7 @@ pub mod meta;
 pub mod outbox;
 pub mod realms;
 pub mod refresh;
+pub mod roles;
 pub mod schema;
 pub mod sessions;
 pub mod status;

@@ -40,21 +40,55 @@ pub fn enqueue_for_session(
         .select(clients::id)
         .load(conn)?;
     for client_id in &targets {
-        diesel::insert_into(backchannel_outbox::table)
-            .values((
-                backchannel_outbox::realm_id.eq(realm_id),
-                backchannel_outbox::client_id.eq(client_id),
-                backchannel_outbox::session_id.eq(session_id),
-                backchannel_outbox::user_id.eq(user_id),
-                backchannel_outbox::status.eq("pending"),
-                backchannel_outbox::attempts.eq(0),
-                backchannel_outbox::next_attempt_ms.eq(now_ms),
-                backchannel_outbox::claimed_until_ms.eq(0),
-                backchannel_outbox::created_at_ms.eq(now_ms),
-            ))
-            .execute(conn)?;
+        insert_pending(conn, realm_id, client_id, session_id, user_id, now_ms)?;
     }
     Ok(targets.len())
+}
+
+/// Queues a notice to one client (row id) about one session, when the
+/// client registered a back-channel logout URI; returns how many (0 or 1).
+pub fn enqueue_for_client(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    client_id: &str,
+    session_id: &str,
+    user_id: &str,
+    now_ms: i64,
+) -> Result<usize, StoreError> {
+    let registered: i64 = clients::table
+        .filter(clients::id.eq(client_id))
+        .filter(clients::backchannel_logout_uri.is_not_null())
+        .count()
+        .get_result(conn)?;
+    if registered == 0 {
+        return Ok(0);
+    }
+    insert_pending(conn, realm_id, client_id, session_id, user_id, now_ms)?;
+    Ok(1)
+}
+
+fn insert_pending(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    client_id: &str,
+    session_id: &str,
+    user_id: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    diesel::insert_into(backchannel_outbox::table)
+        .values((
+            backchannel_outbox::realm_id.eq(realm_id),
+            backchannel_outbox::client_id.eq(client_id),
+            backchannel_outbox::session_id.eq(session_id),
+            backchannel_outbox::user_id.eq(user_id),
+            backchannel_outbox::status.eq("pending"),
+            backchannel_outbox::attempts.eq(0),
+            backchannel_outbox::next_attempt_ms.eq(now_ms),
+            backchannel_outbox::claimed_until_ms.eq(0),
+            backchannel_outbox::created_at_ms.eq(now_ms),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Claims up to `limit` due notices for this node until `until_ms`; a
@@ -139,11 +173,13 @@ pub fn give_up(
     Ok(())
 }
 
-/// Notices of a realm, newest first, optionally of one session.
+/// Notices of a realm, newest first, optionally of one session and of one
+/// client (row id).
 pub fn list(
     conn: &mut DbConnection,
     realm_id: &str,
     session_id: Option<&str>,
+    client_id: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Notice>, StoreError> {
     let mut query = backchannel_outbox::table
@@ -151,6 +187,9 @@ pub fn list(
         .into_boxed();
     if let Some(sid) = session_id {
         query = query.filter(backchannel_outbox::session_id.eq(sid.to_string()));
+    }
+    if let Some(client) = client_id {
+        query = query.filter(backchannel_outbox::client_id.eq(client.to_string()));
     }
     Ok(query
         .order(backchannel_outbox::id.desc())

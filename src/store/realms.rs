@@ -84,3 +84,12 @@ pub fn update(conn: &mut DbConnection, id: &str, changes: &RealmChanges) -> Resu
         .execute(conn)?;
     Ok(())
 }
+
+/// Deletes a realm and everything in it (foreign keys cascade); the
+/// revocation log and the audit trail keep their rows.
+pub fn delete(conn: &mut DbConnection, id: &str) -> Result<bool, StoreError> {
+    use super::schema::status_list_slots;
+    diesel::delete(status_list_slots::table.filter(status_list_slots::realm_id.eq(id)))
+        .execute(conn)?;
+    Ok(diesel::delete(realms::table.find(id)).execute(conn)? > 0)
+}

@@ -203,3 +203,15 @@ pub fn find_family(conn: &mut DbConnection, id: &str) -> Result<Option<FamilyRow
         .first(conn)
         .optional()?)
 }
+
+/// The user's refresh families that have not been revoked.
+pub fn live_families_of_user(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<Vec<FamilyRow>, StoreError> {
+    Ok(refresh_families::table
+        .filter(refresh_families::user_id.eq(user_id))
+        .filter(refresh_families::revoked_at_ms.is_null())
+        .select(FamilyRow::as_select())
+        .load(conn)?)
+}

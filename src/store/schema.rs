@@ -38,6 +38,7 @@ diesel::table! {
         password_hash -> Nullable<Text>,
         not_before_ms -> BigInt,
         created_at_ms -> BigInt,
+        required_actions -> Text,
     }
 }
 
@@ -60,6 +61,8 @@ diesel::table! {
         introspect_any -> Bool,
         backchannel_logout_session_required -> Bool,
         frontchannel_logout_uri -> Nullable<Text>,
+        previous_secret_hash -> Nullable<Text>,
+        previous_secret_until_ms -> BigInt,
     }
 }
 
@@ -248,6 +251,26 @@ diesel::table! {
 
 diesel::joinable!(session_clients -> clients (client_id));
 
+diesel::table! {
+    roles (id) {
+        id -> Text,
+        realm_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        created_at_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_roles (user_id, role_id) {
+        user_id -> Text,
+        role_id -> Text,
+    }
+}
+
+diesel::joinable!(user_roles -> roles (role_id));
+diesel::joinable!(user_roles -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     server_meta,
     realms,
@@ -265,4 +288,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     backchannel_outbox,
     status_list_blocks,
     status_list_slots,
+    roles,
+    user_roles,
 );

@@ -170,3 +170,31 @@ pub fn client_took_part(
         .get_result(conn)?;
     Ok(families > 0)
 }
+
+/// Live sessions the client (row id) took part in: (sid, user id).
+pub fn live_with_client(
+    conn: &mut DbConnection,
+    client_id: &str,
+    now_ms: i64,
+) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(session_clients::table
+        .inner_join(sessions::table.on(sessions::id.eq(session_clients::session_id)))
+        .filter(session_clients::client_id.eq(client_id))
+        .filter(sessions::ended_at_ms.is_null())
+        .filter(sessions::expires_at_ms.gt(now_ms))
+        .select((sessions::id, sessions::user_id))
+        .load(conn)?)
+}
+
+/// The clients (row id, client id) that took part in each of `sids`.
+pub fn clients_of(
+    conn: &mut DbConnection,
+    sids: &[String],
+) -> Result<Vec<(String, String, String)>, StoreError> {
+    use super::schema::clients;
+    Ok(session_clients::table
+        .inner_join(clients::table)
+        .filter(session_clients::session_id.eq_any(sids))
+        .select((session_clients::session_id, clients::id, clients::client_id))
+        .load(conn)?)
+}

@@ -172,3 +172,16 @@ pub fn list_len(conn: &mut DbConnection, realm_id: &str, list_no: i64) -> Result
         .first(conn)?;
     Ok(end.unwrap_or(0))
 }
+
+/// The slots of a realm's access tokens that have not expired.
+pub fn unexpired_in_realm(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    now_ms: i64,
+) -> Result<Vec<Slot>, StoreError> {
+    Ok(status_list_slots::table
+        .filter(status_list_slots::realm_id.eq(realm_id))
+        .filter(status_list_slots::exp_ms.gt(now_ms))
+        .select(Slot::as_select())
+        .load(conn)?)
+}

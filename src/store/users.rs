@@ -18,9 +18,25 @@ pub struct User {
     pub password_hash: Option<String>,
     pub not_before_ms: i64,
     pub created_at_ms: i64,
+    /// Comma-separated steps due at the next sign-in (`UPDATE_PASSWORD`).
+    pub required_actions: String,
 }
 
+/// The required action an administrator's temporary password sets.
+pub const UPDATE_PASSWORD: &str = "UPDATE_PASSWORD";
+
 impl User {
+    pub fn required_actions(&self) -> Vec<&str> {
+        self.required_actions
+            .split(',')
+            .filter(|a| !a.is_empty())
+            .collect()
+    }
+
+    pub fn must_update_password(&self) -> bool {
+        self.required_actions().contains(&UPDATE_PASSWORD)
+    }
+
     /// Whether something issued at `issued_at_ms` (a session, a refresh
     /// family) outlives the user's cut-off: what was issued at or before it
     /// dies, the rule the revocation index applies to tokens.
@@ -81,4 +97,141 @@ pub fn set_enabled(conn: &mut DbConnection, id: &str, enabled: bool) -> Result<(
         .set(users::enabled.eq(enabled))
         .execute(conn)?;
     Ok(())
+}
+
+pub fn set_required_actions(
+    conn: &mut DbConnection,
+    id: &str,
+    actions: &[&str],
+) -> Result<(), StoreError> {
+    diesel::update(users::table.find(id))
+        .set(users::required_actions.eq(actions.join(",")))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Which users a search matches: one exact username, or a substring of
+/// username, email or name.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub search: Option<String>,
+    pub exact: bool,
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower()`, for case-insensitive search on both backends.
+    #[sql_name = "lower"]
+    fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+fn filtered<'a>(
+    realm_id: &'a str,
+    query: &'a UserQuery,
+) -> users::BoxedQuery<'a, <DbConnection as diesel::Connection>::Backend> {
+    let mut q = users::table
+        .filter(users::realm_id.eq(realm_id))
+        .into_boxed();
+    if let Some(name) = &query.username {
+        let name = name.to_lowercase();
+        q = if query.exact {
+            q.filter(users::username.eq(name))
+        } else {
+            q.filter(users::username.like(escape_like(&name)).escape('\\'))
+        };
+    }
+    if let Some(email) = &query.email {
+        q = if query.exact {
+            q.filter(users::email.eq(email.clone()))
+        } else {
+            q.filter(
+                lower(users::email)
+                    .like(escape_like(&email.to_lowercase()))
+                    .escape('\\'),
+            )
+        };
+    }
+    if let Some(text) = &query.search {
+        let pattern = escape_like(&text.to_lowercase());
+        q = q.filter(
+            users::username
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(users::email).like(pattern.clone()).escape('\\'))
+                .or(lower(users::first_name).like(pattern.clone()).escape('\\'))
+                .or(lower(users::last_name).like(pattern).escape('\\')),
+        );
+    }
+    q
+}
+
+pub fn search(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    query: &UserQuery,
+    first: i64,
+    max: i64,
+) -> Result<Vec<User>, StoreError> {
+    Ok(filtered(realm_id, query)
+        .order(users::username.asc())
+        .offset(first)
+        .limit(max)
+        .select(User::as_select())
+        .load(conn)?)
+}
+
+pub fn count(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    query: &UserQuery,
+) -> Result<i64, StoreError> {
+    Ok(filtered(realm_id, query).count().get_result(conn)?)
+}
+
+/// The profile fields an administrator edits.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct ProfileChanges {
+    pub email: Option<Option<String>>,
+    pub first_name: Option<Option<String>>,
+    pub last_name: Option<Option<String>>,
+    pub required_actions: Option<String>,
+}
+
+pub fn update_profile(
+    conn: &mut DbConnection,
+    id: &str,
+    changes: &ProfileChanges,
+) -> Result<(), StoreError> {
+    if changes.email.is_none()
+        && changes.first_name.is_none()
+        && changes.last_name.is_none()
+        && changes.required_actions.is_none()
+    {
+        return Ok(());
+    }
+    diesel::update(users::table.find(id))
+        .set(changes)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Deletes a user; their sessions, refresh families, consents and role
+/// grants go with them (foreign keys cascade).
+pub fn delete(conn: &mut DbConnection, id: &str) -> Result<bool, StoreError> {
+    Ok(diesel::delete(users::table.find(id)).execute(conn)? > 0)
 }

@@ -158,6 +158,7 @@ pub async fn client_credentials(
             jti: new_jti(),
             now_ms: ctx.now_ms,
             status: Some(status.1.clone()),
+            realm_roles: &[],
         },
     )?;
     ctx.status_lists
@@ -184,6 +185,98 @@ async fn status_position(ctx: &Context<'_>) -> Result<(Position, serde_json::Val
         position,
         serde_json::json!({ "status_list": { "idx": position.idx, "uri": uri } }),
     ))
+}
+
+// ---- password (Keycloak compatibility) ---------------------------------
+
+/// RFC 6749 §4.3 for a user whose password the caller has already checked
+/// (with the same lockout and limits as the login form). It starts a
+/// session as a browser sign-in would, so every invalidation reaches it.
+pub async fn password(
+    ctx: &Context<'_>,
+    client: &Client,
+    user: User,
+    origin: session::Origin,
+    scope: Option<&str>,
+    resource: Option<&str>,
+) -> Result<TokenResponse, Failure> {
+    if !client.allows(GrantType::Password) {
+        return Err(GrantError::new(
+            "unauthorized_client",
+            "this client may not use the password grant",
+        )
+        .into());
+    }
+    if user.must_update_password() {
+        return Err(GrantError::invalid_grant(
+            "Account is not fully set up: the user must choose a new password in the browser",
+        )
+        .into());
+    }
+    let scopes = Scopes::parse(scope.unwrap_or("openid"))
+        .map_err(|bad| GrantError::new("invalid_scope", format!("scope `{bad}` is not offered")))?;
+    let aud = audience(client, resource)?;
+    let jti = new_jti();
+    let issues_refresh = client.allows(GrantType::RefreshToken);
+    let refresh_value = crypto::random_token::<32>();
+    let refresh_hash = ctx.directory.hash_token(&refresh_value);
+    // The session has no browser cookie; its cookie hash is unguessable.
+    let cookie_hash = ctx.directory.hash_token(&crypto::random_token::<32>());
+    let (realm, now, client_row_id) = (ctx.realm.realm.clone(), ctx.now_ms, client.id.clone());
+    let (jti_for_db, scope_text) = (jti.clone(), scopes.to_string());
+    let (user, session, family, roles) = ctx
+        .directory
+        .store()
+        .run(move |conn| {
+            store::write(conn, |conn| -> Result<_, Failure> {
+                let session = session::start(conn, &realm, &user, &cookie_hash, &origin, now)?;
+                let family = if issues_refresh {
+                    let seed = FamilySeed {
+                        user_id: &user.id,
+                        session_id: &session.id,
+                        scope: &scope_text,
+                        auth_time_s: session.auth_time_s,
+                    };
+                    let offline = scope_text.split(' ').any(|s| s == "offline_access");
+                    let family = new_family(
+                        &realm,
+                        seed,
+                        &client_row_id,
+                        offline,
+                        session.expires_at_ms,
+                        now,
+                    );
+                    store::refresh::insert_family(conn, &family)?;
+                    let mut first = new_refresh_row(&realm, &family, refresh_hash, now);
+                    first.access_jti = Some(jti_for_db);
+                    first.access_exp_ms = Some(now + realm.access_token_lifetime_s * 1000);
+                    store::refresh::insert_token(conn, &first)?;
+                    Some(family)
+                } else {
+                    None
+                };
+                store::sessions::add_client(conn, &session.id, &client_row_id, now)?;
+                let roles = store::roles::names_of_user(conn, &user.id)?;
+                Ok((user, session, family, roles))
+            })
+        })
+        .await?;
+    let refresh = family.map(|f| (refresh_value, refresh_lifetime_s(&ctx.realm.realm, &f, now)));
+    let status = status_position(ctx).await?;
+    respond(
+        ctx,
+        client,
+        &user,
+        &scopes,
+        &aud,
+        jti,
+        &session.id,
+        None,
+        session.auth_time_s,
+        refresh,
+        status,
+        &roles,
+    )
 }
 
 // ---- authorization_code -------------------------------------------------
@@ -243,8 +336,9 @@ fn check_code(
 
 /// What a code's redemption transaction found.
 enum Redemption {
-    /// First use: the user, the new refresh family (if any), the auth time.
-    Issued(User, Option<FamilyRow>, i64),
+    /// First use: the user, the new refresh family (if any), the auth
+    /// time, the user's realm roles.
+    Issued(User, Option<FamilyRow>, i64, Vec<String>),
     /// The code had been used already.
     Replayed(CodeRow),
 }
@@ -296,11 +390,12 @@ pub async fn authorization_code(
                 }
                 let row = code_row;
                 let (session, user) = live_session(conn, &row.session_id, now)?;
+                let roles = store::roles::names_of_user(conn, &user.id)?;
                 let family = if issues_refresh {
                     let offline = scopes.contains("offline_access");
                     let family = new_family(
                         &realm,
-                        &row,
+                        FamilySeed::of_code(&row),
                         &client_row_id,
                         offline,
                         session.expires_at_ms,
@@ -322,12 +417,12 @@ pub async fn authorization_code(
                     &jti_for_db,
                 )?;
                 store::sessions::add_client(conn, &session.id, &client_row_id, now)?;
-                Ok(Redemption::Issued(user, family, session.auth_time_s))
+                Ok(Redemption::Issued(user, family, session.auth_time_s, roles))
             })
         })
         .await?;
-    let (user, family, auth_time_s) = match outcome {
-        Redemption::Issued(user, family, auth_time_s) => (user, family, auth_time_s),
+    let (user, family, auth_time_s, roles) = match outcome {
+        Redemption::Issued(user, family, auth_time_s, roles) => (user, family, auth_time_s, roles),
         Redemption::Replayed(used) => {
             revoke_code_issue(ctx, used).await?;
             return Err(GrantError::invalid_grant(
@@ -351,6 +446,7 @@ pub async fn authorization_code(
         auth_time_s,
         refresh,
         status,
+        &roles,
     )
 }
 
@@ -405,9 +501,28 @@ pub fn family_holder(
     Ok(Ok(user))
 }
 
+/// Who and what a new refresh family is for.
+struct FamilySeed<'a> {
+    user_id: &'a str,
+    session_id: &'a str,
+    scope: &'a str,
+    auth_time_s: i64,
+}
+
+impl<'a> FamilySeed<'a> {
+    fn of_code(code: &'a CodeRow) -> Self {
+        FamilySeed {
+            user_id: &code.user_id,
+            session_id: &code.session_id,
+            scope: &code.scope,
+            auth_time_s: code.auth_time_s,
+        }
+    }
+}
+
 fn new_family(
     realm: &crate::store::realms::Realm,
-    code: &CodeRow,
+    seed: FamilySeed<'_>,
     client_row_id: &str,
     offline: bool,
     session_expires_ms: i64,
@@ -422,11 +537,11 @@ fn new_family(
         id: crypto::random_token::<16>(),
         realm_id: realm.id.clone(),
         client_id: client_row_id.to_string(),
-        user_id: code.user_id.clone(),
-        session_id: code.session_id.clone(),
+        user_id: seed.user_id.to_string(),
+        session_id: seed.session_id.to_string(),
         offline,
-        scope: code.scope.clone(),
-        auth_time_s: code.auth_time_s,
+        scope: seed.scope.to_string(),
+        auth_time_s: seed.auth_time_s,
         created_at_ms: now,
         last_used_ms: now,
         expires_at_ms,
@@ -483,6 +598,7 @@ fn respond(
     auth_time_s: i64,
     refresh: Option<(String, i64)>,
     status: (Position, serde_json::Value),
+    roles: &[String],
 ) -> Result<TokenResponse, Failure> {
     let access = mint_access(
         ctx.realm,
@@ -497,6 +613,7 @@ fn respond(
             jti,
             now_ms: ctx.now_ms,
             status: Some(status.1),
+            realm_roles: roles,
         },
     )?;
     ctx.status_lists
@@ -614,13 +731,14 @@ pub async fn refresh(
             asked
         }
     };
-    let (user, auth_time_s) = {
+    let (user, auth_time_s, roles) = {
         let (family, now) = (family.clone(), ctx.now_ms);
         ctx.directory
             .store()
-            .run(move |conn| -> Result<(User, i64), Failure> {
+            .run(move |conn| -> Result<(User, i64, Vec<String>), Failure> {
                 let user = family_holder(conn, &family, now)?.map_err(GrantError::invalid_grant)?;
-                Ok((user, family.auth_time_s))
+                let roles = store::roles::names_of_user(conn, &user.id)?;
+                Ok((user, family.auth_time_s, roles))
             })
             .await?
     };
@@ -643,6 +761,7 @@ pub async fn refresh(
             refresh_lifetime_s(&ctx.realm.realm, &family, ctx.now_ms),
         )),
         status,
+        &roles,
     )?;
     let grace = ctx.realm.realm.refresh_grace_ms;
     let replay = if grace > 0 && !client.is_public() {

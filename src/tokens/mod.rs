@@ -44,6 +44,23 @@ pub struct AccessClaims {
     /// Where the token's bit lives in the realm's Token Status List.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<serde_json::Value>,
+    /// The user's realm roles, shaped as Keycloak shapes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realm_access: Option<RealmAccess>,
+}
+
+/// `realm_access` in an access token: `{"roles": [...]}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RealmAccess {
+    pub roles: Vec<String>,
+}
+
+impl AccessClaims {
+    pub fn has_realm_role(&self, role: &str) -> bool {
+        self.realm_access
+            .as_ref()
+            .is_some_and(|a| a.roles.iter().any(|r| r == role))
+    }
 }
 
 /// The claims of an ID token (OIDC Core §2, §5.1).
@@ -124,6 +141,8 @@ pub struct AccessGrant<'a> {
     pub now_ms: i64,
     /// `{"status_list": {"idx", "uri"}}` when the token has a status index.
     pub status: Option<serde_json::Value>,
+    /// The user's realm roles (none for a client acting for itself).
+    pub realm_roles: &'a [String],
 }
 
 pub struct MintedAccess {
@@ -153,6 +172,9 @@ pub fn mint_access(realm: &RealmState, grant: AccessGrant<'_>) -> Result<MintedA
         preferred_username: grant.username.map(str::to_string),
         iat_ms: grant.now_ms,
         status: grant.status,
+        realm_access: (!grant.realm_roles.is_empty()).then(|| RealmAccess {
+            roles: grant.realm_roles.to_vec(),
+        }),
     };
     let token = jwt::sign(key, ACCESS_TOKEN_TYP, &claims)?;
     Ok(MintedAccess { token, claims })

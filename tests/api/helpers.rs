@@ -690,6 +690,19 @@ pub fn new_client(client_id: &str) -> latch::directory::clients::NewClient {
     }
 }
 
+pub trait NewClientExt {
+    /// A resource server that may introspect every token of the realm.
+    fn introspecting(self) -> Self;
+}
+
+impl NewClientExt for latch::directory::clients::NewClient {
+    fn introspecting(mut self) -> Self {
+        self.introspect_any = true;
+        self.grant_types = vec![latch::directory::clients::GrantType::ClientCredentials];
+        self
+    }
+}
+
 // ---- revocation helpers -------------------------------------------------
 
 impl TestApp {

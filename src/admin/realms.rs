@@ -1,0 +1,489 @@
+//! `/admin/realms`: list, create, read, update and delete realms; log a
+//! whole realm out; the realm's exposure window.
+
+use actix_web::{delete, get, post, put, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{audit, created, in_field, Admin, ErrorRepresentation, OutcomeRepresentation};
+use crate::directory::bootstrap::{self, MASTER_REALM};
+use crate::directory::realms as realm_dir;
+use crate::error::Error;
+use crate::http::errors::ApiError;
+use crate::http::AppState;
+use crate::revocation::cascade::SecurityEvent;
+use crate::store::realms::{Realm, RealmChanges};
+use crate::store::{self, DbConnection};
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list)
+        .service(create)
+        .service(read)
+        .service(update)
+        .service(remove)
+        .service(logout_all)
+        .service(exposure);
+}
+
+/// A realm, with Keycloak's field names for the settings both have
+/// (lifetimes in seconds).
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RealmRepresentation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The realm's name, which is also its path segment.
+    pub realm: Option<String>,
+    pub enabled: Option<bool>,
+    pub access_token_lifespan: Option<i64>,
+    pub id_token_lifespan: Option<i64>,
+    pub refresh_token_lifespan: Option<i64>,
+    /// The longest a browser session lives.
+    pub sso_session_max_lifespan: Option<i64>,
+    pub offline_session_max_lifespan: Option<i64>,
+    /// How long a retried refresh gets the same response (milliseconds; 0 = off).
+    pub refresh_token_grace_millis: Option<i64>,
+    /// Scheduled signing-key rotation (seconds; 0 = never).
+    pub key_rotation_interval: Option<i64>,
+    /// How long a new key is published before it signs (seconds).
+    pub key_stage_seconds: Option<i64>,
+}
+
+impl From<&Realm> for RealmRepresentation {
+    fn from(r: &Realm) -> Self {
+        RealmRepresentation {
+            id: Some(r.id.clone()),
+            realm: Some(r.name.clone()),
+            enabled: Some(r.enabled),
+            access_token_lifespan: Some(r.access_token_lifetime_s),
+            id_token_lifespan: Some(r.id_token_lifetime_s),
+            refresh_token_lifespan: Some(r.refresh_token_lifetime_s),
+            sso_session_max_lifespan: Some(r.session_lifetime_s),
+            offline_session_max_lifespan: Some(r.offline_token_lifetime_s),
+            refresh_token_grace_millis: Some(r.refresh_grace_ms),
+            key_rotation_interval: Some(r.key_rotation_interval_s),
+            key_stage_seconds: Some(r.key_stage_s),
+        }
+    }
+}
+
+impl RealmRepresentation {
+    fn changes(&self) -> Result<RealmChanges, ApiError> {
+        let fields = [
+            ("accessTokenLifespan", self.access_token_lifespan, true),
+            ("idTokenLifespan", self.id_token_lifespan, true),
+            ("refreshTokenLifespan", self.refresh_token_lifespan, true),
+            ("ssoSessionMaxLifespan", self.sso_session_max_lifespan, true),
+            (
+                "offlineSessionMaxLifespan",
+                self.offline_session_max_lifespan,
+                true,
+            ),
+            (
+                "refreshTokenGraceMillis",
+                self.refresh_token_grace_millis,
+                false,
+            ),
+            ("keyRotationInterval", self.key_rotation_interval, false),
+            ("keyStageSeconds", self.key_stage_seconds, false),
+        ];
+        for (field, value, positive) in fields {
+            match value {
+                Some(v) if positive && v <= 0 => {
+                    return Err(ApiError::invalid_field(
+                        field,
+                        format!("{field} must be positive"),
+                    ))
+                }
+                Some(v) if v < 0 => {
+                    return Err(ApiError::invalid_field(
+                        field,
+                        format!("{field} must not be negative"),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        if self.enabled == Some(false) {
+            return Err(ApiError::invalid_field(
+                "enabled",
+                "realms cannot be disabled; log the realm out or delete it",
+            ));
+        }
+        Ok(RealmChanges {
+            access_token_lifetime_s: self.access_token_lifespan,
+            id_token_lifetime_s: self.id_token_lifespan,
+            refresh_token_lifetime_s: self.refresh_token_lifespan,
+            offline_token_lifetime_s: self.offline_session_max_lifespan,
+            session_lifetime_s: self.sso_session_max_lifespan,
+            refresh_grace_ms: self.refresh_token_grace_millis,
+            key_rotation_interval_s: self.key_rotation_interval,
+            key_stage_s: self.key_stage_seconds,
+        })
+    }
+}
+
+fn is_empty(c: &RealmChanges) -> bool {
+    c.access_token_lifetime_s.is_none()
+        && c.id_token_lifetime_s.is_none()
+        && c.refresh_token_lifetime_s.is_none()
+        && c.offline_token_lifetime_s.is_none()
+        && c.session_lifetime_s.is_none()
+        && c.refresh_grace_ms.is_none()
+        && c.key_rotation_interval_s.is_none()
+        && c.key_stage_s.is_none()
+}
+
+/// The realm called `name` (404 when there is none).
+pub fn find(conn: &mut DbConnection, name: &str) -> Result<Realm, Error> {
+    realm_dir::find(conn, name)
+}
+
+#[utoipa::path(
+    tag = "realms",
+    responses(
+        (status = 200, description = "Every realm", body = Vec<RealmRepresentation>),
+        (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation),
+    )
+)]
+#[get("")]
+async fn list(
+    state: web::Data<AppState>,
+    _admin: Admin,
+) -> Result<web::Json<Vec<RealmRepresentation>>, ApiError> {
+    let realms = state
+        .directory
+        .store()
+        .run(|conn| store::realms::list(conn).map_err(Error::from))
+        .await?;
+    Ok(web::Json(
+        realms.iter().map(RealmRepresentation::from).collect(),
+    ))
+}
+
+/// Creates a realm (with its signing keys and built-in clients).
+pub async fn create_realm(
+    state: &AppState,
+    admin: &Admin,
+    rep: RealmRepresentation,
+) -> Result<Realm, ApiError> {
+    let name = rep
+        .realm
+        .clone()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ApiError::invalid_field("realm", "realm (the name) is required"))?;
+    if !realm_dir::is_valid_name(&name) {
+        return Err(ApiError::invalid_field(
+            "realm",
+            "a realm name is 1-64 letters, digits, '-' or '_'",
+        ));
+    }
+    let changes = rep.changes()?;
+    let (master, base, admin) = (
+        state.directory.master().clone(),
+        state.public_base.clone(),
+        admin.clone(),
+    );
+    let realm = state
+        .directory
+        .store()
+        .run(move |conn| -> Result<Realm, Error> {
+            let realm = realm_dir::create(conn, &master, &name)?;
+            bootstrap::ensure_builtins(conn, &master, &realm, &base)?;
+            let realm = if is_empty(&changes) {
+                realm
+            } else {
+                realm_dir::update(conn, &name, &changes)?
+            };
+            audit(
+                conn,
+                &realm.id,
+                &admin,
+                "admin.realm.created",
+                &realm.name,
+                None,
+            )?;
+            Ok(realm)
+        })
+        .await
+        .map_err(in_field("realm"))?;
+    Ok(realm)
+}
+
+#[utoipa::path(
+    tag = "realms",
+    request_body = RealmRepresentation,
+    responses(
+        (status = 201, description = "Created; Location names the realm"),
+        (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation),
+        (status = 409, description = "A realm of that name exists", body = ErrorRepresentation),
+        (status = 422, body = ErrorRepresentation),
+    )
+)]
+#[post("")]
+async fn create(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: web::Json<RealmRepresentation>,
+) -> Result<HttpResponse, ApiError> {
+    let realm = create_realm(&state, &admin, body.into_inner()).await?;
+    Ok(created(
+        format!("{}/admin/realms/{}", state.public_base, realm.name),
+        None,
+    ))
+}
+
+#[utoipa::path(
+    tag = "realms",
+    params(("realm" = String, Path, description = "Realm name")),
+    responses(
+        (status = 200, body = RealmRepresentation),
+        (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation),
+        (status = 404, body = ErrorRepresentation),
+    )
+)]
+#[get("/{realm}")]
+async fn read(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    path: web::Path<String>,
+) -> Result<web::Json<RealmRepresentation>, ApiError> {
+    let name = path.into_inner();
+    let realm = state
+        .directory
+        .store()
+        .run(move |conn| find(conn, &name))
+        .await?;
+    Ok(web::Json(RealmRepresentation::from(&realm)))
+}
+
+/// Changes realm settings (omitted fields stay as they are).
+pub async fn update_realm(
+    state: &AppState,
+    admin: &Admin,
+    name: String,
+    rep: RealmRepresentation,
+) -> Result<Realm, ApiError> {
+    if rep.realm.as_deref().is_some_and(|n| n != name) {
+        return Err(ApiError::invalid_field("realm", "realms cannot be renamed"));
+    }
+    let changes = rep.changes()?;
+    let admin = admin.clone();
+    let realm = state
+        .directory
+        .store()
+        .run(move |conn| -> Result<Realm, Error> {
+            let realm = realm_dir::update(conn, &name, &changes)?;
+            let detail = serde_json::to_value(RealmRepresentation::from(&realm)).ok();
+            audit(
+                conn,
+                &realm.id,
+                &admin,
+                "admin.realm.updated",
+                &realm.name,
+                detail,
+            )?;
+            Ok(realm)
+        })
+        .await?;
+    Ok(realm)
+}
+
+#[utoipa::path(
+    tag = "realms",
+    params(("realm" = String, Path, description = "Realm name")),
+    request_body = RealmRepresentation,
+    responses(
+        (status = 204, description = "Updated"),
+        (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation),
+        (status = 404, body = ErrorRepresentation), (status = 422, body = ErrorRepresentation),
+    )
+)]
+#[put("/{realm}")]
+async fn update(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    body: web::Json<RealmRepresentation>,
+) -> Result<HttpResponse, ApiError> {
+    update_realm(&state, &admin, path.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes a realm: first every token and session in it is revoked (so
+/// nothing issued there keeps working anywhere), then its rows go.
+pub async fn delete_realm(state: &AppState, admin: &Admin, name: String) -> Result<(), ApiError> {
+    if name == MASTER_REALM {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::CONFLICT,
+            "conflict",
+            "realm `master` cannot be deleted",
+        ));
+    }
+    let admin = admin.clone();
+    state
+        .directory
+        .store()
+        .run(move |conn| -> Result<(), Error> {
+            store::write(conn, |conn| {
+                let realm = find(conn, &name)?;
+                let now = store::meta::database_now_ms(conn)?;
+                crate::revocation::cascade::apply(
+                    conn,
+                    &realm,
+                    &SecurityEvent::RealmLogoutAll,
+                    &admin.actor,
+                    now,
+                )?;
+                store::realms::delete(conn, &realm.id)?;
+                crate::revocation::record(
+                    conn,
+                    &realm.id,
+                    crate::revocation::EventKind::Realm,
+                    "deleted",
+                    None,
+                )?;
+                if let Some(master) = store::realms::find_by_name(conn, MASTER_REALM)? {
+                    audit(conn, &master.id, &admin, "admin.realm.deleted", &name, None)?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    state.announce().await?;
+    Ok(())
+}
+
+#[utoipa::path(
+    tag = "realms",
+    params(("realm" = String, Path, description = "Realm name")),
+    responses(
+        (status = 204, description = "Deleted; every token it issued is rejected"),
+        (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation),
+        (status = 404, body = ErrorRepresentation),
+        (status = 409, description = "Realm `master` cannot be deleted", body = ErrorRepresentation),
+    )
+)]
+#[delete("/{realm}")]
+async fn remove(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    delete_realm(&state, &admin, path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Runs a security event of the realm through the cascade and announces it.
+pub async fn run_event(
+    state: &AppState,
+    admin: &Admin,
+    realm: String,
+    make: impl FnOnce(&mut DbConnection, &Realm) -> Result<SecurityEvent, Error> + Send + 'static,
+) -> Result<crate::revocation::cascade::Outcome, ApiError> {
+    let actor = admin.actor.clone();
+    let outcome = state
+        .directory
+        .store()
+        .run(move |conn| crate::revocation::actions::run(conn, &realm, &actor, make))
+        .await?;
+    state.announce().await?;
+    Ok(outcome)
+}
+
+#[utoipa::path(
+    tag = "invalidation",
+    params(("realm" = String, Path, description = "Realm name")),
+    responses(
+        (status = 200, description = "Every session ended and every token of the realm rejected", body = OutcomeRepresentation),
+        (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation),
+        (status = 404, body = ErrorRepresentation),
+    )
+)]
+#[post("/{realm}/logout-all")]
+async fn logout_all(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+) -> Result<web::Json<OutcomeRepresentation>, ApiError> {
+    let outcome = run_event(&state, &admin, path.into_inner(), |_, _| {
+        Ok(SecurityEvent::RealmLogoutAll)
+    })
+    .await?;
+    Ok(web::Json(outcome.into()))
+}
+
+/// How long a revoked token could still pass an API that checks only
+/// signatures, and how many such tokens exist now.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExposureRepresentation {
+    pub realm: String,
+    /// The current access-token lifetime: the longest a revoked,
+    /// unexpired access token stays valid by signature alone.
+    pub window_seconds: i64,
+    /// Unexpired access tokens with a status-list entry.
+    pub unexpired_access_tokens: usize,
+    /// Of those, the ones revoked — accepted by a signature-only check.
+    pub revoked_unexpired_access_tokens: usize,
+    /// When the last revoked one expires (ms since the epoch), if any.
+    pub exposure_ends_at: Option<i64>,
+}
+
+pub async fn realm_exposure(
+    state: &AppState,
+    name: String,
+) -> Result<ExposureRepresentation, ApiError> {
+    let now = state.clock.now_ms();
+    let (realm, slots) = state
+        .directory
+        .store()
+        .run(move |conn| -> Result<_, Error> {
+            let realm = find(conn, &name)?;
+            let slots = store::status::unexpired_in_realm(conn, &realm.id, now)?;
+            Ok((realm, slots))
+        })
+        .await?;
+    let revoked: Vec<i64> = slots
+        .iter()
+        .filter(|s| {
+            state
+                .index
+                .check(&crate::revocation::TokenFacts {
+                    realm_id: &s.realm_id,
+                    jti: &s.jti,
+                    sid: s.sid.as_deref(),
+                    subject: &s.user_id,
+                    client_id: &s.client_id,
+                    issued_at_ms: s.iat_ms,
+                })
+                .is_err()
+        })
+        .map(|s| s.exp_ms)
+        .collect();
+    Ok(ExposureRepresentation {
+        realm: realm.name,
+        window_seconds: realm.access_token_lifetime_s,
+        unexpired_access_tokens: slots.len(),
+        revoked_unexpired_access_tokens: revoked.len(),
+        exposure_ends_at: revoked.into_iter().max(),
+    })
+}
+
+#[utoipa::path(
+    tag = "invalidation",
+    params(("realm" = String, Path, description = "Realm name")),
+    responses(
+        (status = 200, body = ExposureRepresentation),
+        (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation),
+        (status = 404, body = ErrorRepresentation),
+    )
+)]
+#[get("/{realm}/exposure")]
+async fn exposure(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    path: web::Path<String>,
+) -> Result<web::Json<ExposureRepresentation>, ApiError> {
+    Ok(web::Json(realm_exposure(&state, path.into_inner()).await?))
+}
