@@ -2,10 +2,12 @@
 //! issues. `Application::build` turns settings into a running server; the
 //! binary and the tests both use it.
 
+pub mod account;
 pub mod admin;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod crypto;
 pub mod directory;
 pub mod error;

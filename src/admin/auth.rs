@@ -19,6 +19,8 @@ use crate::tokens::AccessClaims;
 pub struct Admin {
     pub user_id: String,
     pub username: String,
+    /// The session the token belongs to.
+    pub sid: Option<String>,
     pub actor: Actor,
 }
 
@@ -47,6 +49,7 @@ impl Admin {
                 ip,
             },
             user_id: claims.sub,
+            sid: claims.sid,
             username,
         })
     }

@@ -201,6 +201,7 @@ pub async fn list_clients(
 
 #[utoipa::path(
     tag = "clients",
+    operation_id = "listClients",
     params(("realm" = String, Path, description = "Realm name"), ClientFilter),
     responses(
         (status = 200, body = Vec<ClientRepresentation>),
@@ -320,6 +321,7 @@ pub async fn create_client(
 
 #[utoipa::path(
     tag = "clients",
+    operation_id = "createClient",
     params(("realm" = String, Path, description = "Realm name")),
     request_body = ClientRepresentation,
     responses(
@@ -363,6 +365,7 @@ pub async fn read_client(state: &AppState, realm: String, id: String) -> Result<
 
 #[utoipa::path(
     tag = "clients",
+    operation_id = "getClient",
     params(("realm" = String, Path, description = "Realm name"), ("id" = String, Path, description = "Client id (internal)")),
     responses(
         (status = 200, body = ClientRepresentation),
@@ -481,6 +484,7 @@ pub async fn update_client(
 
 #[utoipa::path(
     tag = "clients",
+    operation_id = "updateClient",
     params(("realm" = String, Path, description = "Realm name"), ("id" = String, Path, description = "Client id (internal)")),
     request_body = ClientRepresentation,
     responses(
@@ -543,6 +547,7 @@ pub async fn delete_client(
 
 #[utoipa::path(
     tag = "clients",
+    operation_id = "deleteClient",
     params(("realm" = String, Path, description = "Realm name"), ("id" = String, Path, description = "Client id (internal)")),
     responses(
         (status = 204, description = "Deleted; every token it held is rejected"),
@@ -623,6 +628,7 @@ pub async fn new_secret(
 
 #[utoipa::path(
     tag = "clients",
+    operation_id = "regenerateClientSecret",
     params(("realm" = String, Path, description = "Realm name"), ("id" = String, Path, description = "Client id (internal)"), Rotation),
     responses(
         (status = 200, description = "The new secret, shown only here", body = CredentialRepresentation),
@@ -673,6 +679,7 @@ pub async fn revoke_client_tokens(
 
 #[utoipa::path(
     tag = "invalidation",
+    operation_id = "revokeClientTokens",
     params(("realm" = String, Path, description = "Realm name"), ("id" = String, Path, description = "Client id (internal)")),
     responses(
         (status = 200, description = "Every token issued to the client is rejected", body = OutcomeRepresentation),
@@ -738,6 +745,7 @@ pub async fn compromised_client(
 
 #[utoipa::path(
     tag = "invalidation",
+    operation_id = "containCompromisedClient",
     params(("realm" = String, Path, description = "Realm name"), ("id" = String, Path, description = "Client id (internal)")),
     responses(
         (status = 200, description = "Tokens revoked, secret replaced, back-channel notified", body = CompromiseRepresentation),

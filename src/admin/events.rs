@@ -51,17 +51,6 @@ pub struct EventFilter {
     pub max: Option<i64>,
 }
 
-/// Days from 1970-01-01 to a proleptic Gregorian date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// A bound in ms: digits are ms; `YYYY-MM-DD` is that day's start (or end).
 fn parse_time(field: &str, text: &str, end_of_day: bool) -> Result<i64, ApiError> {
     if let Ok(ms) = text.parse::<i64>() {
@@ -71,7 +60,9 @@ fn parse_time(field: &str, text: &str, end_of_day: bool) -> Result<i64, ApiError
     let parsed = match parts.as_slice() {
         [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => {
             match (y.parse::<i64>(), m.parse::<i64>(), d.parse::<i64>()) {
-                (Ok(y), Ok(m @ 1..=12), Ok(d @ 1..=31)) => Some(days_from_civil(y, m, d)),
+                (Ok(y), Ok(m @ 1..=12), Ok(d @ 1..=31)) => {
+                    Some(crate::time::days_from_civil(y, m, d))
+                }
                 _ => None,
             }
         }
@@ -138,6 +129,7 @@ pub async fn list_events(
 
 #[utoipa::path(
     tag = "events",
+    operation_id = "listEvents",
     params(("realm" = String, Path, description = "Realm name"), EventFilter),
     responses(
         (status = 200, description = "Newest first", body = Vec<EventRepresentation>),

@@ -97,6 +97,7 @@ pub async fn list_keys(state: &AppState, realm: String) -> Result<KeysRepresenta
 
 #[utoipa::path(
     tag = "keys",
+    operation_id = "listKeys",
     params(("realm" = String, Path, description = "Realm name")),
     responses(
         (status = 200, body = KeysRepresentation),
@@ -177,6 +178,7 @@ pub async fn rotate_keys(
 
 #[utoipa::path(
     tag = "keys",
+    operation_id = "rotateKeys",
     params(("realm" = String, Path, description = "Realm name")),
     request_body = RotationRequest,
     responses(

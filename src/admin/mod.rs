@@ -117,6 +117,8 @@ pub(crate) fn field_of(e: &serde_json::Error) -> String {
 pub fn document(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     api.info.title = "Latch admin API".into();
     api.info.version = env!("CARGO_PKG_VERSION").into();
+    api.info.contact = None;
+    api.info.license = Some(utoipa::openapi::License::new(env!("CARGO_PKG_LICENSE")));
     api.info.description = Some(
         "Realms, clients, users, sessions, keys and audit events, with every invalidation \
          action. Authorize with a bearer access token of realm `master` carrying the realm \

@@ -141,6 +141,7 @@ pub fn find(conn: &mut DbConnection, name: &str) -> Result<Realm, Error> {
 
 #[utoipa::path(
     tag = "realms",
+    operation_id = "listRealms",
     responses(
         (status = 200, description = "Every realm", body = Vec<RealmRepresentation>),
         (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation),
@@ -212,6 +213,7 @@ pub async fn create_realm(
 
 #[utoipa::path(
     tag = "realms",
+    operation_id = "createRealm",
     request_body = RealmRepresentation,
     responses(
         (status = 201, description = "Created; Location names the realm"),
@@ -235,6 +237,7 @@ async fn create(
 
 #[utoipa::path(
     tag = "realms",
+    operation_id = "getRealm",
     params(("realm" = String, Path, description = "Realm name")),
     responses(
         (status = 200, body = RealmRepresentation),
@@ -291,6 +294,7 @@ pub async fn update_realm(
 
 #[utoipa::path(
     tag = "realms",
+    operation_id = "updateRealm",
     params(("realm" = String, Path, description = "Realm name")),
     request_body = RealmRepresentation,
     responses(
@@ -356,6 +360,7 @@ pub async fn delete_realm(state: &AppState, admin: &Admin, name: String) -> Resu
 
 #[utoipa::path(
     tag = "realms",
+    operation_id = "deleteRealm",
     params(("realm" = String, Path, description = "Realm name")),
     responses(
         (status = 204, description = "Deleted; every token it issued is rejected"),
@@ -393,6 +398,7 @@ pub async fn run_event(
 
 #[utoipa::path(
     tag = "invalidation",
+    operation_id = "logoutRealm",
     params(("realm" = String, Path, description = "Realm name")),
     responses(
         (status = 200, description = "Every session ended and every token of the realm rejected", body = OutcomeRepresentation),
@@ -472,6 +478,7 @@ pub async fn realm_exposure(
 
 #[utoipa::path(
     tag = "invalidation",
+    operation_id = "getExposure",
     params(("realm" = String, Path, description = "Realm name")),
     responses(
         (status = 200, body = ExposureRepresentation),

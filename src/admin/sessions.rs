@@ -91,6 +91,7 @@ pub async fn sessions_of(
 
 #[utoipa::path(
     tag = "sessions",
+    operation_id = "listSessions",
     params(("realm" = String, Path, description = "Realm name")),
     responses(
         (status = 200, description = "Live sessions, newest first", body = Vec<SessionRepresentation>),
@@ -129,6 +130,7 @@ pub async fn end_session(
 
 #[utoipa::path(
     tag = "invalidation",
+    operation_id = "endSession",
     params(("realm" = String, Path, description = "Realm name"), ("session" = String, Path, description = "Session id (sid)")),
     responses(
         (status = 200, description = "Ended; its tokens are rejected and its relying parties notified", body = OutcomeRepresentation),
@@ -242,6 +244,7 @@ pub async fn list_deliveries(
 
 #[utoipa::path(
     tag = "sessions",
+    operation_id = "listBackchannelDeliveries",
     params(("realm" = String, Path, description = "Realm name"), DeliveryFilter),
     responses(
         (status = 200, description = "Back-channel logout notices, newest first", body = Vec<DeliveryRepresentation>),

@@ -180,6 +180,7 @@ pub async fn search_users(
 
 #[utoipa::path(
     tag = "users",
+    operation_id = "searchUsers",
     params(("realm" = String, Path, description = "Realm name"), UserSearch),
     responses(
         (status = 200, body = Vec<UserRepresentation>),
@@ -202,6 +203,7 @@ async fn search(
 
 #[utoipa::path(
     tag = "users",
+    operation_id = "countUsers",
     params(("realm" = String, Path, description = "Realm name"), UserSearch),
     responses(
         (status = 200, description = "How many users match", body = i64),
@@ -305,6 +307,7 @@ pub async fn create_user(
 
 #[utoipa::path(
     tag = "users",
+    operation_id = "createUser",
     params(("realm" = String, Path, description = "Realm name")),
     request_body = UserRepresentation,
     responses(
@@ -346,6 +349,7 @@ pub async fn read_user(state: &AppState, realm: String, id: String) -> Result<Us
 
 #[utoipa::path(
     tag = "users",
+    operation_id = "getUser",
     params(("realm" = String, Path, description = "Realm name"), ("id" = String, Path, description = "User id")),
     responses(
         (status = 200, body = UserRepresentation),
@@ -427,6 +431,7 @@ pub async fn update_user(
 
 #[utoipa::path(
     tag = "users",
+    operation_id = "updateUser",
     params(("realm" = String, Path, description = "Realm name"), ("id" = String, Path, description = "User id")),
     request_body = UserRepresentation,
     responses(
@@ -486,6 +491,7 @@ pub async fn delete_user(
 
 #[utoipa::path(
     tag = "users",
+    operation_id = "deleteUser",
     params(("realm" = String, Path, description = "Realm name"), ("id" = String, Path, description = "User id")),
     responses(
         (status = 204, description = "Deleted; every token of theirs is rejected"),
@@ -544,6 +550,7 @@ pub async fn set_password(
 
 #[utoipa::path(
     tag = "users",
+    operation_id = "resetPassword",
     params(("realm" = String, Path, description = "Realm name"), ("id" = String, Path, description = "User id")),
     request_body = CredentialRepresentation,
     responses(
@@ -579,6 +586,7 @@ pub async fn logout_user(
 
 #[utoipa::path(
     tag = "invalidation",
+    operation_id = "logoutUser",
     params(("realm" = String, Path, description = "Realm name"), ("id" = String, Path, description = "User id")),
     responses(
         (status = 200, description = "Every session and token of the user revoked", body = OutcomeRepresentation),
@@ -600,6 +608,7 @@ async fn logout(
 
 #[utoipa::path(
     tag = "sessions",
+    operation_id = "listUserSessions",
     params(("realm" = String, Path, description = "Realm name"), ("id" = String, Path, description = "User id")),
     responses(
         (status = 200, body = Vec<SessionRepresentation>),

@@ -108,6 +108,11 @@ impl Params {
             .map(|(_, (name, _))| name.as_str())
     }
 
+    /// Every name and value, in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
     pub fn encode(&self) -> String {
         form_urlencoded::Serializer::new(String::new())
             .extend_pairs(self.0.iter())

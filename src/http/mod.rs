@@ -1,6 +1,7 @@
 //! actix-web wiring: shared state, the routes table, middleware and TLS.
 
 pub mod errors;
+pub mod first_party;
 pub mod form;
 pub mod health;
 pub mod metrics;
@@ -62,6 +63,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::post().to(authorize::authenticate),
     )
     .route(
+        "/realms/{realm}/login-actions/required-action",
+        web::post().to(authorize::required_action),
+    )
+    .route(
         "/realms/{realm}/login-actions/consent",
         web::post().to(authorize::consent),
     )
@@ -117,6 +122,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/realms/{realm}/protocol/openid-connect/status-list/{list}",
         web::get().to(crate::oidc::status::status_list),
     )
+    .route(
+        "/realms/{realm}/account",
+        web::get().to(crate::account::show),
+    )
+    .route(
+        "/realms/{realm}/account/",
+        web::get().to(crate::account::show),
+    )
+    .route(
+        "/realms/{realm}/account/callback",
+        web::get().to(crate::account::callback),
+    )
+    .route(
+        "/realms/{realm}/account/actions",
+        web::post().to(crate::account::act),
+    )
+    .configure(crate::console::routes)
     .service(pages::stylesheet)
     .service(crate::oidc::discovery::openid_configuration)
     .service(crate::oidc::jwks::certs)

@@ -315,12 +315,12 @@ fn secure(state: &AppState) -> bool {
     state.public_base.starts_with("https://")
 }
 
-fn cookie_path(realm: &RealmState) -> String {
+pub(crate) fn cookie_path(realm: &RealmState) -> String {
     format!("/realms/{}/", realm.realm.name)
 }
 
 /// The browser's live session in this realm, if any.
-async fn current_session(
+pub(crate) async fn current_session(
     state: &AppState,
     realm: &RealmState,
     req: &HttpRequest,
@@ -689,6 +689,22 @@ pub async fn authenticate(
         }
         Err(response) => return response,
     };
+    if user.must_update_password() {
+        return update_password_page(&state, &realm, &http, &request, &user, None);
+    }
+    signed_in_response(&state, &realm, &http, request, user).await
+}
+
+/// Starts the session for a user who has just proved who they are, and
+/// goes on with the authorization request (consent, then the code).
+async fn signed_in_response(
+    state: &web::Data<AppState>,
+    realm: &Arc<RealmState>,
+    http: &HttpRequest,
+    request: AuthRequest,
+    user: User,
+) -> HttpResponse {
+    let (state, realm, http) = (state.clone(), Arc::clone(realm), http.clone());
     let (cookie_value, session_row) = match start_session(&state, &realm, &http, &user).await {
         Ok(v) => v,
         Err(e) => return reject_page(e),
@@ -715,6 +731,190 @@ pub async fn authenticate(
     };
     let _ = response.add_cookie(&cookie);
     response
+}
+
+/// How long the step after a temporary password may take.
+const PENDING_LIFETIME_MS: i64 = 10 * 60 * 1000;
+const PENDING_PURPOSE: &str = "pending required action";
+
+/// Proof, carried by the form, that the user's password was checked.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Pending {
+    user_id: String,
+    expires_at_ms: i64,
+}
+
+#[derive(Template)]
+#[template(path = "update_password.html")]
+struct UpdatePasswordPage<'a> {
+    username: &'a str,
+    action: String,
+    csrf_token: String,
+    auth_request: String,
+    pending: String,
+    error: Option<&'a str>,
+}
+
+/// The required action after a temporary password: choose a new one.
+fn update_password_page(
+    state: &AppState,
+    realm: &RealmState,
+    http: &HttpRequest,
+    request: &AuthRequest,
+    user: &User,
+    error: Option<&str>,
+) -> HttpResponse {
+    let (csrf_token, cookie) = csrf::token(http, &cookie_path(realm), secure(state));
+    let pending = Pending {
+        user_id: user.id.clone(),
+        expires_at_ms: state.clock.now_ms() + PENDING_LIFETIME_MS,
+    };
+    let page = UpdatePasswordPage {
+        username: &user.username,
+        action: format!("/realms/{}/login-actions/required-action", realm.realm.name),
+        csrf_token,
+        auth_request: request.params.encode(),
+        pending: state.directory.master().seal_value(
+            PENDING_PURPOSE,
+            realm.realm.id.as_bytes(),
+            &pending,
+        ),
+        error,
+    };
+    let mut response = pages::render(StatusCode::OK, &page);
+    if let Some(cookie) = cookie {
+        let _ = response.add_cookie(&cookie);
+    }
+    response
+}
+
+/// `POST /realms/{realm}/login-actions/required-action`: the new password
+/// replacing a temporary one.
+pub async fn required_action(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    http: HttpRequest,
+    body: web::Payload,
+) -> HttpResponse {
+    let ActionForm {
+        realm,
+        form,
+        request,
+    } = match read_action_form(&state, &path, &http, body).await {
+        Ok(f) => f,
+        Err(response) => return response,
+    };
+    let expired = || {
+        reject_page(PageError::bad_request(
+            "expired",
+            "This step has expired. Start signing in again.",
+        ))
+    };
+    let pending: Option<Pending> = form.get("pending").ok().flatten().and_then(|p| {
+        state
+            .directory
+            .master()
+            .open_value(PENDING_PURPOSE, realm.realm.id.as_bytes(), p)
+    });
+    let Some(pending) = pending.filter(|p| p.expires_at_ms > state.clock.now_ms()) else {
+        return expired();
+    };
+    let user_id = pending.user_id.clone();
+    let user = match state
+        .directory
+        .store()
+        .run(move |conn| store::users::find(conn, &user_id))
+        .await
+    {
+        Ok(Some(user)) if user.enabled && user.must_update_password() => user,
+        Ok(_) => return expired(),
+        Err(e) => return reject_page(crate::error::Error::Store(e).into()),
+    };
+    let new = form
+        .get("password-new")
+        .ok()
+        .flatten()
+        .unwrap_or("")
+        .to_string();
+    let confirm = form.get("password-confirm").ok().flatten().unwrap_or("");
+    let problem = if new.is_empty() {
+        Some("Enter a new password.")
+    } else if new != confirm {
+        Some("The two passwords do not match.")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        return update_password_page(&state, &realm, &http, &request, &user, Some(problem));
+    }
+    let same =
+        crate::login::credentials::check_user(&state.password_pool, &user, new.clone()).await;
+    match same {
+        Ok(true) => {
+            return update_password_page(
+                &state,
+                &realm,
+                &http,
+                &request,
+                &user,
+                Some("Choose a password different from the temporary one."),
+            )
+        }
+        Ok(false) => {}
+        Err(_) => {
+            return reject_page(PageError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "Too many sign-ins at once; try again in a moment.",
+            ))
+        }
+    }
+    let slot = match state.password_pool.reserve() {
+        Ok(slot) => slot,
+        Err(busy) => {
+            return reject_page(PageError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                busy.to_string(),
+            ))
+        }
+    };
+    let hash = match slot.run(move || crate::login::password::hash(&new)).await {
+        Ok(Ok(hash)) => hash,
+        Ok(Err(e)) => return reject_page(e.into()),
+        Err(busy) => {
+            return reject_page(PageError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                busy.to_string(),
+            ))
+        }
+    };
+    let user_id = user.id.clone();
+    let updated = state
+        .directory
+        .store()
+        .run(move |conn| -> Result<Option<User>, crate::error::Error> {
+            store::write(conn, |conn| {
+                store::users::set_password_hash(conn, &user_id, &hash)?;
+                let user = store::users::find(conn, &user_id)?;
+                if let Some(user) = &user {
+                    let rest: Vec<&str> = user
+                        .required_actions()
+                        .into_iter()
+                        .filter(|a| *a != store::users::UPDATE_PASSWORD)
+                        .collect();
+                    store::users::set_required_actions(conn, &user.id, &rest)?;
+                }
+                Ok(store::users::find(conn, &user_id)?)
+            })
+        })
+        .await;
+    match updated {
+        Ok(Some(user)) => signed_in_response(&state, &realm, &http, request, user).await,
+        Ok(None) => expired(),
+        Err(e) => reject_page(e.into()),
+    }
 }
 
 /// Verifies the password through the shared credential check.

@@ -1037,8 +1037,14 @@ async fn the_openapi_document_describes_every_route() {
     assert!(spec.openapi.starts_with("3.1"), "{}", spec.openapi);
     let paths = spec.paths.clone().unwrap_or_default();
     let mut operations = Vec::new();
+    let mut operation_ids = std::collections::HashSet::new();
     for (path, item) in &paths {
         for (method, op) in item.methods() {
+            let id = op.operation_id.clone().expect("every operation has an id");
+            assert!(
+                operation_ids.insert(id.clone()),
+                "operationId {id} is unique"
+            );
             assert!(
                 op.responses.as_ref().is_some_and(|r| r.contains_key("401")),
                 "{method} {path} documents 401"

@@ -399,9 +399,26 @@ fn html_unescape(s: &str) -> String {
 impl Form {
     /// The first form of the page with its hidden fields.
     pub fn parse(html: &str) -> Form {
-        let start = html.find("<form").expect("page has a form");
-        let end = start + html[start..].find("</form>").expect("form closes");
-        let form = &html[start..end];
+        Form::all(html).into_iter().next().expect("page has a form")
+    }
+
+    /// Every form of the page.
+    pub fn all(html: &str) -> Vec<Form> {
+        html.split("<form")
+            .skip(1)
+            .map(|rest| Form::one(&rest[..rest.find("</form>").expect("form closes")]))
+            .collect()
+    }
+
+    /// The first form whose hidden field `name` is `value`.
+    pub fn having(html: &str, name: &str, value: &str) -> Form {
+        Form::all(html)
+            .into_iter()
+            .find(|f| f.field(name) == Some(value))
+            .unwrap_or_else(|| panic!("no form with {name}={value} in {html}"))
+    }
+
+    fn one(form: &str) -> Form {
         let tag_end = form.find('>').unwrap();
         let action = attribute(&form[..tag_end], "action").expect("form action");
         let mut fields = Vec::new();

@@ -1,0 +1,457 @@
+//! The account page (`/realms/{realm}/account`): a signed-in user sees
+//! where they are signed in, signs out one device or every other one, and
+//! changes their password (which signs out every other device).
+//!
+//! It works on the realm's browser session: without one, it signs the user
+//! in through the realm's `account-console` client like any relying party.
+
+use actix_web::cookie::Cookie;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use crate::directory::bootstrap::{account_redirect_uri, ACCOUNT_CLIENT};
+use crate::directory::RealmState;
+use crate::http::first_party::{see_other, FirstParty};
+use crate::http::form::Params;
+use crate::http::pages::{self, PageError};
+use crate::http::AppState;
+use crate::login::{credentials, csrf, session};
+use crate::revocation::cascade::{Actor, SecurityEvent};
+use crate::store::sessions::SessionRow;
+use crate::store::users::User;
+use crate::store::{self};
+
+fn first_party(state: &AppState, realm: &str) -> FirstParty {
+    FirstParty {
+        realm: realm.to_string(),
+        client_id: ACCOUNT_CLIENT,
+        redirect_uri: account_redirect_uri(&state.public_base, realm),
+        cookie: "LATCH_ACCOUNT_LOGIN",
+        cookie_path: format!("/realms/{realm}/account"),
+    }
+}
+
+fn page_path(realm: &str) -> String {
+    format!("/realms/{realm}/account")
+}
+
+/// "Firefox on Linux", from a User-Agent header: enough for a person to
+/// recognise their device, not a full parser.
+pub fn describe_device(user_agent: Option<&str>) -> String {
+    let Some(ua) = user_agent.filter(|u| !u.is_empty()) else {
+        return "Unknown device".into();
+    };
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("HeadlessChrome/", "Chrome (headless)"),
+        ("Chrome/", "Chrome"),
+        ("Chromium/", "Chromium"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+    ]
+    .into_iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| name);
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| name);
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), None) => b.to_string(),
+        (None, Some(s)) => format!("A browser on {s}"),
+        (None, None) => ua.chars().take(40).collect(),
+    }
+}
+
+struct SessionLine {
+    id: String,
+    device: String,
+    ip: String,
+    started: String,
+    last_seen: String,
+    apps: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage<'a> {
+    realm: &'a str,
+    username: &'a str,
+    action: String,
+    csrf_token: String,
+    sessions: Vec<SessionLine>,
+    notice: Option<&'static str>,
+    error: Option<&'a str>,
+}
+
+fn notice(code: Option<&str>) -> Option<&'static str> {
+    match code? {
+        "signed-out-device" => {
+            Some("That device is signed out. Its apps were told, and its tokens no longer work.")
+        }
+        "signed-out-others" => Some("Every other device is signed out."),
+        "password-changed" => {
+            Some("Your password is changed, and every other device is signed out.")
+        }
+        _ => None,
+    }
+}
+
+async fn render(
+    state: &AppState,
+    realm: &RealmState,
+    req: &HttpRequest,
+    current: &SessionRow,
+    user: &User,
+    error: Option<&str>,
+) -> HttpResponse {
+    let lines = match crate::admin::sessions::sessions_of(
+        state,
+        realm.realm.name.clone(),
+        Some(user.id.clone()),
+    )
+    .await
+    {
+        Ok(list) => list,
+        Err(e) => {
+            tracing::error!(error = %e, "account page cannot list sessions");
+            return error_page(PageError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "Your sessions cannot be listed right now; try again shortly.",
+            ));
+        }
+    };
+    let sessions = lines
+        .into_iter()
+        .map(|s| SessionLine {
+            current: s.id == current.id,
+            device: describe_device(s.user_agent.as_deref()),
+            ip: s.ip_address.unwrap_or_else(|| "unknown".into()),
+            started: crate::time::format_utc(s.start),
+            last_seen: crate::time::format_utc(s.last_access),
+            apps: s
+                .clients
+                .values()
+                .filter(|c| c.as_str() != ACCOUNT_CLIENT)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            id: s.id,
+        })
+        .collect();
+    let (csrf_token, cookie) = csrf::token(
+        req,
+        &crate::oidc::authorize::cookie_path(realm),
+        crate::http::first_party::secure(state),
+    );
+    let query = Params::from_query(req).ok();
+    let done = query.as_ref().and_then(|q| q.get("done").ok().flatten());
+    let page = AccountPage {
+        realm: &realm.realm.name,
+        username: &user.username,
+        action: format!("{}/actions", page_path(&realm.realm.name)),
+        csrf_token,
+        sessions,
+        notice: notice(done),
+        error,
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut response = pages::render(status, &page);
+    if let Some(cookie) = cookie {
+        let _ = response.add_cookie(&cookie);
+    }
+    response
+}
+
+fn error_page(e: PageError) -> HttpResponse {
+    use actix_web::ResponseError;
+    e.error_response()
+}
+
+async fn signed_in(
+    state: &AppState,
+    realm: &RealmState,
+    req: &HttpRequest,
+) -> Result<Option<(SessionRow, User)>, HttpResponse> {
+    crate::oidc::authorize::current_session(state, realm, req)
+        .await
+        .map_err(error_page)
+}
+
+/// `GET /realms/{realm}/account`
+pub async fn show(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> HttpResponse {
+    let realm = match state.directory.realm(&path).await {
+        Ok(realm) => realm,
+        Err(e) => return error_page(e.into()),
+    };
+    match signed_in(&state, &realm, &req).await {
+        Ok(Some((current, user))) => render(&state, &realm, &req, &current, &user, None).await,
+        Ok(None) => {
+            first_party(&state, &realm.realm.name).begin(&state, &page_path(&realm.realm.name))
+        }
+        Err(response) => response,
+    }
+}
+
+/// `GET /realms/{realm}/account/callback`
+pub async fn callback(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> HttpResponse {
+    let fp = first_party(&state, &path);
+    match fp.finish(&state, &req).await {
+        // The tokens are not needed: the page works on the browser session
+        // the sign-in just started.
+        Ok((_tokens, return_to)) => {
+            let mut response = see_other(&return_to);
+            fp.clear(&mut response);
+            response
+        }
+        Err(e) => error_page(e),
+    }
+}
+
+/// Runs a security event for the signed-in user and tells every node.
+async fn run(
+    state: &AppState,
+    realm: &RealmState,
+    actor: Actor,
+    event: SecurityEvent,
+) -> Result<(), HttpResponse> {
+    let name = realm.realm.name.clone();
+    state
+        .directory
+        .store()
+        .run(move |conn| crate::revocation::actions::run(conn, &name, &actor, |_, _| Ok(event)))
+        .await
+        .map_err(|e| error_page(e.into()))?;
+    state.announce().await.map_err(|e| error_page(e.into()))?;
+    Ok(())
+}
+
+/// `POST /realms/{realm}/account/actions`
+pub async fn act(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> HttpResponse {
+    let realm = match state.directory.realm(&path).await {
+        Ok(realm) => realm,
+        Err(e) => return error_page(e.into()),
+    };
+    let form = match Params::from_body(&req, body).await {
+        Ok(form) => form,
+        Err(e) => return error_page(e.into()),
+    };
+    if !csrf::verify(&req, form.get(csrf::FIELD).ok().flatten()) {
+        return error_page(PageError::new(
+            StatusCode::FORBIDDEN,
+            "invalid_csrf_token",
+            "This form has expired or was not sent from this site. Go back and try again.",
+        ));
+    }
+    let (current, user) = match signed_in(&state, &realm, &req).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return see_other(&page_path(&realm.realm.name)),
+        Err(response) => return response,
+    };
+    let actor = Actor {
+        who: format!("user:{}", user.id),
+        ip: req.peer_addr().map(|a| a.ip().to_string()),
+    };
+    let field = |name: &str| form.get(name).ok().flatten().unwrap_or("").to_string();
+    let back = |done: &str| see_other(&format!("{}?done={done}", page_path(&realm.realm.name)));
+    match field("action").as_str() {
+        "end-session" => {
+            let sid = field("session");
+            let (user_id, realm_id, lookup) =
+                (user.id.clone(), realm.realm.id.clone(), sid.clone());
+            let owned = state
+                .directory
+                .store()
+                .run(move |conn| store::sessions::find(conn, &lookup))
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|s| s.user_id == user_id && s.realm_id == realm_id);
+            if !owned || sid == current.id {
+                return error_page(PageError::bad_request(
+                    "unknown_session",
+                    "That is not one of your other sessions.",
+                ));
+            }
+            let event = SecurityEvent::SessionEnded {
+                sid,
+                reason: "signed out from the account page".into(),
+            };
+            match run(&state, &realm, actor, event).await {
+                Ok(()) => back("signed-out-device"),
+                Err(response) => response,
+            }
+        }
+        "end-others" => {
+            let event = SecurityEvent::OtherSessionsEnded {
+                user_id: user.id.clone(),
+                keep_sid: current.id.clone(),
+                password_changed: false,
+            };
+            match run(&state, &realm, actor, event).await {
+                Ok(()) => back("signed-out-others"),
+                Err(response) => response,
+            }
+        }
+        "change-password" => {
+            change_password(&state, &realm, &req, &current, &user, actor, &form).await
+        }
+        "sign-out" => {
+            let event = SecurityEvent::SessionEnded {
+                sid: current.id.clone(),
+                reason: "signed out from the account page".into(),
+            };
+            if let Err(response) = run(&state, &realm, actor, event).await {
+                return response;
+            }
+            let mut response = see_other(&page_path(&realm.realm.name));
+            let mut cookie = Cookie::build(session::COOKIE, "")
+                .path(crate::oidc::authorize::cookie_path(&realm))
+                .http_only(true)
+                .finish();
+            cookie.make_removal();
+            let _ = response.add_cookie(&cookie);
+            response
+        }
+        _ => error_page(PageError::bad_request(
+            "unknown_action",
+            "The form asked for something this page does not do.",
+        )),
+    }
+}
+
+async fn change_password(
+    state: &AppState,
+    realm: &RealmState,
+    req: &HttpRequest,
+    current: &SessionRow,
+    user: &User,
+    actor: Actor,
+    form: &Params,
+) -> HttpResponse {
+    let field = |name: &str| form.get(name).ok().flatten().unwrap_or("").to_string();
+    let (old, new, confirm) = (
+        field("current"),
+        field("password-new"),
+        field("password-confirm"),
+    );
+    let busy = || {
+        error_page(PageError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "Too many sign-ins at once; try again in a moment.",
+        ))
+    };
+    let problem = if new.is_empty() {
+        Some("Enter a new password.")
+    } else if new != confirm {
+        Some("The two new passwords do not match.")
+    } else if new == old {
+        Some("The new password must differ from the current one.")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        return render(state, realm, req, current, user, Some(problem)).await;
+    }
+    match credentials::check_user(&state.password_pool, user, old).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return render(
+                state,
+                realm,
+                req,
+                current,
+                user,
+                Some("The current password is wrong."),
+            )
+            .await
+        }
+        Err(_) => return busy(),
+    }
+    let slot = match state.password_pool.reserve() {
+        Ok(slot) => slot,
+        Err(_) => return busy(),
+    };
+    let hash = match slot.run(move || crate::login::password::hash(&new)).await {
+        Ok(Ok(hash)) => hash,
+        Ok(Err(e)) => return error_page(e.into()),
+        Err(_) => return busy(),
+    };
+    let (name, user_id, keep) = (
+        realm.realm.name.clone(),
+        user.id.clone(),
+        current.id.clone(),
+    );
+    let outcome = state
+        .directory
+        .store()
+        .run(move |conn| {
+            crate::revocation::actions::run(conn, &name, &actor, |conn, _| {
+                store::users::set_password_hash(conn, &user_id, &hash)?;
+                Ok(SecurityEvent::OtherSessionsEnded {
+                    user_id,
+                    keep_sid: keep,
+                    password_changed: true,
+                })
+            })
+        })
+        .await;
+    if let Err(e) = outcome {
+        return error_page(e.into());
+    }
+    if let Err(e) = state.announce().await {
+        return error_page(e.into());
+    }
+    see_other(&format!(
+        "{}?done=password-changed",
+        page_path(&realm.realm.name)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_device;
+
+    #[test]
+    fn devices_are_named_from_the_user_agent() {
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+        assert_eq!(describe_device(Some(firefox)), "Firefox on Linux");
+        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
+        assert_eq!(describe_device(Some(chrome)), "Chrome on Windows");
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(describe_device(Some(iphone)), "Safari on iPhone");
+        assert_eq!(describe_device(None), "Unknown device");
+    }
+}
