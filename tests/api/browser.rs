@@ -1,0 +1,313 @@
+//! End to end in a real, headless Chromium (Debian's `chromium` driven
+//! through `chromedriver`): an operator signs in to the admin console,
+//! creates a user, sees that user's session appear when they sign in from a
+//! second browser, ends it, and the user's next request is refused; then
+//! the user signs out another device from the account page. Screenshots go
+//! to `test-output/browser/`.
+//!
+//! Without chromedriver on the machine the test says so and passes, unless
+//! `LATCH_BROWSER_TESTS=require` (as in CI), when it fails.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::helpers::{free_port, Backend, TestApp};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// chromedriver on a free port, stopped on drop.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_driver() -> Driver {
+    let port = free_port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let url = format!("http://127.0.0.1:{port}");
+    let driver = Driver { child, url };
+    for _ in 0..100 {
+        if reqwest::get(format!("{}/status", driver.url)).await.is_ok() {
+            return driver;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start");
+}
+
+/// A new browser with its own profile: its own cookies, its own sessions.
+async fn browser(driver: &Driver, profile: &Path) -> Client {
+    let args = [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1280,900",
+        &format!("--user-data-dir={}", profile.display()),
+    ];
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({ "binary": CHROMIUM, "args": args }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session")
+}
+
+struct Shots {
+    dir: PathBuf,
+    taken: usize,
+}
+
+impl Shots {
+    fn new() -> Shots {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("test-output/browser");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Shots { dir, taken: 0 }
+    }
+
+    async fn take(&mut self, browser: &Client, name: &str) {
+        self.taken += 1;
+        let png = browser.screenshot().await.expect("screenshot");
+        std::fs::write(self.dir.join(format!("{:02}-{name}.png", self.taken)), png).unwrap();
+    }
+}
+
+async fn fill(browser: &Client, selector: &str, value: &str) {
+    let field = browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"));
+    field.send_keys(value).await.unwrap();
+}
+
+async fn click(browser: &Client, selector: &str) {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits until the page's heading is `expected` (pages change under a
+/// click, so an element found a moment ago may already be gone).
+async fn expect_heading(browser: &Client, expected: &str) {
+    let mut seen = String::new();
+    for _ in 0..100 {
+        if let Ok(h1) = browser.find(Locator::Css("h1")).await {
+            if let Ok(text) = h1.text().await {
+                if text == expected {
+                    return;
+                }
+                seen = text;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let url = browser
+        .current_url()
+        .await
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    panic!("expected the page `{expected}`, still on `{seen}` at {url}");
+}
+
+/// On a login page: username, password, submit.
+async fn sign_in(browser: &Client, username: &str, password: &str) {
+    expect_heading(browser, "Sign in").await;
+    fill(browser, "#username", username).await;
+    fill(browser, "#password", password).await;
+    click(browser, "form button[type=submit]").await;
+}
+
+/// Waits until the page shows `text`.
+async fn expect_text(browser: &Client, text: &str) {
+    for _ in 0..100 {
+        if browser.source().await.is_ok_and(|html| html.contains(text)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the page never showed `{text}`");
+}
+
+async fn live_sessions_of(app: &TestApp, username: &str) -> usize {
+    let admin = app.admin_password.clone().unwrap();
+    let token: serde_json::Value = app
+        .token_request(
+            "master",
+            None,
+            &[
+                ("grant_type", "password"),
+                ("client_id", "admin-cli"),
+                ("username", "admin"),
+                ("password", &admin),
+            ],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let sessions: serde_json::Value = app
+        .client
+        .get(app.url("/admin/realms/demo/sessions"))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["username"] == username)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_ends_a_session_and_a_user_signs_out_a_device_in_chromium() {
+    if !Path::new(CHROMEDRIVER).exists() {
+        let required = std::env::var("LATCH_BROWSER_TESTS").is_ok_and(|v| v == "require");
+        assert!(
+            !required,
+            "{CHROMEDRIVER} is missing and LATCH_BROWSER_TESTS=require"
+        );
+        eprintln!("skipping the Chromium test: {CHROMEDRIVER} is not installed (apt-get install chromium chromium-driver)");
+        return;
+    }
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await;
+    let driver = start_driver().await;
+    let profiles = tempfile::tempdir().unwrap();
+    let mut shots = Shots::new();
+    let admin_password = app.admin_password.clone().unwrap();
+
+    // The operator signs in to the console through Latch's own login.
+    let operator = browser(&driver, &profiles.path().join("operator")).await;
+    operator.goto(&app.url("/admin/console")).await.unwrap();
+    sign_in(&operator, "admin", &admin_password).await;
+    expect_heading(&operator, "Realms").await;
+    shots.take(&operator, "console-realms").await;
+
+    // … and creates a user.
+    operator
+        .goto(&app.url("/admin/console/realms/demo/users"))
+        .await
+        .unwrap();
+    fill(&operator, "#new-user #username", "bob").await;
+    fill(&operator, "#new-user #password", "bob's first password").await;
+    click(&operator, "#new-user button[type=submit]").await;
+    expect_heading(&operator, "bob").await;
+    shots.take(&operator, "console-user-created").await;
+
+    // Bob signs in from a second browser and sees his account page.
+    let laptop = browser(&driver, &profiles.path().join("laptop")).await;
+    laptop.goto(&app.url("/realms/demo/account")).await.unwrap();
+    sign_in(&laptop, "bob", "bob's first password").await;
+    expect_heading(&laptop, "Your account").await;
+    shots.take(&laptop, "account-signed-in").await;
+
+    // The operator sees bob's session and ends it (with a confirmation).
+    operator
+        .goto(&app.url("/admin/console/realms/demo/sessions"))
+        .await
+        .unwrap();
+    let row = operator
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("tr[data-user=\"bob\"]"))
+        .await
+        .expect("bob's session is listed");
+    assert!(
+        row.text().await.unwrap().contains("Chrome"),
+        "the device is named"
+    );
+    shots.take(&operator, "console-sessions").await;
+    click(&operator, "tr[data-user=\"bob\"] button").await;
+    expect_heading(&operator, "End session").await;
+    shots.take(&operator, "console-confirm").await;
+    click(&operator, "#confirm").await;
+    expect_heading(&operator, "Sessions").await;
+    expect_text(&operator, "Session ended").await;
+    assert!(
+        operator
+            .find(Locator::Css("tr[data-user=\"bob\"]"))
+            .await
+            .is_err(),
+        "the row is gone"
+    );
+    shots.take(&operator, "console-session-ended").await;
+    assert_eq!(live_sessions_of(&app, "bob").await, 0);
+
+    // Bob's next request is refused: the account page asks him to sign in.
+    laptop.refresh().await.unwrap();
+    expect_heading(&laptop, "Sign in").await;
+    shots.take(&laptop, "account-session-ended").await;
+
+    // Bob signs in on the laptop and on a phone, then signs the phone out
+    // from the laptop's account page.
+    sign_in(&laptop, "bob", "bob's first password").await;
+    expect_heading(&laptop, "Your account").await;
+    let phone = browser(&driver, &profiles.path().join("phone")).await;
+    phone.goto(&app.url("/realms/demo/account")).await.unwrap();
+    sign_in(&phone, "bob", "bob's first password").await;
+    expect_heading(&phone, "Your account").await;
+    assert_eq!(live_sessions_of(&app, "bob").await, 2);
+    laptop.refresh().await.unwrap();
+    let rows = laptop
+        .find_all(Locator::Css("#sessions tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    shots.take(&laptop, "account-two-devices").await;
+    click(&laptop, "#sessions tbody tr button.danger").await;
+    expect_text(&laptop, "That device is signed out").await;
+    assert_eq!(
+        laptop
+            .find_all(Locator::Css("#sessions tbody tr"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    shots.take(&laptop, "account-device-signed-out").await;
+    phone.refresh().await.unwrap();
+    expect_heading(&phone, "Sign in").await;
+    assert_eq!(live_sessions_of(&app, "bob").await, 1);
+
+    for client in [operator, laptop, phone] {
+        let _ = client.close().await;
+    }
+    assert!(shots.taken >= 8);
+}
