@@ -76,6 +76,11 @@ fn start_server(core: &str, postgres: Option<&str>) -> Server {
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .current_dir(dir.path())
         .env("LATCH_WORKERS", "1")
+        // Every load comes from 127.0.0.1: per-address limits would turn the
+        // login flood into cheap 429s; measure the unthrottled worst case.
+        .env("LATCH_UNAUTHENTICATED_PER_IP_PER_S", "0")
+        .env("LATCH_LOGIN_FAILURES_PER_IP_PER_MIN", "0")
+        .env("LATCH_LOCKOUT_THRESHOLD", "0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

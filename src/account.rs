@@ -5,7 +5,6 @@
 //! It works on the realm's browser session: without one, it signs the user
 //! in through the realm's `account-console` client like any relying party.
 
-use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -16,7 +15,7 @@ use crate::http::first_party::{see_other, FirstParty};
 use crate::http::form::Params;
 use crate::http::pages::{self, PageError};
 use crate::http::AppState;
-use crate::login::{credentials, csrf, session};
+use crate::login::{credentials, csrf};
 use crate::revocation::cascade::{Actor, SecurityEvent};
 use crate::store::sessions::SessionRow;
 use crate::store::users::User;
@@ -158,7 +157,7 @@ async fn render(
         &crate::oidc::authorize::cookie_path(realm),
         crate::http::first_party::secure(state),
     );
-    let query = Params::from_query(req).ok();
+    let query = crate::http::form::from_query(req).ok();
     let done = query.as_ref().and_then(|q| q.get("done").ok().flatten());
     let page = AccountPage {
         realm: &realm.realm.name,
@@ -227,7 +226,7 @@ pub async fn callback(
         // the sign-in just started.
         Ok((_tokens, return_to)) => {
             let mut response = see_other(&return_to);
-            fp.clear(&mut response);
+            fp.clear(&state, &mut response);
             response
         }
         Err(e) => error_page(e),
@@ -263,11 +262,15 @@ pub async fn act(
         Ok(realm) => realm,
         Err(e) => return error_page(e.into()),
     };
-    let form = match Params::from_body(&req, body).await {
+    let form = match crate::http::form::from_body(&req, body).await {
         Ok(form) => form,
         Err(e) => return error_page(e.into()),
     };
-    if !csrf::verify(&req, form.get(csrf::FIELD).ok().flatten()) {
+    if !csrf::verify(
+        &req,
+        form.get(csrf::FIELD).ok().flatten(),
+        crate::http::first_party::secure(&state),
+    ) {
         return error_page(PageError::new(
             StatusCode::FORBIDDEN,
             "invalid_csrf_token",
@@ -336,12 +339,12 @@ pub async fn act(
                 return response;
             }
             let mut response = see_other(&page_path(&realm.realm.name));
-            let mut cookie = Cookie::build(session::COOKIE, "")
-                .path(crate::oidc::authorize::cookie_path(&realm))
-                .http_only(true)
-                .finish();
-            cookie.make_removal();
-            let _ = response.add_cookie(&cookie);
+            let gone = crate::http::cookies::session(
+                &realm.realm.name,
+                crate::http::first_party::secure(&state),
+            )
+            .removal();
+            let _ = response.add_cookie(&gone);
             response
         }
         _ => error_page(PageError::bad_request(

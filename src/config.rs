@@ -46,6 +46,21 @@ pub struct Settings {
     /// — by default only realm `master`'s `admin-cli`, as in Keycloak.
     /// RFC 9700 §2.4 says it must not be used; set `false` to refuse it.
     pub password_grant: bool,
+    /// Consecutive failed sign-ins that lock an account (0: never).
+    pub lockout_threshold: u32,
+    /// The first lockout's length; each further one doubles, up to the max.
+    pub lockout_first_s: u64,
+    pub lockout_max_s: u64,
+    /// Failed sign-ins one IP may make per minute, across users (0: no limit).
+    pub login_failures_per_ip_per_min: u32,
+    /// Failed client authentications per client and IP per minute (0: no limit).
+    pub client_auth_failures_per_min: u32,
+    /// Unauthenticated requests (sign-in forms, public clients at the token,
+    /// revocation and introspection endpoints) per IP per second, with
+    /// bursts of five times that (0: no limit).
+    pub unauthenticated_per_ip_per_s: u32,
+    /// Seconds a token's `iat` or `nbf` may lie in the future (clock skew).
+    pub clock_leeway_s: i64,
     /// Fault injection for tests: this node's clock runs ahead by this much.
     pub simulate_clock_skew_ms: i64,
     /// Fault injection for tests: drop one published fan-out message in N.
@@ -71,6 +86,13 @@ impl Default for Settings {
             redis_channel: "latch:revocations".into(),
             backchannel_horizon_s: 24 * 3600,
             password_grant: true,
+            lockout_threshold: 10,
+            lockout_first_s: 60,
+            lockout_max_s: 900,
+            login_failures_per_ip_per_min: 30,
+            client_auth_failures_per_min: 10,
+            unauthenticated_per_ip_per_s: 50,
+            clock_leeway_s: 30,
             simulate_clock_skew_ms: 0,
             simulate_fanout_loss_one_in: 0,
         }
@@ -120,6 +142,13 @@ const ENV_KEYS: &[&str] = &[
     "redis_channel",
     "backchannel_horizon_s",
     "password_grant",
+    "lockout_threshold",
+    "lockout_first_s",
+    "lockout_max_s",
+    "login_failures_per_ip_per_min",
+    "client_auth_failures_per_min",
+    "unauthenticated_per_ip_per_s",
+    "clock_leeway_s",
 ];
 
 impl Settings {

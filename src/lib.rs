@@ -13,6 +13,7 @@ pub mod directory;
 pub mod error;
 pub mod http;
 pub mod keys;
+pub mod limits;
 pub mod login;
 pub mod oidc;
 pub mod revocation;
@@ -167,6 +168,18 @@ impl Application {
             store.clone(),
             after_commit(&follower, fanout.clone()),
         );
+        tokens::set_leeway_s(settings.clock_leeway_s);
+        let defences = Arc::new(limits::Defences::from_settings(&settings));
+        background.push({
+            let defences = Arc::clone(&defences);
+            tokio::spawn(async move {
+                let mut ticker = tokio::time::interval(Duration::from_secs(60));
+                loop {
+                    ticker.tick().await;
+                    defences.prune(time::now_ms());
+                }
+            })
+        });
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             public_base: public_base.clone(),
@@ -180,6 +193,7 @@ impl Application {
             fanout,
             event_feed,
             status_lists,
+            defences,
         });
         let app_state = state.clone();
         let mut server =

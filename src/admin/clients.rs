@@ -61,6 +61,10 @@ pub struct ClientRepresentation {
     pub consent_required: Option<bool>,
     pub backchannel_logout_url: Option<String>,
     pub frontchannel_logout_url: Option<String>,
+    /// An operator's quota at the token, revocation and introspection
+    /// endpoints, in requests per second (0 removes it). Without one an
+    /// authenticated client is not rate-limited.
+    pub rate_limit_per_second: Option<i64>,
     pub attributes: Option<BTreeMap<String, String>>,
 }
 
@@ -94,6 +98,7 @@ impl From<&Client> for ClientRepresentation {
             consent_required: Some(c.consent_required),
             backchannel_logout_url: c.backchannel_logout_uri.clone(),
             frontchannel_logout_url: c.frontchannel_logout_uri.clone(),
+            rate_limit_per_second: c.rate_limit_per_s.map(i64::from),
             attributes: Some(attributes),
         }
     }
@@ -403,6 +408,17 @@ pub async fn update_client(
     let (backchannel, frontchannel) = (rep.backchannel(), rep.frontchannel());
     check_optional_uri("backchannelLogoutUrl", &backchannel)?;
     check_optional_uri("frontchannelLogoutUrl", &frontchannel)?;
+    let quota = match rep.rate_limit_per_second {
+        None => None,
+        Some(0) => Some(None),
+        Some(n @ 1..=1_000_000) => Some(Some(n as i32)),
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "rateLimitPerSecond",
+                "rateLimitPerSecond must be between 0 and 1000000",
+            ))
+        }
+    };
     let admin_c = admin.clone();
     let (realm_c, id_c) = (realm.clone(), id.clone());
     let disabled = state
@@ -453,6 +469,7 @@ pub async fn update_client(
                     consent_required: rep.consent_required,
                     enabled: rep.enabled,
                     default_audience: None,
+                    rate_limit_per_s: quota,
                 };
                 store::clients::update(conn, &row.id, &changes)?;
                 crate::revocation::record(

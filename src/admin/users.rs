@@ -27,7 +27,10 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(remove)
         .service(reset_password)
         .service(logout)
-        .service(sessions);
+        .service(sessions)
+        .service(lockout)
+        .service(clear_lockout)
+        .service(clear_all_lockouts);
 }
 
 /// A user, with Keycloak's field names.
@@ -624,4 +627,164 @@ async fn sessions(
 ) -> Result<web::Json<Vec<SessionRepresentation>>, ApiError> {
     let (realm, id) = path.into_inner();
     Ok(web::Json(sessions_of(&state, realm, Some(id)).await?))
+}
+
+/// Brute-force state of a user, as Keycloak's attack detection reports it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LockoutRepresentation {
+    /// Consecutive failed sign-ins since the last success or lockout.
+    pub num_failures: i32,
+    /// Locked now: even the right password is refused.
+    pub disabled: bool,
+    /// Until when (ms since the epoch); 0 when not locked.
+    pub locked_until: i64,
+    /// Lockouts so far (each doubles the next one's length).
+    pub lockouts: i32,
+    pub last_failure: i64,
+    #[serde(rename = "lastIPFailure")]
+    pub last_ip_failure: Option<String>,
+}
+
+pub async fn lockout_of(
+    state: &AppState,
+    realm: String,
+    id: String,
+) -> Result<LockoutRepresentation, ApiError> {
+    let user = read_user(state, realm, id).await?;
+    let now = state.clock.now_ms();
+    Ok(LockoutRepresentation {
+        num_failures: user.failed_logins,
+        disabled: user.locked_until_ms > now,
+        locked_until: if user.locked_until_ms > now {
+            user.locked_until_ms
+        } else {
+            0
+        },
+        lockouts: user.lockouts,
+        last_failure: user.last_failure_ms,
+        last_ip_failure: user.last_failure_ip,
+    })
+}
+
+#[utoipa::path(
+    tag = "users",
+    operation_id = "getLockout",
+    params(("realm" = String, Path, description = "Realm name"), ("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, body = LockoutRepresentation),
+        (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation),
+        (status = 404, body = ErrorRepresentation),
+    )
+)]
+#[get("/{realm}/attack-detection/brute-force/users/{id}")]
+async fn lockout(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<LockoutRepresentation>, ApiError> {
+    let (realm, id) = path.into_inner();
+    Ok(web::Json(lockout_of(&state, realm, id).await?))
+}
+
+/// Lifts a user's lockout and forgets their failures (`None`: everyone's
+/// in the realm).
+pub async fn clear_lockouts(
+    state: &AppState,
+    admin: &Admin,
+    realm: String,
+    id: Option<String>,
+) -> Result<(), ApiError> {
+    let admin = admin.clone();
+    state
+        .directory
+        .store()
+        .run(move |conn| -> Result<(), Error> {
+            store::write(conn, |conn| {
+                let realm = find_realm(conn, &realm)?;
+                match &id {
+                    Some(id) => {
+                        let user = find_user(conn, &realm, id)?;
+                        store::users::clear_failures(conn, &user.id, true)?;
+                        audit(
+                            conn,
+                            &realm.id,
+                            &admin,
+                            "admin.user.lockout_cleared",
+                            &user.id,
+                            None,
+                        )?;
+                    }
+                    None => {
+                        let query = UserQuery::default();
+                        let mut first = 0;
+                        loop {
+                            let page = store::users::search(conn, &realm.id, &query, first, 500)?;
+                            for user in page
+                                .iter()
+                                .filter(|u| u.failed_logins > 0 || u.locked_until_ms > 0)
+                            {
+                                store::users::clear_failures(conn, &user.id, true)?;
+                            }
+                            if page.len() < 500 {
+                                break;
+                            }
+                            first += 500;
+                        }
+                        audit(
+                            conn,
+                            &realm.id,
+                            &admin,
+                            "admin.user.lockout_cleared",
+                            "*",
+                            None,
+                        )?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(())
+}
+
+#[utoipa::path(
+    tag = "users",
+    operation_id = "clearLockout",
+    params(("realm" = String, Path, description = "Realm name"), ("id" = String, Path, description = "User id")),
+    responses(
+        (status = 204, description = "The user may sign in again"),
+        (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation),
+        (status = 404, body = ErrorRepresentation),
+    )
+)]
+#[delete("/{realm}/attack-detection/brute-force/users/{id}")]
+async fn clear_lockout(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (realm, id) = path.into_inner();
+    clear_lockouts(&state, &admin, realm, Some(id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    tag = "users",
+    operation_id = "clearAllLockouts",
+    params(("realm" = String, Path, description = "Realm name")),
+    responses(
+        (status = 204, description = "Every user of the realm may sign in again"),
+        (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation),
+        (status = 404, body = ErrorRepresentation),
+    )
+)]
+#[delete("/{realm}/attack-detection/brute-force/users")]
+async fn clear_all_lockouts(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    clear_lockouts(&state, &admin, path.into_inner(), None).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -203,6 +203,10 @@ async fn execute(
             };
             Done::To(realm_page(&format!("/users/{target}")), done)
         }
+        "clear-lockout" => {
+            admin::users::clear_lockouts(state, admin, realm.clone(), Some(target.clone())).await?;
+            Done::To(realm_page(&format!("/users/{target}")), "lockout-cleared")
+        }
         "delete-user" => {
             admin::users::delete_user(state, admin, realm.clone(), target).await?;
             Done::To(realm_page("/users"), "user-deleted")
@@ -305,11 +309,15 @@ async fn execute(
 
 /// `POST /admin/console/actions`
 pub async fn act(state: web::Data<AppState>, req: HttpRequest, body: web::Payload) -> HttpResponse {
-    let form = match Params::from_body(&req, body).await {
+    let form = match crate::http::form::from_body(&req, body).await {
         Ok(form) => form,
         Err(e) => return error_page(e.into()),
     };
-    if !csrf::verify(&req, form.get(csrf::FIELD).ok().flatten()) {
+    if !csrf::verify(
+        &req,
+        form.get(csrf::FIELD).ok().flatten(),
+        crate::http::first_party::secure(&state),
+    ) {
         return error_page(PageError::new(
             StatusCode::FORBIDDEN,
             "invalid_csrf_token",

@@ -8,7 +8,7 @@
 mod actions;
 mod pages;
 
-use actix_web::cookie::{Cookie, SameSite};
+use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -80,25 +80,16 @@ struct Tokens {
     refresh: Option<String>,
 }
 
-fn session_cookie(state: &AppState, tokens: &Tokens) -> Cookie<'static> {
-    Cookie::build(
-        COOKIE,
-        state
-            .directory
-            .master()
-            .seal_value(SEAL, CONSOLE_CLIENT.as_bytes(), tokens),
-    )
-    .path(PATH)
-    .http_only(true)
-    .secure(secure(state))
-    .same_site(SameSite::Lax)
-    .finish()
+fn cookie(state: &AppState) -> crate::http::cookies::Spec {
+    crate::http::cookies::Spec::new(COOKIE, None, PATH, secure(state))
 }
 
-fn removal(name: &'static str) -> Cookie<'static> {
-    let mut cookie = Cookie::build(name, "").path(PATH).http_only(true).finish();
-    cookie.make_removal();
-    cookie
+fn session_cookie(state: &AppState, tokens: &Tokens) -> Cookie<'static> {
+    cookie(state).build(state.directory.master().seal_value(
+        SEAL,
+        CONSOLE_CLIENT.as_bytes(),
+        tokens,
+    ))
 }
 
 pub(crate) fn error_page(e: PageError) -> HttpResponse {
@@ -134,11 +125,11 @@ pub(crate) async fn operator(
         };
         first_party(state).begin(state, return_to)
     };
-    let tokens: Option<Tokens> = req.cookie(COOKIE).and_then(|c| {
+    let tokens: Option<Tokens> = cookie(state).read(req).and_then(|c| {
         state
             .directory
             .master()
-            .open_value(SEAL, CONSOLE_CLIENT.as_bytes(), c.value())
+            .open_value(SEAL, CONSOLE_CLIENT.as_bytes(), &c)
     });
     let Some(tokens) = tokens else {
         return Err(sign_in());
@@ -217,7 +208,7 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
                 PATH.to_string()
             };
             let mut response = see_other(&target);
-            fp.clear(&mut response);
+            fp.clear(&state, &mut response);
             let _ = response.add_cookie(&session_cookie(&state, &tokens));
             response
         }
@@ -228,11 +219,11 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
 /// `POST /admin/console/logout`: ends the operator's session (their
 /// tokens die everywhere) and forgets the cookie.
 async fn logout(state: web::Data<AppState>, req: HttpRequest, body: web::Payload) -> HttpResponse {
-    let form = match crate::http::form::Params::from_body(&req, body).await {
+    let form = match crate::http::form::from_body(&req, body).await {
         Ok(form) => form,
         Err(e) => return error_page(e.into()),
     };
-    if !csrf::verify(&req, form.get(csrf::FIELD).ok().flatten()) {
+    if !csrf::verify(&req, form.get(csrf::FIELD).ok().flatten(), secure(&state)) {
         return error_page(PageError::new(
             StatusCode::FORBIDDEN,
             "invalid_csrf_token",
@@ -252,6 +243,6 @@ async fn logout(state: web::Data<AppState>, req: HttpRequest, body: web::Payload
              <h1>You are signed out of the console</h1><p><a href=\"/admin/console\">Sign in again</a></p>\
              </main></body></html>",
         );
-    let _ = response.add_cookie(&removal(COOKIE));
+    let _ = response.add_cookie(&cookie(&state).removal());
     response
 }

@@ -9,7 +9,6 @@ use askama::Template;
 use super::{api_error_page, csrf_token, operator};
 use crate::account::describe_device;
 use crate::admin::{self, Admin};
-use crate::http::form::Params;
 use crate::http::AppState;
 use crate::time::format_utc;
 
@@ -35,6 +34,7 @@ fn notice(code: &str) -> Option<&'static str> {
         "user-logged-out" => "The user is signed out everywhere.",
         "user-disabled" => "The user is disabled and signed out everywhere.",
         "user-enabled" => "The user may sign in again.",
+        "lockout-cleared" => "The user's failed sign-ins are forgotten; they may sign in again.",
         "user-deleted" => "User deleted; every token of theirs is rejected.",
         "password-set" => "Password set; the user's sessions and tokens are revoked.",
         "session-ended" => {
@@ -58,7 +58,7 @@ pub(crate) async fn start(
 ) -> Result<(Admin, Nav, Vec<Cookie<'static>>), HttpResponse> {
     let (admin, refreshed) = operator(state, req).await?;
     let (csrf, csrf_cookie) = csrf_token(state, req);
-    let done = Params::from_query(req)
+    let done = crate::http::form::from_query(req)
         .ok()
         .and_then(|q| q.get("done").ok().flatten().map(str::to_string));
     let nav = Nav {
@@ -204,6 +204,8 @@ struct UserLine {
     enabled: bool,
     created: String,
     must_update_password: bool,
+    locked_until: Option<String>,
+    failures: i32,
 }
 
 impl From<&crate::store::users::User> for UserLine {
@@ -220,6 +222,9 @@ impl From<&crate::store::users::User> for UserLine {
             enabled: u.enabled,
             created: format_utc(u.created_at_ms),
             must_update_password: u.must_update_password(),
+            locked_until: (u.locked_until_ms > crate::time::now_ms())
+                .then(|| format_utc(u.locked_until_ms)),
+            failures: u.failed_logins,
         }
     }
 }
@@ -240,7 +245,7 @@ pub async fn users(
 ) -> HttpResponse {
     let realm = path.into_inner();
     let (_admin, nav, cookies) = page_start!(state, req, Some(realm.clone()), "users");
-    let search = Params::from_query(&req)
+    let search = crate::http::form::from_query(&req)
         .ok()
         .and_then(|q| q.get("search").ok().flatten().map(str::to_string))
         .unwrap_or_default();
@@ -318,6 +323,9 @@ pub async fn user(
         actions.push(("disable-user", "Disable", "danger"));
     } else {
         actions.push(("enable-user", "Enable", "secondary"));
+    }
+    if user.locked_until_ms > 0 || user.failed_logins > 0 {
+        actions.push(("clear-lockout", "Clear failed sign-ins", "secondary"));
     }
     actions.push(("delete-user", "Delete", "danger"));
     let page = UserPage {
@@ -562,7 +570,7 @@ pub async fn events(
 ) -> HttpResponse {
     let realm = path.into_inner();
     let (_admin, nav, cookies) = page_start!(state, req, Some(realm.clone()), "events");
-    let query = Params::from_query(&req).ok();
+    let query = crate::http::form::from_query(&req).ok();
     let get = |name: &str| {
         query
             .as_ref()

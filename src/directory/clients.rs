@@ -87,6 +87,8 @@ pub struct Client {
     /// Back-Channel Logout §2.2: logout tokens carry the `sid`.
     pub backchannel_logout_session_required: bool,
     pub frontchannel_logout_uri: Option<String>,
+    /// An operator's quota for this client (requests per second).
+    pub rate_limit_per_s: Option<u32>,
 }
 
 impl Client {
@@ -132,6 +134,7 @@ impl Client {
             introspect_any: row.introspect_any,
             backchannel_logout_session_required: row.backchannel_logout_session_required,
             frontchannel_logout_uri: row.frontchannel_logout_uri,
+            rate_limit_per_s: row.rate_limit_per_s.and_then(|r| u32::try_from(r).ok()),
         })
     }
 
@@ -265,6 +268,7 @@ pub fn create(
         frontchannel_logout_uri: new.frontchannel_logout_uri.clone(),
         previous_secret_hash: None,
         previous_secret_until_ms: 0,
+        rate_limit_per_s: None,
     };
     store::write(conn, |conn| -> Result<(), Error> {
         if client_rows::find_by_client_id(conn, &realm.id, &new.client_id)?.is_some() {

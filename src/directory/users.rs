@@ -62,6 +62,11 @@ pub fn create(conn: &mut DbConnection, realm: &Realm, new: NewUser) -> Result<Us
         } else {
             String::new()
         },
+        failed_logins: 0,
+        lockouts: 0,
+        locked_until_ms: 0,
+        last_failure_ms: 0,
+        last_failure_ip: None,
     };
     store::write(conn, |conn| -> Result<(), Error> {
         if user_rows::find_by_username(conn, &realm.id, &username)?.is_some() {

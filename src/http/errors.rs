@@ -17,6 +17,9 @@ pub struct ApiError {
     pub challenge: Option<String>,
     pub error: &'static str,
     pub error_description: String,
+    /// Seconds to wait, for a 429 or a 503.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
     /// The request field a validation error is about (admin API).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
@@ -30,7 +33,19 @@ impl ApiError {
             error,
             error_description: description.into(),
             field: None,
+            retry_after: None,
         }
+    }
+
+    /// 429 with Retry-After: a rate limit or a throttle.
+    pub fn too_many(wait: crate::limits::RetryAfter, description: impl Into<String>) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "temporarily_unavailable",
+            description,
+        );
+        e.retry_after = Some(wait.0);
+        e
     }
 
     /// 401 with a Bearer challenge (RFC 6750 §3).
@@ -100,8 +115,14 @@ impl ResponseError for ApiError {
         if let Some(challenge) = &self.challenge {
             response.insert_header((header::WWW_AUTHENTICATE, challenge.as_str()));
         }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response.insert_header((header::RETRY_AFTER, "1"));
+        match self.retry_after {
+            Some(seconds) => {
+                response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+            }
+            None if self.status == StatusCode::SERVICE_UNAVAILABLE => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            None => {}
         }
         response.json(self)
     }
@@ -116,8 +137,20 @@ impl From<crate::http::form::ParamError> for ApiError {
                 "invalid_request",
                 e.to_string(),
             ),
+            ParamError::QueryTooLong => {
+                Self::new(StatusCode::URI_TOO_LONG, "invalid_request", e.to_string())
+            }
             _ => Self::invalid_request(e.to_string()),
         }
+    }
+}
+
+impl From<latch_protocol::OAuthError> for ApiError {
+    fn from(e: latch_protocol::OAuthError) -> Self {
+        if e.error == "invalid_client" {
+            return ApiError::invalid_client(e.description);
+        }
+        Self::oauth(e.error, e.description)
     }
 }
 

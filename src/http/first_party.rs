@@ -5,7 +5,7 @@
 //! runs). The request's state and verifier wait in a sealed, short-lived
 //! cookie.
 
-use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
+use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -81,13 +81,8 @@ impl FirstParty {
                 .directory
                 .master()
                 .seal_value(PURPOSE, self.client_id.as_bytes(), &pending);
-        let cookie = Cookie::build(self.cookie, sealed)
-            .path(self.cookie_path.clone())
-            .http_only(true)
-            .secure(secure(state))
-            .same_site(SameSite::Lax)
-            .max_age(CookieDuration::minutes(10))
-            .finish();
+        let mut cookie = self.spec(state).build(sealed);
+        cookie.set_max_age(CookieDuration::minutes(10));
         let mut response = HttpResponse::SeeOther()
             .insert_header((header::LOCATION, url.to_string()))
             .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -103,7 +98,7 @@ impl FirstParty {
         state: &AppState,
         req: &HttpRequest,
     ) -> Result<(TokenResponse, String), PageError> {
-        let params = super::form::Params::from_query(req)?;
+        let params = crate::http::form::from_query(req)?;
         if let Some(error) = params.get("error")? {
             let error: String = error.chars().take(64).collect();
             return Err(PageError::new(
@@ -118,13 +113,14 @@ impl FirstParty {
                 "This sign-in has expired or was started elsewhere. Start again.",
             )
         };
-        let pending: Pending = req
-            .cookie(self.cookie)
+        let pending: Pending = self
+            .spec(state)
+            .read(req)
             .and_then(|c| {
                 state
                     .directory
                     .master()
-                    .open_value(PURPOSE, self.client_id.as_bytes(), c.value())
+                    .open_value(PURPOSE, self.client_id.as_bytes(), &c)
             })
             .filter(|p: &Pending| p.expires_at_ms > state.clock.now_ms())
             .ok_or_else(expired)?;
@@ -170,14 +166,18 @@ impl FirstParty {
         Ok((tokens, pending.return_to))
     }
 
+    fn spec(&self, state: &AppState) -> super::cookies::Spec {
+        super::cookies::Spec::new(
+            self.cookie,
+            Some(&self.realm),
+            &self.cookie_path,
+            secure(state),
+        )
+    }
+
     /// Clears the pending-request cookie (on the callback's response).
-    pub fn clear(&self, response: &mut HttpResponse) {
-        let mut cookie = Cookie::build(self.cookie, "")
-            .path(self.cookie_path.clone())
-            .http_only(true)
-            .finish();
-        cookie.make_removal();
-        let _ = response.add_cookie(&cookie);
+    pub fn clear(&self, state: &AppState, response: &mut HttpResponse) {
+        let _ = response.add_cookie(&self.spec(state).removal());
     }
 }
 

@@ -1,9 +1,11 @@
 //! actix-web wiring: shared state, the routes table, middleware and TLS.
 
+pub mod cookies;
 pub mod errors;
 pub mod first_party;
 pub mod form;
 pub mod health;
+pub mod limits;
 pub mod metrics;
 pub mod pages;
 pub mod tls;
@@ -34,11 +36,22 @@ pub struct AppState {
     /// Every event this node applies, for the revocation event stream.
     pub event_feed: tokio::sync::broadcast::Sender<Arc<crate::store::events::Event>>,
     pub status_lists: Arc<crate::revocation::status_list::StatusLists>,
+    pub defences: Arc<crate::limits::Defences>,
 }
 
 impl AppState {
     pub fn issuer(&self, realm: &str) -> String {
         format!("{}/realms/{realm}", self.public_base)
+    }
+
+    /// The password check with this node's defences.
+    pub fn checker(&self) -> crate::login::credentials::Checker<'_> {
+        crate::login::credentials::Checker {
+            pool: &self.password_pool,
+            directory: &self.directory,
+            defences: &self.defences,
+            now_ms: self.clock.now_ms(),
+        }
     }
 
     /// After a committed revocation: apply it here, publish it to the others.
@@ -166,6 +179,15 @@ pub fn app(
         .into_utoipa_app()
         .service(crate::admin::scope())
         .split_for_parts();
+    // Every response: no MIME sniffing; under TLS, HSTS (a year).
+    let mut headers = actix_web::middleware::DefaultHeaders::new()
+        .add((actix_web::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    if state.settings.tls_cert.is_some() {
+        headers = headers.add((
+            actix_web::http::header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000",
+        ));
+    }
     app.app_data(state)
         .app_data(metrics)
         .app_data(web::Data::new(crate::admin::document(api)))
@@ -177,6 +199,8 @@ pub fn app(
             web::QueryConfig::default()
                 .error_handler(|e, _| ApiError::invalid_request(format!("bad query: {e}")).into()),
         )
+        .wrap(from_fn(limits::check))
+        .wrap(headers)
         .wrap(from_fn(metrics::record))
         .configure(routes)
         .default_service(web::to(not_found))

@@ -137,10 +137,10 @@ impl From<crate::store::StoreError> for PageError {
 impl From<crate::http::form::ParamError> for PageError {
     fn from(e: crate::http::form::ParamError) -> Self {
         use crate::http::form::ParamError;
-        let status = if e == ParamError::TooLarge {
-            StatusCode::PAYLOAD_TOO_LARGE
-        } else {
-            StatusCode::BAD_REQUEST
+        let status = match e {
+            ParamError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ParamError::QueryTooLong => StatusCode::URI_TOO_LONG,
+            _ => StatusCode::BAD_REQUEST,
         };
         PageError::new(
             status,

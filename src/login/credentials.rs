@@ -1,11 +1,20 @@
-//! Checking a username and password: the one path the login form, the
-//! password grant and the account page share, so every defence added here
-//! covers all of them.
+//! Checking a username and password: the one path the login form and the
+//! password grant share, so every defence here covers both.
+//!
+//! Defences, in order: a client IP that has failed too often (across
+//! users: password spraying) is throttled before any work; a locked
+//! account is refused even with the right password, after the same hashing
+//! work and with the same answer as a wrong password, so an attacker
+//! learns nothing; failures are counted per user in the database (shared
+//! by every node) and lock the account for a while that doubles with each
+//! lockout.
 
 use crate::directory::{users::normalize_username, Directory, RealmState};
 use crate::error::Error;
+use crate::limits::{Defences, RetryAfter};
 use crate::login::password;
 use crate::login::password_pool::{Busy, PasswordPool};
+use crate::store::audit::NewAudit;
 use crate::store::{self, users::User};
 
 /// Why a check could not be made (a wrong password is not one of these).
@@ -17,35 +26,135 @@ pub enum CheckError {
     Internal(#[from] Error),
 }
 
-/// Verifies the password on the hashing pool. `Ok(None)` means a wrong
-/// username, a wrong password or a disabled user, which callers must not
-/// tell apart. An unknown user costs the same hashing time as a known one.
-pub async fn check(
-    pool: &PasswordPool,
-    directory: &Directory,
-    realm: &RealmState,
-    username: &str,
-    presented: String,
-) -> Result<Option<User>, CheckError> {
-    let slot = pool.reserve()?;
-    let realm_id = realm.realm.id.clone();
-    let name = normalize_username(username).unwrap_or_default();
-    let user = directory
-        .store()
-        .run(move |conn| store::users::find_by_username(conn, &realm_id, &name))
-        .await
-        .map_err(Error::Store)?;
-    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let matches = slot
-        .run(move || match stored {
-            Some(hash) => password::verify(&presented, &hash),
-            None => {
-                password::verify_dummy(&presented);
-                false
+/// What the check decided.
+#[derive(Debug)]
+pub enum Verdict {
+    Accepted(Box<User>),
+    /// A wrong username or password, a disabled or a locked account —
+    /// never told apart.
+    Refused,
+    /// This IP failed too often; try again later.
+    Throttled(RetryAfter),
+}
+
+/// What a check needs.
+pub struct Checker<'a> {
+    pub pool: &'a PasswordPool,
+    pub directory: &'a Directory,
+    pub defences: &'a Defences,
+    pub now_ms: i64,
+}
+
+impl Checker<'_> {
+    pub async fn check(
+        &self,
+        realm: &RealmState,
+        username: &str,
+        presented: String,
+        ip: Option<&str>,
+    ) -> Result<Verdict, CheckError> {
+        let ip_key = ("login", ip.unwrap_or("-").to_string());
+        if let Some(wait) = self.defences.login_failures.exhausted(&ip_key, self.now_ms) {
+            return Ok(Verdict::Throttled(wait));
+        }
+        let slot = self.pool.reserve()?;
+        let realm_id = realm.realm.id.clone();
+        let name = normalize_username(username).unwrap_or_default();
+        let user = self
+            .directory
+            .store()
+            .run(move |conn| store::users::find_by_username(conn, &realm_id, &name))
+            .await
+            .map_err(Error::Store)?;
+        let locked = user
+            .as_ref()
+            .is_some_and(|u| u.locked_until_ms > self.now_ms);
+        let stored = user
+            .as_ref()
+            .filter(|_| !locked)
+            .and_then(|u| u.password_hash.clone());
+        let matches = slot
+            .run(move || match stored {
+                Some(hash) => password::verify(&presented, &hash),
+                None => {
+                    password::verify_dummy(&presented);
+                    false
+                }
+            })
+            .await?;
+        match user {
+            Some(user) if matches && user.enabled => {
+                if user.failed_logins > 0 {
+                    let id = user.id.clone();
+                    self.directory
+                        .store()
+                        .run(move |conn| store::users::clear_failures(conn, &id, false))
+                        .await
+                        .map_err(Error::Store)?;
+                }
+                Ok(Verdict::Accepted(Box::new(user)))
             }
-        })
-        .await?;
-    Ok(user.filter(|u| matches && u.enabled))
+            Some(user) if !locked && user.enabled => {
+                self.defences.login_failures.spend(&ip_key, self.now_ms);
+                self.record_failure(user, ip).await?;
+                Ok(Verdict::Refused)
+            }
+            _ => {
+                self.defences.login_failures.spend(&ip_key, self.now_ms);
+                Ok(Verdict::Refused)
+            }
+        }
+    }
+
+    /// Counts a failure; the threshold'th locks the account.
+    async fn record_failure(&self, user: User, ip: Option<&str>) -> Result<(), Error> {
+        let policy = self.defences.lockout;
+        let (now, ip) = (self.now_ms, ip.map(str::to_string));
+        let id = user.id.clone();
+        self.directory
+            .store()
+            .run(move |conn| -> Result<(), Error> {
+                store::write(conn, |conn| {
+                    // Read again inside the transaction: concurrent failures all count.
+                    let Some(user) = store::users::find(conn, &id)? else {
+                        return Ok(());
+                    };
+                    let failures = user.failed_logins + 1;
+                    let locks = policy.threshold > 0 && failures as u32 >= policy.threshold;
+                    let (failures, lockouts, until) = if locks {
+                        let lockouts = user.lockouts + 1;
+                        (0, lockouts, now + policy.lockout_ms(lockouts))
+                    } else {
+                        (failures, user.lockouts, user.locked_until_ms)
+                    };
+                    store::users::record_failure(conn, &id, failures, lockouts, until, now, ip.as_deref())?;
+                    if locks {
+                        store::audit::insert_many(
+                            conn,
+                            &[NewAudit {
+                                realm_id: user.realm_id.clone(),
+                                at_ms: now,
+                                actor: "system".into(),
+                                kind: "user.locked_out".into(),
+                                subject: user.id.clone(),
+                                ip: ip.clone(),
+                                detail: Some(
+                                    serde_json::json!({
+                                        "locked_until": until,
+                                        "lockouts": lockouts,
+                                        "failures": policy.threshold,
+                                    })
+                                    .to_string(),
+                                ),
+                            }],
+                        )?;
+                        tracing::warn!(user = %user.id, until, "account locked after repeated failed sign-ins");
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
 }
 
 /// Checks the password of a known user (the account page's "current

@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -26,12 +25,7 @@ use crate::tokens::Scopes;
 /// Authorization codes live 60 seconds (RFC 6749 §4.1.2 recommends at most 10 minutes).
 pub const CODE_LIFETIME_MS: i64 = 60_000;
 
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Prompt {
-    pub none: bool,
-    pub login: bool,
-    pub consent: bool,
-}
+pub use latch_protocol::authorize::Prompt;
 
 /// A validated authorization request.
 pub struct AuthRequest {
@@ -71,38 +65,13 @@ fn page_error(message: impl Into<String>) -> Rejection {
     Rejection::Page(PageError::bad_request("invalid_request", message))
 }
 
-/// RFC 8252 §7.3: a native app's loopback redirect may use any port.
-fn loopback_matches(registered: &str, presented: &str) -> bool {
-    let (Ok(r), Ok(p)) = (url::Url::parse(registered), url::Url::parse(presented)) else {
-        return false;
-    };
-    let loopback = matches!(r.host_str(), Some("127.0.0.1") | Some("[::1]"));
-    loopback
-        && r.scheme() == "http"
-        && p.scheme() == "http"
-        && r.host_str() == p.host_str()
-        && r.path() == p.path()
-        && r.query() == p.query()
-        && p.fragment().is_none()
-        && p.username().is_empty()
-        && p.password().is_none()
-}
-
 pub fn redirect_uri_allowed(client: &Client, presented: &str) -> bool {
     client.redirect_uris.iter().any(|r| r == presented)
         || (client.is_public()
             && client
                 .redirect_uris
                 .iter()
-                .any(|r| loopback_matches(r, presented)))
-}
-
-/// RFC 7636 §4.1: 43-128 characters of the unreserved set.
-fn valid_pkce_value(value: &str) -> bool {
-    (43..=128).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+                .any(|r| latch_protocol::authorize::loopback_matches(r, presented)))
 }
 
 pub async fn validate(
@@ -110,28 +79,20 @@ pub async fn validate(
     realm: &RealmState,
     params: Params,
 ) -> Result<AuthRequest, Rejection> {
-    let get = |name: &str| {
-        params
-            .get(name)
-            .map_err(|e| page_error(format!("The request is invalid: {e}.")))
-    };
-    let client_id =
-        get("client_id")?.ok_or_else(|| page_error("The request names no client (client_id)."))?;
+    let target = latch_protocol::authorize::target(&params).map_err(page_error)?;
     let client = state
         .directory
-        .client(realm, client_id)
+        .client(realm, &target.client_id)
         .await
         .map_err(PageError::from)?
         .filter(|c| c.enabled)
         .ok_or_else(|| page_error("The application is not registered with this realm."))?;
-    let redirect_uri =
-        get("redirect_uri")?.ok_or_else(|| page_error("The request has no redirect_uri."))?;
-    if !redirect_uri_allowed(&client, redirect_uri) {
+    if !redirect_uri_allowed(&client, &target.redirect_uri) {
         return Err(page_error(
             "The redirect URI does not match one registered for this application.",
         ));
     }
-    let redirect_uri = redirect_uri.to_string();
+    let redirect_uri = target.redirect_uri;
     // From here on, errors go back to the client.
     let state_param = params.get("state").ok().flatten().map(str::to_string);
     let fail = |error: &'static str, description: &str| {
@@ -142,124 +103,30 @@ pub async fn validate(
             state: state_param.clone(),
         })
     };
-    if let Some(name) = params.first_repeated() {
-        return Err(fail(
-            "invalid_request",
-            &format!("parameter `{name}` is repeated"),
-        ));
-    }
-    let one = |name: &str| params.get(name).ok().flatten();
-    if one("request").is_some() {
-        return Err(fail(
-            "request_not_supported",
-            "request objects are not supported",
-        ));
-    }
-    if one("request_uri").is_some() {
-        return Err(fail(
-            "request_uri_not_supported",
-            "request_uri is not supported",
-        ));
-    }
-    match one("response_type") {
-        None => return Err(fail("invalid_request", "response_type is required")),
-        Some("code") => {}
-        Some(_) => {
-            return Err(fail(
-                "unsupported_response_type",
-                "only response_type=code is supported",
-            ))
-        }
-    }
-    if !matches!(one("response_mode"), None | Some("query")) {
-        return Err(fail(
-            "invalid_request",
-            "only response_mode=query is supported",
-        ));
-    }
+    let parsed =
+        latch_protocol::authorize::parse(&params).map_err(|e| fail(e.error, &e.description))?;
     if !client.allows(GrantType::AuthorizationCode) {
         return Err(fail(
             "unauthorized_client",
             "this client may not use the authorization code flow",
         ));
     }
-    let scopes = Scopes::parse(one("scope").unwrap_or("openid"))
-        .map_err(|bad| fail("invalid_scope", &format!("scope `{bad}` is not offered")))?;
-    let code_challenge = match (one("code_challenge"), one("code_challenge_method")) {
-        (None, None) if client.is_public() => {
-            return Err(fail(
-                "invalid_request",
-                "PKCE (code_challenge with S256) is required for public clients",
-            ))
-        }
-        (None, None) => None,
-        (Some(challenge), Some("S256")) if valid_pkce_value(challenge) => {
-            Some(challenge.to_string())
-        }
-        (Some(_), Some("S256")) => {
-            return Err(fail("invalid_request", "code_challenge is malformed"))
-        }
-        (Some(_), None) | (Some(_), Some("plain")) => {
-            return Err(fail(
-                "invalid_request",
-                "PKCE method `plain` is not allowed; use S256",
-            ))
-        }
-        (None, Some(_)) => {
-            return Err(fail(
-                "invalid_request",
-                "code_challenge_method without code_challenge",
-            ))
-        }
-        (Some(_), Some(_)) => {
-            return Err(fail(
-                "invalid_request",
-                "unsupported code_challenge_method; use S256",
-            ))
-        }
-    };
-    let mut prompt = Prompt::default();
-    for value in one("prompt")
-        .unwrap_or("")
-        .split(' ')
-        .filter(|v| !v.is_empty())
-    {
-        match value {
-            "none" => prompt.none = true,
-            "login" => prompt.login = true,
-            "consent" => prompt.consent = true,
-            "select_account" => {}
-            _ => {
-                return Err(fail(
-                    "invalid_request",
-                    &format!("unknown prompt value `{value}`"),
-                ))
-            }
-        }
-    }
-    if prompt.none && (prompt.login || prompt.consent) {
+    if client.is_public() && parsed.code_challenge.is_none() {
         return Err(fail(
             "invalid_request",
-            "prompt=none cannot be combined with other values",
+            "PKCE (code_challenge with S256) is required for public clients",
         ));
     }
-    let max_age =
-        match one("max_age") {
-            None => None,
-            Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                fail("invalid_request", "max_age must be a non-negative integer")
-            })?),
-        };
     Ok(AuthRequest {
-        nonce: one("nonce").map(str::to_string),
-        login_hint: one("login_hint").map(|h| h.chars().take(255).collect()),
+        nonce: parsed.nonce,
+        login_hint: parsed.login_hint,
         client,
         redirect_uri,
         state: state_param.clone(),
-        scopes,
-        code_challenge,
-        prompt,
-        max_age,
+        scopes: parsed.scopes,
+        code_challenge: parsed.code_challenge,
+        prompt: parsed.prompt,
+        max_age: parsed.max_age,
         params,
     })
 }
@@ -325,10 +192,11 @@ pub(crate) async fn current_session(
     realm: &RealmState,
     req: &HttpRequest,
 ) -> Result<Option<(SessionRow, User)>, PageError> {
-    let Some(cookie) = req.cookie(session::COOKIE) else {
+    let Some(cookie) = crate::http::cookies::session(&realm.realm.name, secure(state)).read(req)
+    else {
         return Ok(None);
     };
-    let hash = state.directory.hash_token(cookie.value());
+    let hash = state.directory.hash_token(&cookie);
     let realm_id = realm.realm.id.clone();
     let now = state.clock.now_ms();
     Ok(state
@@ -589,7 +457,7 @@ pub async fn authorize_get(
     path: web::Path<String>,
     http: HttpRequest,
 ) -> HttpResponse {
-    match Params::from_query(&http) {
+    match crate::http::form::from_query(&http) {
         Ok(params) => authorize(state, path.into_inner(), http, params).await,
         Err(e) => reject_page(e.into()),
     }
@@ -602,7 +470,7 @@ pub async fn authorize_post(
     http: HttpRequest,
     body: web::Payload,
 ) -> HttpResponse {
-    match Params::from_body(&http, body).await {
+    match crate::http::form::from_body(&http, body).await {
         Ok(params) => authorize(state, path.into_inner(), http, params).await,
         Err(e) => reject_page(e.into()),
     }
@@ -626,10 +494,10 @@ async fn read_action_form(
         .realm(realm_name)
         .await
         .map_err(|e| reject_page(e.into()))?;
-    let form = Params::from_body(http, body)
+    let form = crate::http::form::from_body(http, body)
         .await
         .map_err(|e| reject_page(e.into()))?;
-    if !csrf::verify(http, form.get(csrf::FIELD).ok().flatten()) {
+    if !csrf::verify(http, form.get(csrf::FIELD).ok().flatten(), secure(state)) {
         return Err(reject_page(PageError::new(
             StatusCode::FORBIDDEN,
             "invalid_csrf_token",
@@ -675,7 +543,18 @@ pub async fn authenticate(
         .flatten()
         .unwrap_or("")
         .to_string();
-    let user = match check_password(&state, &realm, &username, password).await {
+    let ip = http
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    if let Err(wait) = state
+        .defences
+        .unauthenticated
+        .take(&("form", ip), state.clock.now_ms())
+    {
+        return throttled_page(&state, &realm, &http, &request, &username, wait);
+    }
+    let user = match check_password(&state, &realm, &http, &request, &username, password).await {
         Ok(Some(user)) => user,
         Ok(None) => {
             return login_page(
@@ -709,12 +588,8 @@ async fn signed_in_response(
         Ok(v) => v,
         Err(e) => return reject_page(e),
     };
-    let cookie = Cookie::build(session::COOKIE, cookie_value)
-        .path(cookie_path(&realm))
-        .http_only(true)
-        .secure(secure(&state))
-        .same_site(SameSite::Lax)
-        .finish();
+    let cookie =
+        crate::http::cookies::session(&realm.realm.name, secure(&state)).build(cookie_value);
     let mut response = match proceed(
         &state,
         &realm,
@@ -917,25 +792,30 @@ pub async fn required_action(
     }
 }
 
-/// Verifies the password through the shared credential check.
-/// `Ok(None)` is a wrong username or password, indistinguishable to the caller.
+/// Verifies the password through the shared credential check. `Ok(None)`
+/// is a wrong username or password (or a locked account), which the page
+/// does not tell apart; a throttled IP gets a 429 page.
 async fn check_password(
     state: &AppState,
     realm: &RealmState,
+    http: &HttpRequest,
+    request: &AuthRequest,
     username: &str,
     password: String,
 ) -> Result<Option<User>, HttpResponse> {
-    use crate::login::credentials::{self, CheckError};
-    credentials::check(
-        &state.password_pool,
-        &state.directory,
-        realm,
-        username,
-        password,
-    )
-    .await
-    .map_err(|e| match e {
-        CheckError::Busy(busy) => {
+    use crate::login::credentials::{CheckError, Verdict};
+    let ip = http.peer_addr().map(|a| a.ip().to_string());
+    match state
+        .checker()
+        .check(realm, username, password, ip.as_deref())
+        .await
+    {
+        Ok(Verdict::Accepted(user)) => Ok(Some(*user)),
+        Ok(Verdict::Refused) => Ok(None),
+        Ok(Verdict::Throttled(wait)) => {
+            Err(throttled_page(state, realm, http, request, username, wait))
+        }
+        Err(CheckError::Busy(busy)) => {
             let mut response = reject_page(PageError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
@@ -944,10 +824,31 @@ async fn check_password(
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-            response
+            Err(response)
         }
-        CheckError::Internal(e) => reject_page(e.into()),
-    })
+        Err(CheckError::Internal(e)) => Err(reject_page(e.into())),
+    }
+}
+
+/// The login page again, with 429 and Retry-After.
+fn throttled_page(
+    state: &AppState,
+    realm: &RealmState,
+    http: &HttpRequest,
+    request: &AuthRequest,
+    username: &str,
+    wait: crate::limits::RetryAfter,
+) -> HttpResponse {
+    let message = format!(
+        "Too many attempts from your network. Try again in {} seconds.",
+        wait.0
+    );
+    let mut response = login_page(state, realm, http, request, username, Some(&message));
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    if let Ok(value) = header::HeaderValue::from_str(&wait.0.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// Starts a new browser session, ending the one this browser had.
@@ -959,9 +860,9 @@ async fn start_session(
 ) -> Result<(String, SessionRow), PageError> {
     let cookie_value = crate::crypto::random_token::<32>();
     let cookie_hash = state.directory.hash_token(&cookie_value);
-    let previous = http
-        .cookie(session::COOKIE)
-        .map(|c| state.directory.hash_token(c.value()));
+    let previous = crate::http::cookies::session(&realm.realm.name, secure(state))
+        .read(http)
+        .map(|c| state.directory.hash_token(&c));
     let (realm_row, user, origin, now) = (
         realm.realm.clone(),
         user.clone(),
@@ -1048,42 +949,5 @@ pub async fn consent(
     {
         Ok(response) => response,
         Err(e) => reject_page(e),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{loopback_matches, valid_pkce_value};
-
-    #[test]
-    fn loopback_redirects_may_use_any_port_but_nothing_else_changes() {
-        assert!(loopback_matches(
-            "http://127.0.0.1/cb",
-            "http://127.0.0.1:51234/cb"
-        ));
-        assert!(loopback_matches("http://[::1]/cb", "http://[::1]:8000/cb"));
-        assert!(!loopback_matches(
-            "http://127.0.0.1/cb",
-            "http://127.0.0.1:5000/other"
-        ));
-        assert!(!loopback_matches(
-            "http://127.0.0.1/cb",
-            "http://localhost:5000/cb"
-        ));
-        assert!(!loopback_matches(
-            "https://app.example/cb",
-            "https://app.example:444/cb"
-        ));
-        assert!(!loopback_matches(
-            "http://127.0.0.1/cb",
-            "http://user@127.0.0.1:5/cb"
-        ));
-    }
-
-    #[test]
-    fn pkce_values_follow_rfc_7636() {
-        assert!(valid_pkce_value(&"a".repeat(43)));
-        assert!(!valid_pkce_value(&"a".repeat(42)));
-        assert!(!valid_pkce_value(&format!("{}+", "a".repeat(43))));
     }
 }

@@ -6,8 +6,6 @@ use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 
 use crate::directory::{Client, RealmState};
 use crate::http::errors::ApiError;
@@ -20,78 +18,76 @@ pub struct Caller {
     pub authenticated: bool,
 }
 
-fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, ApiError> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let malformed = || ApiError::invalid_client("the Authorization header is malformed");
-    let value = value.to_str().map_err(|_| malformed())?;
-    let Some(encoded) = value
-        .get(..6)
-        .filter(|scheme| scheme.eq_ignore_ascii_case("basic "))
-        .map(|_| value[6..].trim())
-    else {
-        return Err(ApiError::invalid_client(
-            "use HTTP Basic client authentication",
-        ));
-    };
-    let decoded = STANDARD.decode(encoded).map_err(|_| malformed())?;
-    let text = String::from_utf8(decoded).map_err(|_| malformed())?;
-    let (id, secret) = text.split_once(':').ok_or_else(malformed)?;
-    // RFC 6749 §2.3.1: both parts are form-urlencoded before encoding.
-    let decode = |s: &str| -> Result<String, ApiError> {
-        form_urlencoded::parse(format!("v={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .ok_or_else(malformed)
-    };
-    Ok(Some((decode(id)?, decode(secret)?)))
-}
-
 pub async fn authenticate(
     state: &AppState,
     realm: &RealmState,
     req: &HttpRequest,
     params: &Params,
 ) -> Result<Caller, ApiError> {
-    let basic = basic_credentials(req)?;
-    let form_id = params.get("client_id")?;
-    let form_secret = params.get("client_secret")?;
-    let (client_id, secret) = match (basic, form_id, form_secret) {
-        (Some(_), _, Some(_)) => {
-            return Err(ApiError::invalid_request(
-                "use one client authentication method, not two",
-            ))
-        }
-        (Some((id, _)), Some(form), None) if form != id => {
-            return Err(ApiError::invalid_request(
-                "client_id differs from the authenticated client",
-            ))
-        }
-        (Some((id, secret)), _, None) => (id, Some(secret)),
-        (None, Some(id), secret) => (id.to_string(), secret.map(str::to_string)),
-        (None, None, _) => {
-            return Err(ApiError::invalid_client(
-                "client authentication is required",
-            ))
-        }
+    let header = match req.headers().get(header::AUTHORIZATION) {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .map_err(|_| ApiError::invalid_client("the Authorization header is malformed"))?,
+        ),
     };
+    let basic = latch_protocol::token::basic_credentials(header)?;
+    let (client_id, secret) = latch_protocol::token::client_credentials(basic, params)?;
+    // Failures are budgeted per (realm, client, IP): an attacker guessing
+    // a secret is slowed down without locking the real client out.
+    let now = state.clock.now_ms();
+    let ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let key = (realm.realm.id.as_str(), client_id.as_str(), ip.as_str());
+    let limiter = &state.defences.client_auth_failures;
+    if let Some(wait) = limiter.exhausted(&key, now) {
+        return Err(ApiError::too_many(
+            wait,
+            "too many failed client authentications from this address",
+        ));
+    }
     let client = state
         .directory
         .client(realm, &client_id)
         .await?
         .filter(|c| c.enabled);
-    match (client, secret) {
+    let caller = match (client, secret) {
         (Some(client), Some(secret)) if state.directory.client_secret_matches(&client, &secret) => {
-            Ok(Caller {
+            Caller {
                 client,
                 authenticated: true,
-            })
+            }
         }
-        (Some(client), None) if client.is_public() => Ok(Caller {
+        (Some(client), None) if client.is_public() => Caller {
             client,
             authenticated: false,
-        }),
-        _ => Err(ApiError::invalid_client("client authentication failed")),
-    }
+        },
+        _ => {
+            limiter.spend(&key, now);
+            return Err(ApiError::invalid_client("client authentication failed"));
+        }
+    };
+    limit(state, &caller, &ip, now)?;
+    Ok(caller)
+}
+
+/// Rate limits after authentication: a public client's requests count
+/// against its IP's budget for unauthenticated requests; a confidential
+/// one is limited only by a quota an operator set for it.
+fn limit(state: &AppState, caller: &Caller, ip: &str, now: i64) -> Result<(), ApiError> {
+    let result = if !caller.authenticated {
+        state.defences.unauthenticated.take(&("protocol", ip), now)
+    } else if let Some(quota) = caller.client.rate_limit_per_s {
+        let rate = crate::limits::Rate::per_second(quota, quota);
+        state
+            .defences
+            .client_quotas
+            .take_at(&caller.client.id, rate, now)
+    } else {
+        Ok(())
+    };
+    result.map_err(|wait| ApiError::too_many(wait, "rate limit exceeded; slow down"))
 }

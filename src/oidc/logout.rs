@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use actix_web::cookie::Cookie;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -16,7 +15,7 @@ use crate::directory::{Client, RealmState};
 use crate::http::form::Params;
 use crate::http::pages::{self, PageError};
 use crate::http::AppState;
-use crate::login::{csrf, session};
+use crate::login::csrf;
 use crate::revocation::cascade::{self, Actor, SecurityEvent};
 use crate::store;
 use crate::tokens::{jwt, IdClaims};
@@ -57,11 +56,8 @@ async fn validate(
     realm: &RealmState,
     params: &Params,
 ) -> Result<LogoutRequest, PageError> {
-    if let Some(name) = params.first_repeated() {
-        return Err(bad(&format!("The parameter `{name}` is repeated.")));
-    }
-    let get = |name| params.get(name).map_err(PageError::from);
-    let hint = match get("id_token_hint")? {
+    let parsed = latch_protocol::logout::parse(params).map_err(|m| bad(&m))?;
+    let hint = match parsed.id_token_hint.as_deref() {
         None => None,
         Some(token) => {
             // Signature and issuer are checked; expiry is tolerated (§2).
@@ -73,7 +69,7 @@ async fn validate(
             Some(claims)
         }
     };
-    let client_id = match (get("client_id")?, &hint) {
+    let client_id = match (parsed.client_id.as_deref(), &hint) {
         (Some(id), Some(h)) if id != h.aud => {
             return Err(bad("client_id does not match the id_token_hint."))
         }
@@ -91,7 +87,7 @@ async fn validate(
         ),
         None => None,
     };
-    let redirect_uri = match (get("post_logout_redirect_uri")?, &client) {
+    let redirect_uri = match (parsed.post_logout_redirect_uri.as_deref(), &client) {
         (None, _) => None,
         (Some(_), None) => {
             return Err(bad(
@@ -111,7 +107,7 @@ async fn validate(
         hint,
         client,
         redirect_uri,
-        state: get("state")?.map(str::to_string),
+        state: parsed.state,
     })
 }
 
@@ -124,9 +120,10 @@ async fn end_sessions(
     hint_sid: Option<String>,
 ) -> Result<Vec<String>, PageError> {
     let issuer = state.issuer(&realm.realm.name);
-    let cookie_hash = req
-        .cookie(session::COOKIE)
-        .map(|c| state.directory.hash_token(c.value()));
+    let secure = state.public_base.starts_with("https://");
+    let cookie_hash = crate::http::cookies::session(&realm.realm.name, secure)
+        .read(req)
+        .map(|c| state.directory.hash_token(&c));
     let realm_row = realm.realm.clone();
     let now = state.clock.now_ms();
     let actor = Actor {
@@ -206,12 +203,9 @@ fn finish(
             pages::render_with_csp(StatusCode::OK, &LoggedOutPage { redirect, frames }, &csp)
         }
     };
-    let mut gone = Cookie::build(session::COOKIE, "")
-        .path(format!("/realms/{}/", realm.realm.name))
-        .http_only(true)
-        .secure(state.public_base.starts_with("https://"))
-        .finish();
-    gone.make_removal();
+    let gone =
+        crate::http::cookies::session(&realm.realm.name, state.public_base.starts_with("https://"))
+            .removal();
     let _ = response.add_cookie(&gone);
     response
 }
@@ -258,7 +252,7 @@ pub async fn logout_get(
     path: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let params = Params::from_query(&req)?;
+    let params = crate::http::form::from_query(&req)?;
     logout(state, &path, req, params).await
 }
 
@@ -269,7 +263,7 @@ pub async fn logout_post(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let params = Params::from_body(&req, body).await?;
+    let params = crate::http::form::from_body(&req, body).await?;
     logout(state, &path, req, params).await
 }
 
@@ -281,8 +275,12 @@ pub async fn confirm(
     body: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let realm = state.directory.realm(&path).await?;
-    let form = Params::from_body(&req, body).await?;
-    if !csrf::verify(&req, form.get(csrf::FIELD)?) {
+    let form = crate::http::form::from_body(&req, body).await?;
+    if !csrf::verify(
+        &req,
+        form.get(csrf::FIELD)?,
+        state.public_base.starts_with("https://"),
+    ) {
         return Err(PageError::new(
             StatusCode::FORBIDDEN,
             "invalid_csrf_token",

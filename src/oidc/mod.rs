@@ -90,7 +90,7 @@ pub async fn protocol_form(
     ApiError,
 > {
     let realm = realm(state, realm_name).await?;
-    let params = crate::http::form::Params::from_body(req, body).await?;
+    let params = crate::http::form::from_body(req, body).await?;
     if let Some(name) = params.first_repeated() {
         return Err(ApiError::invalid_request(format!(
             "parameter `{name}` is repeated"

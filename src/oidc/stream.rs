@@ -166,7 +166,7 @@ pub async fn revocations(
 ) -> Result<HttpResponse, ApiError> {
     let realm = super::realm(&state, &path).await?;
     let params = if req.method() == actix_web::http::Method::POST {
-        Params::from_body(&req, body).await?
+        crate::http::form::from_body(&req, body).await?
     } else {
         Params::default()
     };

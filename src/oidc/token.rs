@@ -19,34 +19,31 @@ fn failure(f: Failure) -> ApiError {
 async fn password_user(
     state: &AppState,
     realm: &crate::directory::RealmState,
-    params: &crate::http::form::Params,
+    username: &str,
+    password: &str,
+    ip: Option<&str>,
 ) -> Result<crate::store::users::User, ApiError> {
-    use crate::login::credentials::{self, CheckError};
+    use crate::login::credentials::{CheckError, Verdict};
     if !state.settings.password_grant {
         return Err(ApiError::oauth(
             "unsupported_grant_type",
             "the password grant is turned off on this server",
         ));
     }
-    let username = params
-        .get("username")?
-        .ok_or_else(|| ApiError::invalid_request("username is required"))?;
-    let password = params
-        .get("password")?
-        .ok_or_else(|| ApiError::invalid_request("password is required"))?;
-    let checked = credentials::check(
-        &state.password_pool,
-        &state.directory,
-        realm,
-        username,
-        password.to_string(),
-    )
-    .await
-    .map_err(|e| match e {
-        CheckError::Busy(busy) => ApiError::unavailable(busy.to_string()),
-        CheckError::Internal(e) => e.into(),
-    })?;
-    checked.ok_or_else(|| ApiError::oauth("invalid_grant", "Invalid user credentials"))
+    match state
+        .checker()
+        .check(realm, username, password.to_string(), ip)
+        .await
+    {
+        Ok(Verdict::Accepted(user)) => Ok(*user),
+        Ok(Verdict::Refused) => Err(ApiError::oauth("invalid_grant", "Invalid user credentials")),
+        Ok(Verdict::Throttled(wait)) => Err(ApiError::too_many(
+            wait,
+            "too many failed sign-ins from this address; try again later",
+        )),
+        Err(CheckError::Busy(busy)) => Err(ApiError::unavailable(busy.to_string())),
+        Err(CheckError::Internal(e)) => Err(e.into()),
+    }
 }
 
 /// `POST /realms/{realm}/protocol/openid-connect/token`
@@ -56,11 +53,9 @@ pub async fn token(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    use latch_protocol::token::Grant;
     let (realm, params, caller) = super::protocol_form(&state, &path, &req, body).await?;
-    let grant_type = params
-        .get("grant_type")?
-        .ok_or_else(|| ApiError::invalid_request("grant_type is required"))?
-        .to_string();
+    let request = latch_protocol::token::parse(&params)?;
     let issuer = state.issuer(&realm.realm.name);
     let ctx = Context {
         directory: &state.directory,
@@ -71,66 +66,64 @@ pub async fn token(
         issuer: &issuer,
         now_ms: state.clock.now_ms(),
     };
-    let resource = params.get("resource")?;
-    let response = match grant_type.as_str() {
-        "authorization_code" => {
+    let resource = request.resource.as_deref();
+    let response = match &request.grant {
+        Grant::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
             grants::authorization_code(
                 &ctx,
                 &caller.client,
                 CodeRedemption {
-                    code: params
-                        .get("code")?
-                        .ok_or_else(|| ApiError::invalid_request("code is required"))?,
-                    redirect_uri: params.get("redirect_uri")?,
-                    code_verifier: params.get("code_verifier")?,
+                    code,
+                    redirect_uri: redirect_uri.as_deref(),
+                    code_verifier: code_verifier.as_deref(),
                     resource,
                 },
             )
             .await
         }
-        "refresh_token" => {
-            let presented = params
-                .get("refresh_token")?
-                .ok_or_else(|| ApiError::invalid_request("refresh_token is required"))?;
+        Grant::RefreshToken {
+            refresh_token,
+            scope,
+        } => {
             grants::refresh(
                 &ctx,
                 &caller.client,
-                presented,
-                params.get("scope")?,
+                refresh_token,
+                scope.as_deref(),
                 resource,
             )
             .await
         }
-        "client_credentials" if caller.authenticated => {
-            grants::client_credentials(&ctx, &caller.client, params.get("scope")?, resource).await
+        Grant::ClientCredentials { scope } if caller.authenticated => {
+            grants::client_credentials(&ctx, &caller.client, scope.as_deref(), resource).await
         }
-        "client_credentials" => {
+        Grant::ClientCredentials { .. } => {
             return Err(ApiError::oauth(
                 "unauthorized_client",
                 "public clients cannot use client_credentials",
             ))
         }
-        "password" => {
-            let user = password_user(&state, &realm, &params).await?;
+        Grant::Password {
+            username,
+            password,
+            scope,
+        } => {
+            let ip = req.peer_addr().map(|a| a.ip().to_string());
+            let user = password_user(&state, &realm, username, password, ip.as_deref()).await?;
             let origin = crate::login::session::Origin::of(&req);
             grants::password(
                 &ctx,
                 &caller.client,
                 user,
                 origin,
-                params.get("scope")?,
+                scope.as_deref(),
                 resource,
             )
             .await
-        }
-        other => {
-            return Err(ApiError::oauth(
-                "unsupported_grant_type",
-                format!(
-                    "grant_type `{}` is not supported",
-                    other.chars().take(64).collect::<String>()
-                ),
-            ))
         }
     }
     .map_err(failure)?;

@@ -6,7 +6,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::http::errors::ApiError;
-use crate::http::form::Params;
 use crate::http::AppState;
 use crate::store;
 use crate::tokens::{ProfileClaims, Scopes};
@@ -99,7 +98,7 @@ pub async fn userinfo_post(
 ) -> Result<HttpResponse, ApiError> {
     let token = match bearer(&req) {
         Some(token) => Some(token),
-        None => Params::from_body(&req, body)
+        None => crate::http::form::from_body(&req, body)
             .await?
             .get("access_token")?
             .map(str::to_string),

@@ -27,6 +27,7 @@ pub struct ClientRow {
     pub frontchannel_logout_uri: Option<String>,
     pub previous_secret_hash: Option<String>,
     pub previous_secret_until_ms: i64,
+    pub rate_limit_per_s: Option<i32>,
 }
 
 pub fn insert(conn: &mut DbConnection, client: &ClientRow) -> Result<(), StoreError> {
@@ -106,6 +107,7 @@ pub struct ClientChanges {
     pub consent_required: Option<bool>,
     pub enabled: Option<bool>,
     pub default_audience: Option<Option<String>>,
+    pub rate_limit_per_s: Option<Option<i32>>,
 }
 
 pub fn update(

@@ -39,6 +39,11 @@ diesel::table! {
         not_before_ms -> BigInt,
         created_at_ms -> BigInt,
         required_actions -> Text,
+        failed_logins -> Integer,
+        lockouts -> Integer,
+        locked_until_ms -> BigInt,
+        last_failure_ms -> BigInt,
+        last_failure_ip -> Nullable<Text>,
     }
 }
 
@@ -63,6 +68,7 @@ diesel::table! {
         frontchannel_logout_uri -> Nullable<Text>,
         previous_secret_hash -> Nullable<Text>,
         previous_secret_until_ms -> BigInt,
+        rate_limit_per_s -> Nullable<Integer>,
     }
 }
 

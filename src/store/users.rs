@@ -20,6 +20,13 @@ pub struct User {
     pub created_at_ms: i64,
     /// Comma-separated steps due at the next sign-in (`UPDATE_PASSWORD`).
     pub required_actions: String,
+    /// Consecutive failed sign-ins since the last success or lockout.
+    pub failed_logins: i32,
+    /// Lockouts so far (each doubles the next one's length).
+    pub lockouts: i32,
+    pub locked_until_ms: i64,
+    pub last_failure_ms: i64,
+    pub last_failure_ip: Option<String>,
 }
 
 /// The required action an administrator's temporary password sets.
@@ -234,4 +241,45 @@ pub fn update_profile(
 /// grants go with them (foreign keys cascade).
 pub fn delete(conn: &mut DbConnection, id: &str) -> Result<bool, StoreError> {
     Ok(diesel::delete(users::table.find(id)).execute(conn)? > 0)
+}
+
+/// Records a failed sign-in; returns the user as it now stands.
+pub fn record_failure(
+    conn: &mut DbConnection,
+    id: &str,
+    failed_logins: i32,
+    lockouts: i32,
+    locked_until_ms: i64,
+    now_ms: i64,
+    ip: Option<&str>,
+) -> Result<(), StoreError> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::failed_logins.eq(failed_logins),
+            users::lockouts.eq(lockouts),
+            users::locked_until_ms.eq(locked_until_ms),
+            users::last_failure_ms.eq(now_ms),
+            users::last_failure_ip.eq(ip),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A successful sign-in (or an administrator) clears the failure count;
+/// `all` also lifts a lockout and forgets earlier ones.
+pub fn clear_failures(conn: &mut DbConnection, id: &str, all: bool) -> Result<(), StoreError> {
+    if all {
+        diesel::update(users::table.find(id))
+            .set((
+                users::failed_logins.eq(0),
+                users::lockouts.eq(0),
+                users::locked_until_ms.eq(0),
+            ))
+            .execute(conn)?;
+    } else {
+        diesel::update(users::table.find(id))
+            .set(users::failed_logins.eq(0))
+            .execute(conn)?;
+    }
+    Ok(())
 }

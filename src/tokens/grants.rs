@@ -289,18 +289,6 @@ pub struct CodeRedemption<'a> {
 }
 
 /// RFC 7636 §4.6: BASE64URL(SHA256(verifier)) must equal the challenge.
-fn pkce_matches(challenge: &str, verifier: &str) -> bool {
-    let valid = (43..=128).contains(&verifier.len())
-        && verifier
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
-    valid
-        && crypto::constant_time_eq(
-            crypto::b64url(&crypto::sha256(verifier.as_bytes())).as_bytes(),
-            challenge.as_bytes(),
-        )
-}
-
 fn check_code(
     row: &CodeRow,
     ctx: &Context<'_>,
@@ -321,7 +309,11 @@ fn check_code(
         ));
     }
     match (&row.code_challenge, r.code_verifier) {
-        (Some(challenge), Some(verifier)) if pkce_matches(challenge, verifier) => Ok(()),
+        (Some(challenge), Some(verifier))
+            if latch_protocol::pkce::s256_matches(challenge, verifier) =>
+        {
+            Ok(())
+        }
         (Some(_), Some(_)) => Err(GrantError::invalid_grant(
             "code_verifier does not match the code_challenge",
         )),
@@ -340,7 +332,7 @@ enum Redemption {
     /// time, the user's realm roles.
     Issued(User, Option<FamilyRow>, i64, Vec<String>),
     /// The code had been used already.
-    Replayed(CodeRow),
+    Replayed(Box<CodeRow>),
 }
 
 /// Redeems a code once. A second redemption fails and revokes what the
@@ -386,7 +378,7 @@ pub async fn authorization_code(
                 if !store::codes::mark_used(conn, &code_hash, now)? {
                     // A concurrent redemption won; treat this one as the replay.
                     let current = store::codes::find(conn, &code_hash)?;
-                    return Ok(Redemption::Replayed(current.unwrap_or(code_row)));
+                    return Ok(Redemption::Replayed(Box::new(current.unwrap_or(code_row))));
                 }
                 let row = code_row;
                 let (session, user) = live_session(conn, &row.session_id, now)?;
@@ -424,7 +416,7 @@ pub async fn authorization_code(
     let (user, family, auth_time_s, roles) = match outcome {
         Redemption::Issued(user, family, auth_time_s, roles) => (user, family, auth_time_s, roles),
         Redemption::Replayed(used) => {
-            revoke_code_issue(ctx, used).await?;
+            revoke_code_issue(ctx, *used).await?;
             return Err(GrantError::invalid_grant(
                 "the code was already used; the tokens issued with it are revoked",
             )
@@ -846,21 +838,4 @@ async fn reuse(
         "the refresh token was already used; its session has been revoked",
     )
     .into())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::pkce_matches;
-
-    #[test]
-    fn pkce_s256_matches_the_rfc_7636_example() {
-        // RFC 7636 Appendix B.
-        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-        assert!(pkce_matches(challenge, verifier));
-        assert!(!pkce_matches(
-            challenge,
-            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX"
-        ));
-    }
 }

@@ -4,13 +4,13 @@
 //! `jwk`, `x5c`) or demand unknown processing (`crit`) are refused.
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::crypto::b64url;
 use crate::keys::{KeyRing, RingKey};
 
 /// Longest token Latch will try to parse.
-pub const MAX_TOKEN_LEN: usize = 8 * 1024;
+pub use latch_protocol::jws::MAX_TOKEN_LEN;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum JwtError {
@@ -57,40 +57,6 @@ pub fn sign<C: Serialize>(
     Ok(token)
 }
 
-#[derive(Deserialize)]
-struct VerifyHeader {
-    alg: String,
-    #[serde(default)]
-    kid: Option<String>,
-    #[serde(default)]
-    typ: Option<String>,
-    #[serde(default)]
-    crit: Option<serde_json::Value>,
-    #[serde(default)]
-    jku: Option<serde_json::Value>,
-    #[serde(default)]
-    x5u: Option<serde_json::Value>,
-    #[serde(default)]
-    jwk: Option<serde_json::Value>,
-    #[serde(default)]
-    x5c: Option<serde_json::Value>,
-}
-
-/// `typ` values compare case-insensitively, with or without `application/`
-/// (RFC 7515 §4.1.9).
-fn typ_matches(found: &str, expected: &str) -> bool {
-    let found = found.strip_prefix("application/").unwrap_or(found);
-    found.eq_ignore_ascii_case(expected)
-}
-
-fn decode_part(part: &str) -> Result<Vec<u8>, JwtError> {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine;
-    URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| JwtError::Malformed)
-}
-
 /// A token whose signature was checked, with the key that signed it.
 pub struct Verified<'r, C> {
     pub claims: C,
@@ -103,56 +69,24 @@ pub fn verify<'r, C: DeserializeOwned>(
     token: &str,
     expected_typ: &str,
 ) -> Result<Verified<'r, C>, JwtError> {
-    if token.len() > MAX_TOKEN_LEN {
-        return Err(JwtError::Malformed);
-    }
-    let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(JwtError::Malformed);
-    };
-    let header: VerifyHeader =
-        serde_json::from_slice(&decode_part(h)?).map_err(|_| JwtError::Malformed)?;
-    if header.crit.is_some()
-        || header.jku.is_some()
-        || header.x5u.is_some()
-        || header.jwk.is_some()
-        || header.x5c.is_some()
-    {
-        return Err(JwtError::BadHeader);
-    }
-    let kid = header.kid.ok_or(JwtError::UnknownKey)?;
-    let key = ring.verifying_key(&kid).ok_or(JwtError::UnknownKey)?;
+    use latch_protocol::jws::{self, JwsError};
+    let parsed = jws::parse(token, expected_typ).map_err(|e| match e {
+        JwsError::Malformed => JwtError::Malformed,
+        JwsError::NoKey => JwtError::UnknownKey,
+        JwsError::BadHeader => JwtError::BadHeader,
+        JwsError::WrongType => JwtError::WrongType,
+    })?;
+    let key = ring
+        .verifying_key(&parsed.kid)
+        .ok_or(JwtError::UnknownKey)?;
     // The ring decides the algorithm; a header naming another one (`none`,
     // HS256 with the public key as secret, ...) is refused outright.
-    if header.alg != key.alg.as_str() {
+    if parsed.alg != key.alg.as_str() {
         return Err(JwtError::BadHeader);
     }
-    if !header
-        .typ
-        .as_deref()
-        .is_some_and(|t| typ_matches(t, expected_typ))
-    {
-        return Err(JwtError::WrongType);
-    }
-    let signature = decode_part(s)?;
-    let signing_input = &token[..h.len() + 1 + p.len()];
-    if !key.verify(signing_input.as_bytes(), &signature) {
+    if !key.verify(parsed.signing_input.as_bytes(), &parsed.signature) {
         return Err(JwtError::BadSignature);
     }
-    let claims = serde_json::from_slice(&decode_part(p)?).map_err(|_| JwtError::Malformed)?;
+    let claims = serde_json::from_slice(&parsed.payload).map_err(|_| JwtError::Malformed)?;
     Ok(Verified { claims, key })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::typ_matches;
-
-    #[test]
-    fn typ_comparison_follows_rfc_7515() {
-        assert!(typ_matches("at+jwt", "at+jwt"));
-        assert!(typ_matches("application/AT+JWT", "at+jwt"));
-        assert!(!typ_matches("JWT", "at+jwt"));
-    }
 }

@@ -5,7 +5,6 @@
 pub mod cache;
 pub mod grants;
 pub mod jwt;
-pub mod scope;
 
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
@@ -16,12 +15,25 @@ use crate::error::Error;
 use crate::keys::Alg;
 use crate::store::users::User;
 pub use jwt::JwtError;
-pub use scope::Scopes;
+pub use latch_protocol::scope;
+pub use latch_protocol::Scopes;
 
 /// RFC 9068 §2.1: the header type of JWT access tokens.
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
-/// Tolerance for clocks that disagree a little, in seconds.
+/// Tolerance for clocks that disagree a little, in seconds (the default).
 pub const LEEWAY_S: i64 = 30;
+
+static LEEWAY: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(LEEWAY_S);
+
+/// Sets the clock leeway of every token check in this process (setting
+/// `clock_leeway_s`).
+pub fn set_leeway_s(seconds: i64) {
+    LEEWAY.store(seconds.clamp(0, 300), std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn leeway_s() -> i64 {
+    LEEWAY.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 /// The claims of a Latch access token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,6 +59,9 @@ pub struct AccessClaims {
     /// The user's realm roles, shaped as Keycloak shapes them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub realm_access: Option<RealmAccess>,
+    /// Not before (Latch never sets it; a token carrying one is held to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
 
 /// `realm_access` in an access token: `{"roles": [...]}`.
@@ -175,6 +190,7 @@ pub fn mint_access(realm: &RealmState, grant: AccessGrant<'_>) -> Result<MintedA
         realm_access: (!grant.realm_roles.is_empty()).then(|| RealmAccess {
             roles: grant.realm_roles.to_vec(),
         }),
+        nbf: None,
     };
     let token = jwt::sign(key, ACCESS_TOKEN_TYP, &claims)?;
     Ok(MintedAccess { token, claims })
@@ -261,13 +277,19 @@ pub fn check_access_with_kid(
     if claims.iss != issuer {
         return Err(TokenError::WrongIssuer);
     }
-    let now = now_ms / 1000;
-    if claims.exp <= now {
-        return Err(TokenError::Expired);
-    }
-    if claims.iat > now + LEEWAY_S {
-        return Err(TokenError::NotYetValid);
-    }
+    // Expiry is exact (Latch's own clock issued it); the leeway only
+    // forgives a verifier whose clock runs behind for iat and nbf.
+    latch_protocol::jws::check_times(
+        claims.exp,
+        claims.iat,
+        claims.nbf,
+        now_ms / 1000,
+        leeway_s(),
+    )
+    .map_err(|e| match e {
+        latch_protocol::jws::TimeError::Expired => TokenError::Expired,
+        latch_protocol::jws::TimeError::NotYetValid => TokenError::NotYetValid,
+    })?;
     Ok((claims, kid))
 }
 

@@ -1083,6 +1083,18 @@ async fn the_openapi_document_describes_every_route() {
         ("GET", "/admin/realms/{realm}/keys"),
         ("POST", "/admin/realms/{realm}/keys/rotate"),
         ("GET", "/admin/realms/{realm}/events"),
+        (
+            "GET",
+            "/admin/realms/{realm}/attack-detection/brute-force/users/{id}",
+        ),
+        (
+            "DELETE",
+            "/admin/realms/{realm}/attack-detection/brute-force/users/{id}",
+        ),
+        (
+            "DELETE",
+            "/admin/realms/{realm}/attack-detection/brute-force/users",
+        ),
     ];
     let listed: Vec<(String, String)> = operations
         .iter()

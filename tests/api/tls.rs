@@ -34,4 +34,67 @@ async fn discovery_is_served_over_https_with_rustls() {
         body["issuer"],
         format!("https://127.0.0.1:{}/realms/demo", app.port)
     );
+
+    // Under TLS: HSTS on every response, and cookies that are Secure and
+    // carry the __Host- prefix (so Path=/ and no Domain).
+    assert_eq!(
+        client
+            .get(format!(
+                "{}/.well-known/openid-configuration",
+                app.issuer("demo")
+            ))
+            .send()
+            .await
+            .unwrap()
+            .headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    let browser = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let (url, _) = app.demo_auth_url("openid", &[]);
+    let page = browser.get(&url).send().await.unwrap();
+    let cookies: Vec<String> = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    assert!(
+        cookies.iter().any(|c| c.starts_with("__Host-LATCH_CSRF=")),
+        "{cookies:?}"
+    );
+    let form = crate::helpers::Form::parse(&page.text().await.unwrap())
+        .with("username", "alice")
+        .with("password", &app.alice_password());
+    let signed_in = browser
+        .post(app.url(&form.action))
+        .form(&form.fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let session: Vec<String> = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .filter(|c| c.contains("LATCH_SESSION"))
+        .collect();
+    assert_eq!(session.len(), 1, "{session:?}");
+    let cookie = &session[0];
+    assert!(cookie.starts_with("__Host-LATCH_SESSION-demo="), "{cookie}");
+    for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    // The session works under its new name: a second authorization
+    // request goes straight back to the client.
+    let (again, _) = app.demo_auth_url("openid", &[]);
+    let response = browser.get(&again).send().await.unwrap();
+    assert_eq!(response.status(), 302);
+    assert!(crate::helpers::location(&response).contains("code="));
 }

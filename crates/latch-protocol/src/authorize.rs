@@ -1,0 +1,247 @@
+//! The authorization request (OIDC Core §3.1.2.1, RFC 6749 §4.1.1, RFC
+//! 7636): what can be checked without looking anything up. The server
+//! adds the checks that need the client (is it registered, is the redirect
+//! URI one of its own, may it use the code flow, must it use PKCE).
+
+use crate::{clip, OAuthError, Params, Scopes};
+
+/// Who the request is for; until both are known to be valid, errors must
+/// be shown to the user, never redirected (RFC 6749 §4.1.2.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub client_id: String,
+    pub redirect_uri: String,
+}
+
+/// The client and redirect URI, or a message for an error page.
+pub fn target(params: &Params) -> Result<Target, String> {
+    let get = |name: &str| {
+        params
+            .get(name)
+            .map_err(|e| format!("The request is invalid: {e}."))
+    };
+    let client_id = get("client_id")?.ok_or("The request names no client (client_id).")?;
+    let redirect_uri = get("redirect_uri")?.ok_or("The request has no redirect_uri.")?;
+    Ok(Target {
+        client_id: client_id.to_string(),
+        redirect_uri: redirect_uri.to_string(),
+    })
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+}
+
+/// Everything else the request says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub scopes: Scopes,
+    /// An S256 code challenge, when given.
+    pub code_challenge: Option<String>,
+    pub prompt: Prompt,
+    pub max_age: Option<i64>,
+    pub nonce: Option<String>,
+    pub login_hint: Option<String>,
+}
+
+/// The parts that go back to the client as an error redirect once the
+/// target is trusted.
+pub fn parse(params: &Params) -> Result<Request, OAuthError> {
+    let fail = |error, description: &str| OAuthError::new(error, description);
+    if let Some(name) = params.first_repeated() {
+        return Err(fail(
+            "invalid_request",
+            &format!("parameter `{}` is repeated", clip(name, 64)),
+        ));
+    }
+    let one = |name: &str| params.get(name).ok().flatten();
+    if one("request").is_some() {
+        return Err(fail(
+            "request_not_supported",
+            "request objects are not supported",
+        ));
+    }
+    if one("request_uri").is_some() {
+        return Err(fail(
+            "request_uri_not_supported",
+            "request_uri is not supported",
+        ));
+    }
+    match one("response_type") {
+        None => return Err(fail("invalid_request", "response_type is required")),
+        Some("code") => {}
+        Some(_) => {
+            return Err(fail(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            ))
+        }
+    }
+    if !matches!(one("response_mode"), None | Some("query")) {
+        return Err(fail(
+            "invalid_request",
+            "only response_mode=query is supported",
+        ));
+    }
+    let scopes = Scopes::parse(one("scope").unwrap_or("openid"))
+        .map_err(|bad| fail("invalid_scope", &format!("scope `{bad}` is not offered")))?;
+    let code_challenge = match (one("code_challenge"), one("code_challenge_method")) {
+        (None, None) => None,
+        (Some(challenge), Some("S256")) if crate::pkce::valid_value(challenge) => {
+            Some(challenge.to_string())
+        }
+        (Some(_), Some("S256")) => {
+            return Err(fail("invalid_request", "code_challenge is malformed"))
+        }
+        (Some(_), None) | (Some(_), Some("plain")) => {
+            return Err(fail(
+                "invalid_request",
+                "PKCE method `plain` is not allowed; use S256",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(fail(
+                "invalid_request",
+                "code_challenge_method without code_challenge",
+            ))
+        }
+        (Some(_), Some(_)) => {
+            return Err(fail(
+                "invalid_request",
+                "unsupported code_challenge_method; use S256",
+            ))
+        }
+    };
+    let mut prompt = Prompt::default();
+    for value in one("prompt")
+        .unwrap_or("")
+        .split(' ')
+        .filter(|v| !v.is_empty())
+    {
+        match value {
+            "none" => prompt.none = true,
+            "login" => prompt.login = true,
+            "consent" => prompt.consent = true,
+            "select_account" => {}
+            _ => {
+                return Err(fail(
+                    "invalid_request",
+                    &format!("unknown prompt value `{}`", clip(value, 32)),
+                ))
+            }
+        }
+    }
+    if prompt.none && (prompt.login || prompt.consent) {
+        return Err(fail(
+            "invalid_request",
+            "prompt=none cannot be combined with other values",
+        ));
+    }
+    let max_age =
+        match one("max_age") {
+            None => None,
+            Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                fail("invalid_request", "max_age must be a non-negative integer")
+            })?),
+        };
+    Ok(Request {
+        scopes,
+        code_challenge,
+        prompt,
+        max_age,
+        nonce: one("nonce").map(str::to_string),
+        login_hint: one("login_hint").map(|h| clip(h, 255)),
+    })
+}
+
+/// RFC 8252 §7.3: a native app's loopback redirect may use any port;
+/// scheme, host, path and query must match, with no fragment or userinfo.
+pub fn loopback_matches(registered: &str, presented: &str) -> bool {
+    let (Ok(r), Ok(p)) = (url::Url::parse(registered), url::Url::parse(presented)) else {
+        return false;
+    };
+    let loopback = matches!(r.host_str(), Some("127.0.0.1") | Some("[::1]"));
+    loopback
+        && r.scheme() == "http"
+        && p.scheme() == "http"
+        && r.host_str() == p.host_str()
+        && r.path() == p.path()
+        && r.query() == p.query()
+        && p.fragment().is_none()
+        && p.username().is_empty()
+        && p.password().is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(q: &str) -> Params {
+        Params::parse(q.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_plain_code_request_parses() {
+        let r = parse(&params(
+            "response_type=code&scope=openid%20email&nonce=n&prompt=login&max_age=60",
+        ))
+        .unwrap();
+        assert_eq!(r.scopes.to_string(), "openid email");
+        assert!(r.prompt.login && !r.prompt.none);
+        assert_eq!(r.max_age, Some(60));
+    }
+
+    #[test]
+    fn downgrades_and_oddities_are_refused() {
+        let cases = [
+            ("response_type=token", "unsupported_response_type"),
+            (
+                "response_type=code&code_challenge=abc&code_challenge_method=plain",
+                "invalid_request",
+            ),
+            (
+                "response_type=code&response_mode=fragment",
+                "invalid_request",
+            ),
+            ("response_type=code&prompt=none%20login", "invalid_request"),
+            ("response_type=code&scope=admin", "invalid_scope"),
+            ("response_type=code&response_type=code", "invalid_request"),
+            ("response_type=code&request=x", "request_not_supported"),
+            ("response_type=code&max_age=-1", "invalid_request"),
+        ];
+        for (q, error) in cases {
+            assert_eq!(parse(&params(q)).unwrap_err().error, error, "{q}");
+        }
+    }
+
+    #[test]
+    fn loopback_redirects_may_use_any_port_but_nothing_else_changes() {
+        assert!(loopback_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:51234/cb"
+        ));
+        assert!(loopback_matches(
+            "http://[::1]:80/cb",
+            "http://[::1]:9000/cb"
+        ));
+        assert!(!loopback_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:5/other"
+        ));
+        assert!(!loopback_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1.evil.com/cb"
+        ));
+        assert!(!loopback_matches(
+            "http://localhost/cb",
+            "http://localhost:8/cb"
+        ));
+        assert!(!loopback_matches(
+            "https://127.0.0.1/cb",
+            "https://127.0.0.1:8/cb"
+        ));
+    }
+}
