@@ -330,7 +330,7 @@ fn check_code(
 enum Redemption {
     /// First use: the user, the new refresh family (if any), the auth
     /// time, the user's realm roles.
-    Issued(User, Option<FamilyRow>, i64, Vec<String>),
+    Issued(Box<(User, Option<FamilyRow>, i64, Vec<String>)>),
     /// The code had been used already.
     Replayed(Box<CodeRow>),
 }
@@ -409,12 +409,17 @@ pub async fn authorization_code(
                     &jti_for_db,
                 )?;
                 store::sessions::add_client(conn, &session.id, &client_row_id, now)?;
-                Ok(Redemption::Issued(user, family, session.auth_time_s, roles))
+                Ok(Redemption::Issued(Box::new((
+                    user,
+                    family,
+                    session.auth_time_s,
+                    roles,
+                ))))
             })
         })
         .await?;
     let (user, family, auth_time_s, roles) = match outcome {
-        Redemption::Issued(user, family, auth_time_s, roles) => (user, family, auth_time_s, roles),
+        Redemption::Issued(issued) => *issued,
         Redemption::Replayed(used) => {
             revoke_code_issue(ctx, *used).await?;
             return Err(GrantError::invalid_grant(
