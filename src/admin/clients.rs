@@ -61,6 +61,10 @@ pub struct ClientRepresentation {
     pub consent_required: Option<bool>,
     pub backchannel_logout_url: Option<String>,
     pub frontchannel_logout_url: Option<String>,
+    /// Origins a browser app may call the token, userinfo, revocation and
+    /// introspection endpoints from (CORS): origins, `+` (every redirect
+    /// URI's origin) or `*`.
+    pub web_origins: Option<Vec<String>>,
     /// An operator's quota at the token, revocation and introspection
     /// endpoints, in requests per second (0 removes it). Without one an
     /// authenticated client is not rate-limited.
@@ -99,6 +103,7 @@ impl From<&Client> for ClientRepresentation {
             backchannel_logout_url: c.backchannel_logout_uri.clone(),
             frontchannel_logout_url: c.frontchannel_logout_uri.clone(),
             rate_limit_per_second: c.rate_limit_per_s.map(i64::from),
+            web_origins: Some(c.web_origins.clone()),
             attributes: Some(attributes),
         }
     }
@@ -162,6 +167,29 @@ fn check_uris(field: &'static str, uris: &[String]) -> Result<(), ApiError> {
         client_dir::validate_redirect_uri(uri).map_err(in_field(field))?;
     }
     Ok(())
+}
+
+/// Web origins are `*`, `+`, or `scheme://host[:port]` with nothing after.
+fn check_origins(origins: &[String]) -> Result<Vec<String>, ApiError> {
+    origins
+        .iter()
+        .map(|origin| {
+            if origin == "*" || origin == "+" {
+                return Ok(origin.clone());
+            }
+            let parsed = url::Url::parse(origin).ok().filter(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.origin().ascii_serialization() == origin.trim_end_matches('/')
+            });
+            match parsed {
+                Some(u) => Ok(u.origin().ascii_serialization()),
+                None => Err(ApiError::invalid_field(
+                    "webOrigins",
+                    format!("`{origin}` is not an origin (scheme://host[:port]), `+` or `*`"),
+                )),
+            }
+        })
+        .collect()
 }
 
 fn check_optional_uri(field: &'static str, uri: &Option<String>) -> Result<(), ApiError> {
@@ -281,6 +309,10 @@ pub async fn create_client(
             "the authorization code flow needs at least one redirect URI",
         ));
     }
+    let origins = match &rep.web_origins {
+        Some(given) => Some(check_origins(given)?),
+        None => None,
+    };
     let (master, admin) = (state.directory.master().clone(), admin.clone());
     let enabled = rep.enabled.unwrap_or(true);
     let new = NewClient {
@@ -301,13 +333,17 @@ pub async fn create_client(
             store::write(conn, |conn| {
                 let realm = find_realm(conn, &realm)?;
                 let (mut client, secret) = client_dir::create(conn, &master, &realm, new)?;
-                if !enabled {
+                if !enabled || origins.is_some() {
                     let changes = ClientChanges {
-                        enabled: Some(false),
+                        enabled: (!enabled).then_some(false),
+                        web_origins: origins
+                            .as_ref()
+                            .map(|o| serde_json::to_string(o).unwrap_or_else(|_| "[]".into())),
                         ..Default::default()
                     };
                     store::clients::update(conn, &client.id, &changes)?;
-                    client.enabled = false;
+                    client.enabled = enabled;
+                    client.web_origins = origins.unwrap_or_default();
                 }
                 audit(
                     conn,
@@ -408,6 +444,10 @@ pub async fn update_client(
     let (backchannel, frontchannel) = (rep.backchannel(), rep.frontchannel());
     check_optional_uri("backchannelLogoutUrl", &backchannel)?;
     check_optional_uri("frontchannelLogoutUrl", &frontchannel)?;
+    let origins = match &rep.web_origins {
+        Some(given) => Some(check_origins(given)?),
+        None => None,
+    };
     let quota = match rep.rate_limit_per_second {
         None => None,
         Some(0) => Some(None),
@@ -470,6 +510,7 @@ pub async fn update_client(
                     enabled: rep.enabled,
                     default_audience: None,
                     rate_limit_per_s: quota,
+                    web_origins: origins.as_deref().map(json),
                 };
                 store::clients::update(conn, &row.id, &changes)?;
                 crate::revocation::record(

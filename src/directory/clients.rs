@@ -89,6 +89,9 @@ pub struct Client {
     pub frontchannel_logout_uri: Option<String>,
     /// An operator's quota for this client (requests per second).
     pub rate_limit_per_s: Option<u32>,
+    /// Origins a browser app may call from (CORS): exact origins, `+` for
+    /// every redirect URI's origin, `*` for any.
+    pub web_origins: Vec<String>,
 }
 
 impl Client {
@@ -113,6 +116,7 @@ impl Client {
             }
             _ => None,
         };
+        let web_origins = list(&row.web_origins)?;
         Ok(Client {
             redirect_uris: list(&row.redirect_uris)?,
             post_logout_redirect_uris: list(&row.post_logout_redirect_uris)?,
@@ -135,11 +139,27 @@ impl Client {
             backchannel_logout_session_required: row.backchannel_logout_session_required,
             frontchannel_logout_uri: row.frontchannel_logout_uri,
             rate_limit_per_s: row.rate_limit_per_s.and_then(|r| u32::try_from(r).ok()),
+            web_origins,
         })
     }
 
     pub fn is_public(&self) -> bool {
         self.secret_hash.is_none()
+    }
+
+    /// Whether a browser page at `origin` may call Latch for this client.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.web_origins
+            .iter()
+            .any(|allowed| match allowed.as_str() {
+                "*" => true,
+                "+" => self
+                    .redirect_uris
+                    .iter()
+                    .filter_map(|u| url::Url::parse(u).ok())
+                    .any(|u| u.origin().ascii_serialization() == origin),
+                exact => exact == origin,
+            })
     }
 
     pub fn allows(&self, grant: GrantType) -> bool {
@@ -269,6 +289,7 @@ pub fn create(
         previous_secret_hash: None,
         previous_secret_until_ms: 0,
         rate_limit_per_s: None,
+        web_origins: "[]".into(),
     };
     store::write(conn, |conn| -> Result<(), Error> {
         if client_rows::find_by_client_id(conn, &realm.id, &new.client_id)?.is_some() {

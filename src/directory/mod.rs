@@ -120,6 +120,22 @@ impl Directory {
         Ok(Some(client))
     }
 
+    /// Whether any enabled client of the realm lets `origin` call it (a
+    /// CORS preflight does not say which client it is for).
+    pub async fn origin_allowed(&self, realm: &str, origin: &str) -> Result<bool, Error> {
+        let realm = self.realm(realm).await?;
+        let realm_id = realm.realm.id.clone();
+        let rows = self
+            .store
+            .run(move |conn| store::clients::list(conn, &realm_id))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| r.enabled && r.web_origins != "[]")
+            .filter_map(|r| Client::from_row(r).ok())
+            .any(|c| c.allows_origin(origin)))
+    }
+
     /// Checks a presented client secret against the stored keyed hash.
     pub fn client_secret_matches(&self, client: &Client, presented: &str) -> bool {
         client.secret_matches(&self.secret_pepper, presented)

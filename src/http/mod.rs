@@ -1,6 +1,7 @@
 //! actix-web wiring: shared state, the routes table, middleware and TLS.
 
 pub mod cookies;
+pub mod cors;
 pub mod errors;
 pub mod first_party;
 pub mod form;
@@ -199,6 +200,7 @@ pub fn app(
             web::QueryConfig::default()
                 .error_handler(|e, _| ApiError::invalid_request(format!("bad query: {e}")).into()),
         )
+        .wrap(from_fn(cors::cors))
         .wrap(from_fn(limits::check))
         .wrap(headers)
         .wrap(from_fn(metrics::record))

@@ -25,7 +25,7 @@ use crate::tokens::Scopes;
 /// Authorization codes live 60 seconds (RFC 6749 §4.1.2 recommends at most 10 minutes).
 pub const CODE_LIFETIME_MS: i64 = 60_000;
 
-pub use latch_protocol::authorize::Prompt;
+pub use latch_protocol::authorize::{Prompt, ResponseMode};
 
 /// A validated authorization request.
 pub struct AuthRequest {
@@ -38,6 +38,7 @@ pub struct AuthRequest {
     pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    pub response_mode: ResponseMode,
     /// The request as received, carried through the login and consent forms.
     pub params: Params,
 }
@@ -48,6 +49,7 @@ pub struct ErrorRedirect {
     error: &'static str,
     description: String,
     state: Option<String>,
+    mode: ResponseMode,
 }
 
 pub enum Rejection {
@@ -95,12 +97,14 @@ pub async fn validate(
     let redirect_uri = target.redirect_uri;
     // From here on, errors go back to the client.
     let state_param = params.get("state").ok().flatten().map(str::to_string);
+    let mode = latch_protocol::authorize::response_mode(&params).unwrap_or_default();
     let fail = |error: &'static str, description: &str| {
         Rejection::Redirect(ErrorRedirect {
             redirect_uri: redirect_uri.clone(),
             error,
             description: description.to_string(),
             state: state_param.clone(),
+            mode,
         })
     };
     let parsed =
@@ -120,6 +124,7 @@ pub async fn validate(
     Ok(AuthRequest {
         nonce: parsed.nonce,
         login_hint: parsed.login_hint,
+        response_mode: parsed.response_mode,
         client,
         redirect_uri,
         state: state_param.clone(),
@@ -141,7 +146,62 @@ impl ErrorRedirect {
             pairs.push(("state", state.clone()));
         }
         pairs.push(("iss", issuer.to_string()));
-        redirect(&self.redirect_uri, &pairs, status)
+        respond_to_client(&self.redirect_uri, &pairs, self.mode, status)
+    }
+}
+
+/// The script that submits a form_post response; the page's CSP allows
+/// exactly this script by its hash, nothing else.
+const FORM_POST_SCRIPT: &str = "document.forms[0].submit()";
+
+#[derive(Template)]
+#[template(path = "form_post.html")]
+struct FormPostPage<'a> {
+    action: &'a str,
+    fields: &'a [(&'a str, String)],
+    script: &'static str,
+}
+
+/// The authorization response in the client's response mode: the query
+/// (default), the fragment, or an auto-submitting form (form_post).
+fn respond_to_client(
+    uri: &str,
+    pairs: &[(&str, String)],
+    mode: ResponseMode,
+    status: StatusCode,
+) -> HttpResponse {
+    match mode {
+        ResponseMode::Query => redirect(uri, pairs, status),
+        ResponseMode::Fragment => {
+            let mut encoded = url::form_urlencoded::Serializer::new(String::new());
+            for (k, v) in pairs {
+                encoded.append_pair(k, v);
+            }
+            let location = format!("{uri}#{}", encoded.finish());
+            HttpResponse::build(status)
+                .insert_header((header::LOCATION, location))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish()
+        }
+        ResponseMode::FormPost => {
+            use base64::Engine;
+            use sha2::Digest;
+            let hash = base64::engine::general_purpose::STANDARD
+                .encode(sha2::Sha256::digest(FORM_POST_SCRIPT.as_bytes()));
+            let target = url::Url::parse(uri)
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_else(|_| "'none'".into());
+            let csp = format!(
+                "default-src 'none'; script-src 'sha256-{hash}'; form-action {target}; \
+                 frame-ancestors 'none'; base-uri 'none'"
+            );
+            let page = FormPostPage {
+                action: uri,
+                fields: pairs,
+                script: FORM_POST_SCRIPT,
+            };
+            pages::render_with_csp(StatusCode::OK, &page, &csp)
+        }
     }
 }
 
@@ -361,7 +421,12 @@ async fn issue_code(
     }
     // RFC 9207: name the issuer so the client can tell responses apart.
     pairs.push(("iss", state.issuer(&realm.realm.name)));
-    Ok(redirect(&request.redirect_uri, &pairs, status))
+    Ok(respond_to_client(
+        &request.redirect_uri,
+        &pairs,
+        request.response_mode,
+        status,
+    ))
 }
 
 /// After validation: sign in if needed, ask consent if needed, issue the code.
@@ -381,6 +446,7 @@ async fn proceed(
             error,
             description: description.to_string(),
             state: request.state.clone(),
+            mode: request.response_mode,
         })
     };
     let must_sign_in = match &signed_in {
@@ -921,6 +987,7 @@ pub async fn consent(
             error: "access_denied",
             description: "the user denied the request".into(),
             state: request.state.clone(),
+            mode: request.response_mode,
         });
         return reject(&state, &realm, denied, StatusCode::SEE_OTHER);
     }

@@ -71,6 +71,11 @@ pub async fn authenticate(
         }
     };
     limit(state, &caller, &ip, now)?;
+    {
+        use actix_web::HttpMessage;
+        req.extensions_mut()
+            .insert(crate::http::cors::CorsClient(Arc::clone(&caller.client)));
+    }
     Ok(caller)
 }
 

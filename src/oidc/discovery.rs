@@ -142,7 +142,11 @@ pub fn metadata(issuer: &str) -> Result<Metadata, url::ParseError> {
         CoreClientAuthMethod::ClientSecretBasic,
         CoreClientAuthMethod::ClientSecretPost,
     ]))
-    .set_response_modes_supported(Some(vec![CoreResponseMode::Query]));
+    .set_response_modes_supported(Some(vec![
+        CoreResponseMode::Query,
+        CoreResponseMode::Fragment,
+        CoreResponseMode::FormPost,
+    ]));
     Ok(metadata)
 }
 

@@ -37,6 +37,7 @@ struct UserInfo {
 async fn userinfo(
     state: web::Data<AppState>,
     realm_name: String,
+    req: &HttpRequest,
     token: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
     let realm = super::realm(&state, &realm_name).await?;
@@ -51,6 +52,12 @@ async fn userinfo(
     };
     let claims = super::validate_access(&state, &realm, &token)
         .map_err(|e| invalid_token(&e.to_string()))?;
+    // The token's client decides which browser origins may read the answer.
+    if let Ok(Some(client)) = state.directory.client(&realm, &claims.client_id).await {
+        use actix_web::HttpMessage;
+        req.extensions_mut()
+            .insert(crate::http::cors::CorsClient(client));
+    }
     if claims.sid.is_none() {
         return Err(invalid_token("the token was not issued to a user"));
     }
@@ -86,7 +93,8 @@ pub async fn userinfo_get(
     path: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    userinfo(state, path.into_inner(), bearer(&req)).await
+    let token = bearer(&req);
+    userinfo(state, path.into_inner(), &req, token).await
 }
 
 /// `POST .../userinfo`: the token in the header or (RFC 6750 §2.2) the form.
@@ -103,5 +111,5 @@ pub async fn userinfo_post(
             .get("access_token")?
             .map(str::to_string),
     };
-    userinfo(state, path.into_inner(), token).await
+    userinfo(state, path.into_inner(), &req, token).await
 }

@@ -28,6 +28,7 @@ pub struct ClientRow {
     pub previous_secret_hash: Option<String>,
     pub previous_secret_until_ms: i64,
     pub rate_limit_per_s: Option<i32>,
+    pub web_origins: String,
 }
 
 pub fn insert(conn: &mut DbConnection, client: &ClientRow) -> Result<(), StoreError> {
@@ -108,6 +109,7 @@ pub struct ClientChanges {
     pub enabled: Option<bool>,
     pub default_audience: Option<Option<String>>,
     pub rate_limit_per_s: Option<Option<i32>>,
+    pub web_origins: Option<String>,
 }
 
 pub fn update(

@@ -69,6 +69,7 @@ diesel::table! {
         previous_secret_hash -> Nullable<Text>,
         previous_secret_until_ms -> BigInt,
         rate_limit_per_s -> Nullable<Integer>,
+        web_origins -> Text,
     }
 }
 

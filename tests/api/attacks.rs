@@ -493,8 +493,8 @@ async fn authorization_requests_cannot_be_bent(backend: Backend) {
             "invalid_scope",
         ),
         (
-            "response_mode fragment",
-            vec![("response_type", "code"), ("response_mode", "fragment")],
+            "response_mode jwt (JARM)",
+            vec![("response_type", "code"), ("response_mode", "jwt")],
             "invalid_request",
         ),
         (

@@ -8,6 +8,7 @@ mod account;
 mod admin;
 mod attacks;
 mod browser;
+mod browser_apps;
 mod cli;
 mod cluster;
 mod defences;
