@@ -403,14 +403,22 @@ async fn change_password(
         }
         Err(_) => return busy(),
     }
-    let slot = match state.password_pool.reserve() {
-        Ok(slot) => slot,
-        Err(_) => return busy(),
-    };
-    let hash = match slot.run(move || crate::login::password::hash(&new)).await {
-        Ok(Ok(hash)) => hash,
-        Ok(Err(e)) => return error_page(e.into()),
-        Err(_) => return busy(),
+    use crate::login::policy::{hash_new_password, Refusal};
+    let hash = match hash_new_password(
+        &state.password_pool,
+        &state.directory,
+        &realm.realm,
+        user,
+        new,
+    )
+    .await
+    {
+        Ok(hash) => hash,
+        Err(Refusal::Policy(message)) => {
+            return render(state, realm, req, current, user, Some(&message)).await
+        }
+        Err(Refusal::Busy(_)) => return busy(),
+        Err(Refusal::Internal(e)) => return error_page(e.into()),
     };
     let (name, user_id, keep) = (
         realm.realm.name.clone(),
@@ -422,7 +430,8 @@ async fn change_password(
         .store()
         .run(move |conn| {
             crate::revocation::actions::run(conn, &name, &actor, |conn, _| {
-                store::users::set_password_hash(conn, &user_id, &hash)?;
+                let now = store::meta::database_now_ms(conn)?;
+                store::passwords::replace(conn, &user_id, &hash, now)?;
                 Ok(SecurityEvent::OtherSessionsEnded {
                     user_id,
                     keep_sid: keep,

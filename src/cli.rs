@@ -473,6 +473,7 @@ fn run_admin(
                 refresh_grace_ms: a.refresh_grace_ms,
                 key_rotation_interval_s: a.key_rotation_interval,
                 key_stage_s: a.key_stage,
+                password_policy: None,
             };
             let r = realms::update(conn, &a.name, &changes)?;
             println!(
@@ -700,6 +701,7 @@ fn create_user(conn: &mut store::DbConnection, args: UserCreateArgs) -> Result<(
             last_name: args.last_name,
             password,
             temporary: false,
+            skip_policy: false,
         },
     )?;
     println!("created user {} in realm {}", user.username, realm.name);

@@ -47,6 +47,9 @@ pub struct RealmRepresentation {
     pub key_rotation_interval: Option<i64>,
     /// How long a new key is published before it signs (seconds).
     pub key_stage_seconds: Option<i64>,
+    /// Keycloak's syntax: `length(8) and notUsername and notCommon and
+    /// passwordHistory(3)`.
+    pub password_policy: Option<String>,
 }
 
 impl From<&Realm> for RealmRepresentation {
@@ -63,6 +66,7 @@ impl From<&Realm> for RealmRepresentation {
             refresh_token_grace_millis: Some(r.refresh_grace_ms),
             key_rotation_interval: Some(r.key_rotation_interval_s),
             key_stage_seconds: Some(r.key_stage_s),
+            password_policy: Some(r.password_policy.clone()),
         }
     }
 }
@@ -110,7 +114,16 @@ impl RealmRepresentation {
                 "realms cannot be disabled; log the realm out or delete it",
             ));
         }
+        let password_policy = match &self.password_policy {
+            Some(text) => Some(
+                crate::login::policy::PasswordPolicy::parse(text)
+                    .map_err(|e| ApiError::invalid_field("passwordPolicy", e))?
+                    .to_string(),
+            ),
+            None => None,
+        };
         Ok(RealmChanges {
+            password_policy,
             access_token_lifetime_s: self.access_token_lifespan,
             id_token_lifetime_s: self.id_token_lifespan,
             refresh_token_lifetime_s: self.refresh_token_lifespan,
@@ -132,6 +145,7 @@ fn is_empty(c: &RealmChanges) -> bool {
         && c.refresh_grace_ms.is_none()
         && c.key_rotation_interval_s.is_none()
         && c.key_stage_s.is_none()
+        && c.password_policy.is_none()
 }
 
 /// The realm called `name` (404 when there is none).

@@ -12,7 +12,6 @@ use crate::directory::users::{self as user_dir, NewUser};
 use crate::error::Error;
 use crate::http::errors::ApiError;
 use crate::http::AppState;
-use crate::login::password;
 use crate::revocation::cascade::SecurityEvent;
 use crate::store::realms::Realm;
 use crate::store::users::{ProfileChanges, User, UserQuery, UPDATE_PASSWORD};
@@ -260,6 +259,19 @@ pub async fn create_user(
         }
     };
     let extra_actions = check_required_actions(rep.required_actions.as_deref().unwrap_or(&[]))?;
+    if let Some(password) = &password {
+        let realm_name = realm.clone();
+        let policy = state
+            .directory
+            .store()
+            .run(move |conn| find_realm(conn, &realm_name))
+            .await?
+            .password_policy;
+        crate::login::policy::PasswordPolicy::parse(&policy)
+            .unwrap_or_default()
+            .check(password, &username)
+            .map_err(|m| ApiError::invalid_field("credentials", m))?;
+    }
     let admin = admin.clone();
     let enabled = rep.enabled.unwrap_or(true);
     let user = state
@@ -278,6 +290,7 @@ pub async fn create_user(
                         last_name: rep.last_name,
                         password,
                         temporary,
+                        skip_policy: false,
                     },
                 )?;
                 if !extra_actions.is_empty() {
@@ -513,14 +526,23 @@ async fn remove(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Hashes on the password pool, as sign-ins do.
-pub async fn hash_password(state: &AppState, value: String) -> Result<String, ApiError> {
-    let busy = |b: crate::login::password_pool::Busy| ApiError::unavailable(b.to_string());
-    let slot = state.password_pool.reserve().map_err(busy)?;
-    Ok(slot
-        .run(move || password::hash(&value))
+/// Checks a new password against the realm's policy (history included)
+/// and hashes it on the password pool; a refusal is a 422 naming `field`.
+pub async fn new_password_hash(
+    state: &AppState,
+    realm: &Realm,
+    user: &User,
+    value: String,
+    field: &'static str,
+) -> Result<String, ApiError> {
+    use crate::login::policy::{hash_new_password, Refusal};
+    hash_new_password(&state.password_pool, &state.directory, realm, user, value)
         .await
-        .map_err(busy)??)
+        .map_err(|e| match e {
+            Refusal::Policy(message) => ApiError::invalid_field(field, message),
+            Refusal::Busy(busy) => ApiError::unavailable(busy.to_string()),
+            Refusal::Internal(e) => e.into(),
+        })
 }
 
 /// Sets a user's password: every session and token of theirs dies; a
@@ -533,10 +555,21 @@ pub async fn set_password(
     credential: &CredentialRepresentation,
 ) -> Result<crate::revocation::cascade::Outcome, ApiError> {
     let (value, temporary) = credential.password("value")?;
-    let hash = hash_password(state, value).await?;
+    let (realm_name, user_id) = (realm.clone(), id.clone());
+    let (realm_row, user) = state
+        .directory
+        .store()
+        .run(move |conn| -> Result<_, Error> {
+            let realm = find_realm(conn, &realm_name)?;
+            let user = find_user(conn, &realm, &user_id)?;
+            Ok((realm, user))
+        })
+        .await?;
+    let hash = new_password_hash(state, &realm_row, &user, value, "value").await?;
     run_event(state, admin, realm, move |conn, realm| {
         let user = find_user(conn, realm, &id)?;
-        store::users::set_password_hash(conn, &user.id, &hash)?;
+        let now = store::meta::database_now_ms(conn)?;
+        store::passwords::replace(conn, &user.id, &hash, now)?;
         let mut actions: Vec<&str> = user
             .required_actions()
             .into_iter()

@@ -63,6 +63,7 @@ fn create_master(
             last_name: None,
             password: Some(password.clone()),
             temporary: false,
+            skip_policy: true,
         },
     )?;
     Ok(generated.then_some(password))
@@ -142,6 +143,7 @@ pub fn ensure_demo(conn: &mut DbConnection, master: &MasterKey) -> Result<Demo, 
         last_name: Some("Liddell".into()),
         password: Some(password.clone()),
         temporary: false,
+        skip_policy: true,
     };
     match users::create(conn, &realm, new_user) {
         Ok(_) => {}

@@ -39,6 +39,7 @@ pub fn create(conn: &mut DbConnection, master: &MasterKey, name: &str) -> Result
         not_before_ms: 0,
         created_at_ms: now_ms(),
         key_stage_s: 60,
+        password_policy: crate::login::policy::PasswordPolicy::default().to_string(),
     };
     store::write(conn, |conn| -> Result<(), Error> {
         if realm_rows::find_by_name(conn, name)?.is_some() {
@@ -144,6 +145,9 @@ pub fn update(
         if value.is_some_and(|v| v < 0) {
             return Err(Error::Invalid(format!("{what} must not be negative")));
         }
+    }
+    if let Some(policy) = &changes.password_policy {
+        crate::login::policy::PasswordPolicy::parse(policy).map_err(Error::Invalid)?;
     }
     store::write(conn, |conn| {
         let realm = find(conn, name)?;

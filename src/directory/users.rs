@@ -17,6 +17,8 @@ pub struct NewUser {
     /// The password is temporary: the user must choose a new one at the
     /// next sign-in.
     pub temporary: bool,
+    /// Bootstrap only: the operator chose this password in the settings.
+    pub skip_policy: bool,
 }
 
 /// Usernames are stored lower-case (as Keycloak does) and must be 1-255
@@ -43,6 +45,13 @@ pub fn create(conn: &mut DbConnection, realm: &Realm, new: NewUser) -> Result<Us
     }
     let password_hash = match &new.password {
         Some(p) if p.is_empty() => return Err(Error::Invalid("password must not be empty".into())),
+        Some(p) if !new.skip_policy => {
+            crate::login::policy::PasswordPolicy::parse(&realm.password_policy)
+                .unwrap_or_default()
+                .check(p, &username)
+                .map_err(Error::Invalid)?;
+            Some(password::hash(p)?)
+        }
         Some(p) => Some(password::hash(p)?),
         None => None,
     };

@@ -4,4 +4,5 @@ pub mod credentials;
 pub mod csrf;
 pub mod password;
 pub mod password_pool;
+pub mod policy;
 pub mod session;

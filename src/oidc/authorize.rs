@@ -810,26 +810,28 @@ pub async fn required_action(
             ))
         }
     }
-    let slot = match state.password_pool.reserve() {
-        Ok(slot) => slot,
-        Err(busy) => {
+    use crate::login::policy::{hash_new_password, Refusal};
+    let hash = match hash_new_password(
+        &state.password_pool,
+        &state.directory,
+        &realm.realm,
+        &user,
+        new,
+    )
+    .await
+    {
+        Ok(hash) => hash,
+        Err(Refusal::Policy(message)) => {
+            return update_password_page(&state, &realm, &http, &request, &user, Some(&message))
+        }
+        Err(Refusal::Busy(busy)) => {
             return reject_page(PageError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
                 busy.to_string(),
             ))
         }
-    };
-    let hash = match slot.run(move || crate::login::password::hash(&new)).await {
-        Ok(Ok(hash)) => hash,
-        Ok(Err(e)) => return reject_page(e.into()),
-        Err(busy) => {
-            return reject_page(PageError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                busy.to_string(),
-            ))
-        }
+        Err(Refusal::Internal(e)) => return reject_page(e.into()),
     };
     let user_id = user.id.clone();
     let updated = state
@@ -837,7 +839,8 @@ pub async fn required_action(
         .store()
         .run(move |conn| -> Result<Option<User>, crate::error::Error> {
             store::write(conn, |conn| {
-                store::users::set_password_hash(conn, &user_id, &hash)?;
+                let now = store::meta::database_now_ms(conn)?;
+                store::passwords::replace(conn, &user_id, &hash, now)?;
                 let user = store::users::find(conn, &user_id)?;
                 if let Some(user) = &user {
                     let rest: Vec<&str> = user

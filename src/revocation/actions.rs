@@ -62,7 +62,12 @@ pub fn set_password(
     let hash = password::hash(new_password)?;
     run(conn, realm, actor, |conn, realm| {
         let user = user(conn, realm, username)?;
-        store::users::set_password_hash(conn, &user.id, &hash)?;
+        crate::login::policy::PasswordPolicy::parse(&realm.password_policy)
+            .unwrap_or_default()
+            .check(new_password, &user.username)
+            .map_err(Error::Invalid)?;
+        let now = store::meta::database_now_ms(conn)?;
+        store::passwords::replace(conn, &user.id, &hash, now)?;
         Ok(SecurityEvent::PasswordReset { user_id: user.id })
     })
 }

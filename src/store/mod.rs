@@ -10,6 +10,7 @@ pub mod events;
 pub mod keys;
 pub mod meta;
 pub mod outbox;
+pub mod passwords;
 pub mod realms;
 pub mod refresh;
 pub mod roles;

@@ -21,6 +21,8 @@ pub struct Realm {
     pub not_before_ms: i64,
     pub created_at_ms: i64,
     pub key_stage_s: i64,
+    /// Keycloak's syntax: `length(8) and notUsername and notCommon`.
+    pub password_policy: String,
 }
 
 pub fn insert(conn: &mut DbConnection, realm: &Realm) -> Result<(), StoreError> {
@@ -76,6 +78,7 @@ pub struct RealmChanges {
     pub refresh_grace_ms: Option<i64>,
     pub key_rotation_interval_s: Option<i64>,
     pub key_stage_s: Option<i64>,
+    pub password_policy: Option<String>,
 }
 
 pub fn update(conn: &mut DbConnection, id: &str, changes: &RealmChanges) -> Result<(), StoreError> {

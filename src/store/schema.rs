@@ -23,6 +23,7 @@ diesel::table! {
         not_before_ms -> BigInt,
         created_at_ms -> BigInt,
         key_stage_s -> BigInt,
+        password_policy -> Text,
     }
 }
 
@@ -275,6 +276,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    password_history (user_id, replaced_at_ms) {
+        user_id -> Text,
+        password_hash -> Text,
+        replaced_at_ms -> BigInt,
+    }
+}
+
 diesel::joinable!(user_roles -> roles (role_id));
 diesel::joinable!(user_roles -> users (user_id));
 
@@ -297,4 +306,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     status_list_slots,
     roles,
     user_roles,
+    password_history,
 );

@@ -17,6 +17,7 @@ mod grants;
 mod keys;
 mod login;
 mod notices;
+mod policy;
 mod resource_server;
 mod revocation;
 mod secrets;

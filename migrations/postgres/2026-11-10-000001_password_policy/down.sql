@@ -1,0 +1,2 @@
+DROP TABLE password_history;
+ALTER TABLE realms DROP COLUMN password_policy;
