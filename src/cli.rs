@@ -474,6 +474,7 @@ fn run_admin(
                 key_rotation_interval_s: a.key_rotation_interval,
                 key_stage_s: a.key_stage,
                 password_policy: None,
+                ..Default::default()
             };
             let r = realms::update(conn, &a.name, &changes)?;
             println!(

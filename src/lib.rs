@@ -143,6 +143,12 @@ impl Application {
                 Duration::from_secs(1),
             ),
             revocation::housekeeping::spawn(store.clone(), Arc::clone(&index), Arc::clone(&clock)),
+            revocation::expiry::spawn(
+                store.clone(),
+                Arc::clone(&follower),
+                fanout.clone(),
+                Arc::clone(&clock),
+            ),
         ];
         if let Some(fanout) = &fanout {
             background.push(fanout.spawn_subscriber(Arc::clone(&follower)));

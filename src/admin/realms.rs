@@ -50,6 +50,14 @@ pub struct RealmRepresentation {
     /// Keycloak's syntax: `length(8) and notUsername and notCommon and
     /// passwordHistory(3)`.
     pub password_policy: Option<String>,
+    /// A browser session ends after this long unused (seconds).
+    pub sso_session_idle_timeout: Option<i64>,
+    /// Whether the login page offers "remember me".
+    pub remember_me: Option<bool>,
+    /// A remembered session's lifetime, also its idle timeout (seconds).
+    pub sso_session_max_lifespan_remember_me: Option<i64>,
+    /// An offline session (refresh family) ends after this long unused.
+    pub offline_session_idle_timeout: Option<i64>,
 }
 
 impl From<&Realm> for RealmRepresentation {
@@ -67,6 +75,10 @@ impl From<&Realm> for RealmRepresentation {
             key_rotation_interval: Some(r.key_rotation_interval_s),
             key_stage_seconds: Some(r.key_stage_s),
             password_policy: Some(r.password_policy.clone()),
+            sso_session_idle_timeout: Some(r.sso_idle_s),
+            remember_me: Some(r.remember_me),
+            sso_session_max_lifespan_remember_me: Some(r.remember_me_lifetime_s),
+            offline_session_idle_timeout: Some(r.offline_idle_s),
         }
     }
 }
@@ -81,6 +93,17 @@ impl RealmRepresentation {
             (
                 "offlineSessionMaxLifespan",
                 self.offline_session_max_lifespan,
+                true,
+            ),
+            ("ssoSessionIdleTimeout", self.sso_session_idle_timeout, true),
+            (
+                "ssoSessionMaxLifespanRememberMe",
+                self.sso_session_max_lifespan_remember_me,
+                true,
+            ),
+            (
+                "offlineSessionIdleTimeout",
+                self.offline_session_idle_timeout,
                 true,
             ),
             (
@@ -124,6 +147,10 @@ impl RealmRepresentation {
         };
         Ok(RealmChanges {
             password_policy,
+            sso_idle_s: self.sso_session_idle_timeout,
+            remember_me: self.remember_me,
+            remember_me_lifetime_s: self.sso_session_max_lifespan_remember_me,
+            offline_idle_s: self.offline_session_idle_timeout,
             access_token_lifetime_s: self.access_token_lifespan,
             id_token_lifetime_s: self.id_token_lifespan,
             refresh_token_lifetime_s: self.refresh_token_lifespan,
@@ -146,6 +173,10 @@ fn is_empty(c: &RealmChanges) -> bool {
         && c.key_rotation_interval_s.is_none()
         && c.key_stage_s.is_none()
         && c.password_policy.is_none()
+        && c.sso_idle_s.is_none()
+        && c.remember_me.is_none()
+        && c.remember_me_lifetime_s.is_none()
+        && c.offline_idle_s.is_none()
 }
 
 /// The realm called `name` (404 when there is none).

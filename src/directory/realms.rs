@@ -40,6 +40,10 @@ pub fn create(conn: &mut DbConnection, master: &MasterKey, name: &str) -> Result
         created_at_ms: now_ms(),
         key_stage_s: 60,
         password_policy: crate::login::policy::PasswordPolicy::default().to_string(),
+        sso_idle_s: 1800,
+        remember_me: false,
+        remember_me_lifetime_s: 30 * 24 * 3600,
+        offline_idle_s: 30 * 24 * 3600,
     };
     store::write(conn, |conn| -> Result<(), Error> {
         if realm_rows::find_by_name(conn, name)?.is_some() {
@@ -130,6 +134,9 @@ pub fn update(
         ("refresh token lifetime", changes.refresh_token_lifetime_s),
         ("offline token lifetime", changes.offline_token_lifetime_s),
         ("session lifetime", changes.session_lifetime_s),
+        ("SSO idle timeout", changes.sso_idle_s),
+        ("remember-me lifetime", changes.remember_me_lifetime_s),
+        ("offline idle timeout", changes.offline_idle_s),
     ];
     for (what, value) in positive {
         if value.is_some_and(|v| v <= 0) {

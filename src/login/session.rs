@@ -33,15 +33,33 @@ impl Origin {
     }
 }
 
-/// Starts a session; returns it with the cookie value to set.
+/// How long a session may go unused: the realm's SSO idle timeout, or for
+/// a remembered session its (longer) remember-me lifetime.
+pub fn idle_ms(realm: &Realm, remember_me: bool) -> i64 {
+    if remember_me {
+        realm.remember_me_lifetime_s * 1000
+    } else {
+        realm.sso_idle_s * 1000
+    }
+}
+
+/// Starts a session; returns it with the cookie value to set. "Remember
+/// me" counts only where the realm offers it.
 pub fn start(
     conn: &mut DbConnection,
     realm: &Realm,
     user: &User,
     cookie_hash: &str,
     origin: &Origin,
+    remember_me: bool,
     now_ms: i64,
 ) -> Result<SessionRow, Error> {
+    let remember_me = remember_me && realm.remember_me;
+    let lifetime_ms = if remember_me {
+        realm.remember_me_lifetime_s * 1000
+    } else {
+        realm.session_lifetime_s * 1000
+    };
     let row = SessionRow {
         id: crypto::random_token::<16>(),
         realm_id: realm.id.clone(),
@@ -50,7 +68,7 @@ pub fn start(
         auth_time_s: now_ms / 1000,
         created_at_ms: now_ms,
         last_seen_ms: now_ms,
-        expires_at_ms: now_ms + realm.session_lifetime_s * 1000,
+        expires_at_ms: now_ms + lifetime_ms,
         user_agent: origin
             .user_agent
             .as_ref()
@@ -58,6 +76,8 @@ pub fn start(
         ip: origin.ip.clone(),
         ended_at_ms: None,
         end_reason: None,
+        remember_me,
+        idle_until_ms: now_ms + idle_ms(realm, remember_me),
     };
     session_rows::insert(conn, &row)?;
     Ok(row)
@@ -68,6 +88,7 @@ pub fn start(
 pub fn is_live(session: &SessionRow, user: &User, now_ms: i64) -> bool {
     session.ended_at_ms.is_none()
         && session.expires_at_ms > now_ms
+        && session.idle_until_ms > now_ms
         && user.enabled
         && user.survives_cut_off(session.created_at_ms)
 }

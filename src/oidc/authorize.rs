@@ -276,6 +276,7 @@ struct LoginPage<'a> {
     auth_request: String,
     username: &'a str,
     error: Option<&'a str>,
+    remember_me: bool,
 }
 
 fn login_page(
@@ -295,6 +296,7 @@ fn login_page(
         auth_request: request.params.encode(),
         username,
         error,
+        remember_me: realm.realm.remember_me,
     };
     let mut response = pages::render(StatusCode::OK, &page);
     if let Some(cookie) = cookie {
@@ -406,12 +408,13 @@ async fn issue_code(
         access_jti: None,
     };
     let sid = session.id.clone();
+    let idle = session::idle_ms(&realm.realm, session.remember_me);
     state
         .directory
         .store()
         .run(move |conn| -> Result<(), crate::error::Error> {
             store::codes::insert(conn, &row)?;
-            store::sessions::touch(conn, &sid, now)?;
+            store::sessions::touch(conn, &sid, now, idle)?;
             Ok(())
         })
         .await?;
@@ -637,7 +640,8 @@ pub async fn authenticate(
     if user.must_update_password() {
         return update_password_page(&state, &realm, &http, &request, &user, None);
     }
-    signed_in_response(&state, &realm, &http, request, user).await
+    let remember_me = form.get("remember_me").ok().flatten() == Some("on");
+    signed_in_response(&state, &realm, &http, request, user, remember_me).await
 }
 
 /// Starts the session for a user who has just proved who they are, and
@@ -648,14 +652,22 @@ async fn signed_in_response(
     http: &HttpRequest,
     request: AuthRequest,
     user: User,
+    remember_me: bool,
 ) -> HttpResponse {
     let (state, realm, http) = (state.clone(), Arc::clone(realm), http.clone());
-    let (cookie_value, session_row) = match start_session(&state, &realm, &http, &user).await {
+    let started = start_session(&state, &realm, &http, &user, remember_me).await;
+    let (cookie_value, session_row) = match started {
         Ok(v) => v,
         Err(e) => return reject_page(e),
     };
-    let cookie =
+    let mut cookie =
         crate::http::cookies::session(&realm.realm.name, secure(&state)).build(cookie_value);
+    if session_row.remember_me {
+        // Remembered: the cookie outlives the browser, as long as the session.
+        cookie.set_max_age(actix_web::cookie::time::Duration::seconds(
+            realm.realm.remember_me_lifetime_s,
+        ));
+    }
     let mut response = match proceed(
         &state,
         &realm,
@@ -855,7 +867,7 @@ pub async fn required_action(
         })
         .await;
     match updated {
-        Ok(Some(user)) => signed_in_response(&state, &realm, &http, request, user).await,
+        Ok(Some(user)) => signed_in_response(&state, &realm, &http, request, user, false).await,
         Ok(None) => expired(),
         Err(e) => reject_page(e.into()),
     }
@@ -926,6 +938,7 @@ async fn start_session(
     realm: &RealmState,
     http: &HttpRequest,
     user: &User,
+    remember_me: bool,
 ) -> Result<(String, SessionRow), PageError> {
     let cookie_value = crate::crypto::random_token::<32>();
     let cookie_hash = state.directory.hash_token(&cookie_value);
@@ -958,7 +971,15 @@ async fn start_session(
                     )?;
                 }
             }
-            session::start(conn, &realm_row, &user, &cookie_hash, &origin, now)
+            session::start(
+                conn,
+                &realm_row,
+                &user,
+                &cookie_hash,
+                &origin,
+                remember_me,
+                now,
+            )
         })
         .await?;
     Ok((cookie_value, row))

@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod cascade;
 pub mod committer;
+pub mod expiry;
 pub mod fanout;
 mod follower;
 pub mod housekeeping;

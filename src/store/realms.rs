@@ -23,6 +23,14 @@ pub struct Realm {
     pub key_stage_s: i64,
     /// Keycloak's syntax: `length(8) and notUsername and notCommon`.
     pub password_policy: String,
+    /// A browser session ends after this long without use.
+    pub sso_idle_s: i64,
+    /// Whether the login page offers "remember me".
+    pub remember_me: bool,
+    /// A remembered session's lifetime and idle timeout.
+    pub remember_me_lifetime_s: i64,
+    /// An offline refresh family dies after this long without use.
+    pub offline_idle_s: i64,
 }
 
 pub fn insert(conn: &mut DbConnection, realm: &Realm) -> Result<(), StoreError> {
@@ -79,6 +87,10 @@ pub struct RealmChanges {
     pub key_rotation_interval_s: Option<i64>,
     pub key_stage_s: Option<i64>,
     pub password_policy: Option<String>,
+    pub sso_idle_s: Option<i64>,
+    pub remember_me: Option<bool>,
+    pub remember_me_lifetime_s: Option<i64>,
+    pub offline_idle_s: Option<i64>,
 }
 
 pub fn update(conn: &mut DbConnection, id: &str, changes: &RealmChanges) -> Result<(), StoreError> {

@@ -215,3 +215,20 @@ pub fn live_families_of_user(
         .select(FamilyRow::as_select())
         .load(conn)?)
 }
+
+/// Live offline families of a realm unused since before `cutoff_ms`.
+pub fn idle_offline(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    cutoff_ms: i64,
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
+    Ok(refresh_families::table
+        .filter(refresh_families::realm_id.eq(realm_id))
+        .filter(refresh_families::offline.eq(true))
+        .filter(refresh_families::revoked_at_ms.is_null())
+        .filter(refresh_families::last_used_ms.lt(cutoff_ms))
+        .limit(limit)
+        .select(refresh_families::id)
+        .load(conn)?)
+}

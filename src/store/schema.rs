@@ -24,6 +24,10 @@ diesel::table! {
         created_at_ms -> BigInt,
         key_stage_s -> BigInt,
         password_policy -> Text,
+        sso_idle_s -> BigInt,
+        remember_me -> Bool,
+        remember_me_lifetime_s -> BigInt,
+        offline_idle_s -> BigInt,
     }
 }
 
@@ -123,6 +127,8 @@ diesel::table! {
         ip -> Nullable<Text>,
         ended_at_ms -> Nullable<BigInt>,
         end_reason -> Nullable<Text>,
+        remember_me -> Bool,
+        idle_until_ms -> BigInt,
     }
 }
 

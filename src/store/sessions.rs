@@ -20,6 +20,9 @@ pub struct SessionRow {
     pub ip: Option<String>,
     pub ended_at_ms: Option<i64>,
     pub end_reason: Option<String>,
+    pub remember_me: bool,
+    /// The session ends if not used again before this.
+    pub idle_until_ms: i64,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &SessionRow) -> Result<(), StoreError> {
@@ -48,11 +51,39 @@ pub fn find_by_cookie(
         .optional()?)
 }
 
-pub fn touch(conn: &mut DbConnection, id: &str, now_ms: i64) -> Result<(), StoreError> {
+/// The session was used now: it lives another `idle_ms` (never beyond its
+/// maximum lifetime).
+pub fn touch(
+    conn: &mut DbConnection,
+    id: &str,
+    now_ms: i64,
+    idle_ms: i64,
+) -> Result<(), StoreError> {
     diesel::update(sessions::table.find(id))
-        .set(sessions::last_seen_ms.eq(now_ms))
+        .set((
+            sessions::last_seen_ms.eq(now_ms),
+            sessions::idle_until_ms.eq(now_ms.saturating_add(idle_ms)),
+        ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Sessions not yet ended whose maximum lifetime or idle time ran out.
+pub fn expired(
+    conn: &mut DbConnection,
+    now_ms: i64,
+    limit: i64,
+) -> Result<Vec<SessionRow>, StoreError> {
+    Ok(sessions::table
+        .filter(sessions::ended_at_ms.is_null())
+        .filter(
+            sessions::idle_until_ms
+                .le(now_ms)
+                .or(sessions::expires_at_ms.le(now_ms)),
+        )
+        .limit(limit)
+        .select(SessionRow::as_select())
+        .load(conn)?)
 }
 
 /// Marks the session ended; true when it was live until now.
@@ -110,6 +141,7 @@ pub fn list_live(
         .filter(sessions::realm_id.eq(realm_id))
         .filter(sessions::ended_at_ms.is_null())
         .filter(sessions::expires_at_ms.gt(now_ms))
+        .filter(sessions::idle_until_ms.gt(now_ms))
         .into_boxed();
     if let Some(user_id) = user_id {
         query = query.filter(sessions::user_id.eq(user_id.to_string()));

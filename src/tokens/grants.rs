@@ -229,7 +229,8 @@ pub async fn password(
         .store()
         .run(move |conn| {
             store::write(conn, |conn| -> Result<_, Failure> {
-                let session = session::start(conn, &realm, &user, &cookie_hash, &origin, now)?;
+                let session =
+                    session::start(conn, &realm, &user, &cookie_hash, &origin, false, now)?;
                 let family = if issues_refresh {
                     let seed = FamilySeed {
                         user_id: &user.id,
@@ -711,6 +712,13 @@ pub async fn refresh(
     if token.expires_at_ms <= ctx.now_ms || family.expires_at_ms <= ctx.now_ms {
         return Err(GrantError::invalid_grant("the refresh token has expired").into());
     }
+    if family.offline && family.last_used_ms + ctx.realm.realm.offline_idle_s * 1000 <= ctx.now_ms {
+        let event = SecurityEvent::RefreshFamilyRevoked {
+            family_id: family.id.clone(),
+        };
+        apply_cascade(ctx, event, &client.client_id).await?;
+        return Err(GrantError::invalid_grant("the offline session was idle too long").into());
+    }
     let granted = Scopes::parse(&family.scope).unwrap_or_default();
     let scopes = match scope {
         None => granted.clone(),
@@ -781,6 +789,9 @@ pub async fn refresh(
     successor_row.access_exp_ms = Some(ctx.now_ms + ctx.realm.realm.access_token_lifetime_s * 1000);
     let now = ctx.now_ms;
     let (old_hash, family_id) = (token_hash.clone(), family.id.clone());
+    // An online refresh is a use of its session: it keeps it from idling out.
+    let session_touch = (!family.offline).then(|| family.session_id.clone());
+    let realm_row = ctx.realm.realm.clone();
     let rotated = ctx
         .directory
         .store()
@@ -791,6 +802,12 @@ pub async fn refresh(
                 }
                 store::refresh::insert_token(conn, &successor_row)?;
                 store::refresh::touch_family(conn, &family_id, now)?;
+                if let Some(sid) = &session_touch {
+                    if let Some(current) = store::sessions::find(conn, sid)? {
+                        let idle = session::idle_ms(&realm_row, current.remember_me);
+                        store::sessions::touch(conn, sid, now, idle)?;
+                    }
+                }
                 Ok(true)
             })
         })

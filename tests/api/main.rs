@@ -23,4 +23,5 @@ mod revocation;
 mod secrets;
 mod status_list;
 mod stream;
+mod timeouts;
 mod tls;
