@@ -11,6 +11,7 @@ pub mod clients;
 pub mod events;
 pub mod keys;
 pub mod realms;
+pub mod roles;
 pub mod sessions;
 pub mod users;
 
@@ -100,6 +101,7 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
                 }),
         )
         .configure(realms::routes)
+        .configure(roles::routes)
         .configure(users::routes)
         .configure(clients::routes)
         .configure(sessions::routes)

@@ -78,6 +78,12 @@ pub enum SecurityEvent {
         keep_sid: String,
         password_changed: bool,
     },
+    /// Roles or group memberships were taken away: the users who held
+    /// them are cut off, so no token that still lists them survives.
+    RolesChanged {
+        user_ids: Vec<String>,
+        reason: String,
+    },
     /// Log everyone in the realm out, without rotating keys.
     RealmLogoutAll,
     /// The realm's keys were retired at once (done by `keys::emergency_rotate`).
@@ -99,6 +105,7 @@ impl SecurityEvent {
             SecurityEvent::UserDisabled { .. } => "user.disabled",
             SecurityEvent::ClientTokensRevoked { .. } => "client.tokens_revoked",
             SecurityEvent::ClientCompromised { .. } => "client.compromised",
+            SecurityEvent::RolesChanged { .. } => "user.roles_changed",
             SecurityEvent::OtherSessionsEnded {
                 password_changed: true,
                 ..
@@ -122,6 +129,7 @@ impl SecurityEvent {
             | SecurityEvent::OtherSessionsEnded { user_id, .. } => user_id.clone(),
             SecurityEvent::ClientTokensRevoked { client_id, .. }
             | SecurityEvent::ClientCompromised { client_id, .. } => client_id.clone(),
+            SecurityEvent::RolesChanged { user_ids, .. } => user_ids.join(" "),
             SecurityEvent::RealmLogoutAll => String::new(),
             SecurityEvent::EmergencyKeyRotation { retired } => retired.join(" "),
         }
@@ -304,6 +312,11 @@ pub fn apply(
                 if family.session_id != *keep_sid {
                     revoke_family(conn, realm, &family.id, reason, now_ms, &mut outcome)?;
                 }
+            }
+        }
+        SecurityEvent::RolesChanged { user_ids, reason } => {
+            for user_id in user_ids {
+                cut_off_user(conn, realm, user_id, reason, now_ms, horizon, &mut outcome)?;
             }
         }
         SecurityEvent::ClientCompromised {

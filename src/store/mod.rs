@@ -7,6 +7,7 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 pub mod events;
+pub mod groups;
 pub mod keys;
 pub mod meta;
 pub mod outbox;

@@ -290,6 +290,57 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    client_roles (id) {
+        id -> Text,
+        client_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        created_at_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_client_roles (user_id, role_id) {
+        user_id -> Text,
+        role_id -> Text,
+    }
+}
+
+diesel::table! {
+    role_composites (parent_id, child_id) {
+        parent_id -> Text,
+        child_id -> Text,
+    }
+}
+
+diesel::table! {
+    groups (id) {
+        id -> Text,
+        realm_id -> Text,
+        parent_id -> Nullable<Text>,
+        name -> Text,
+        created_at_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    group_roles (group_id, role_id) {
+        group_id -> Text,
+        role_id -> Text,
+    }
+}
+
+diesel::table! {
+    user_groups (user_id, group_id) {
+        user_id -> Text,
+        group_id -> Text,
+    }
+}
+
+diesel::joinable!(client_roles -> clients (client_id));
+diesel::joinable!(user_client_roles -> client_roles (role_id));
+diesel::joinable!(user_groups -> groups (group_id));
 diesel::joinable!(user_roles -> roles (role_id));
 diesel::joinable!(user_roles -> users (user_id));
 
@@ -313,4 +364,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     roles,
     user_roles,
     password_history,
+    client_roles,
+    user_client_roles,
+    role_composites,
+    groups,
+    group_roles,
+    user_groups,
 );

@@ -158,7 +158,7 @@ pub async fn client_credentials(
             jti: new_jti(),
             now_ms: ctx.now_ms,
             status: Some(status.1.clone()),
-            realm_roles: &[],
+            access: None,
         },
     )?;
     ctx.status_lists
@@ -257,7 +257,7 @@ pub async fn password(
                     None
                 };
                 store::sessions::add_client(conn, &session.id, &client_row_id, now)?;
-                let roles = store::roles::names_of_user(conn, &user.id)?;
+                let roles = store::roles::effective(conn, &user.id)?;
                 Ok((user, session, family, roles))
             })
         })
@@ -331,7 +331,7 @@ fn check_code(
 enum Redemption {
     /// First use: the user, the new refresh family (if any), the auth
     /// time, the user's realm roles.
-    Issued(Box<(User, Option<FamilyRow>, i64, Vec<String>)>),
+    Issued(Box<(User, Option<FamilyRow>, i64, store::roles::Effective)>),
     /// The code had been used already.
     Replayed(Box<CodeRow>),
 }
@@ -383,7 +383,7 @@ pub async fn authorization_code(
                 }
                 let row = code_row;
                 let (session, user) = live_session(conn, &row.session_id, now)?;
-                let roles = store::roles::names_of_user(conn, &user.id)?;
+                let roles = store::roles::effective(conn, &user.id)?;
                 let family = if issues_refresh {
                     let offline = scopes.contains("offline_access");
                     let family = new_family(
@@ -596,7 +596,7 @@ fn respond(
     auth_time_s: i64,
     refresh: Option<(String, i64)>,
     status: (Position, serde_json::Value),
-    roles: &[String],
+    roles: &crate::store::roles::Effective,
 ) -> Result<TokenResponse, Failure> {
     let access = mint_access(
         ctx.realm,
@@ -611,7 +611,7 @@ fn respond(
             jti,
             now_ms: ctx.now_ms,
             status: Some(status.1),
-            realm_roles: roles,
+            access: Some(roles),
         },
     )?;
     ctx.status_lists
@@ -740,11 +740,14 @@ pub async fn refresh(
         let (family, now) = (family.clone(), ctx.now_ms);
         ctx.directory
             .store()
-            .run(move |conn| -> Result<(User, i64, Vec<String>), Failure> {
-                let user = family_holder(conn, &family, now)?.map_err(GrantError::invalid_grant)?;
-                let roles = store::roles::names_of_user(conn, &user.id)?;
-                Ok((user, family.auth_time_s, roles))
-            })
+            .run(
+                move |conn| -> Result<(User, i64, store::roles::Effective), Failure> {
+                    let user =
+                        family_holder(conn, &family, now)?.map_err(GrantError::invalid_grant)?;
+                    let roles = store::roles::effective(conn, &user.id)?;
+                    Ok((user, family.auth_time_s, roles))
+                },
+            )
             .await?
     };
     let aud = audience(client, resource)?;

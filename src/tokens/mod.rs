@@ -59,6 +59,12 @@ pub struct AccessClaims {
     /// The user's realm roles, shaped as Keycloak shapes them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub realm_access: Option<RealmAccess>,
+    /// The user's client roles: client id → `{"roles": [...]}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_access: Option<std::collections::BTreeMap<String, RealmAccess>>,
+    /// The user's groups, as paths (`/staff/admins`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
     /// Not before (Latch never sets it; a token carrying one is held to it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
@@ -156,8 +162,8 @@ pub struct AccessGrant<'a> {
     pub now_ms: i64,
     /// `{"status_list": {"idx", "uri"}}` when the token has a status index.
     pub status: Option<serde_json::Value>,
-    /// The user's realm roles (none for a client acting for itself).
-    pub realm_roles: &'a [String],
+    /// The user's roles and groups (none for a client acting for itself).
+    pub access: Option<&'a crate::store::roles::Effective>,
 }
 
 pub struct MintedAccess {
@@ -187,9 +193,32 @@ pub fn mint_access(realm: &RealmState, grant: AccessGrant<'_>) -> Result<MintedA
         preferred_username: grant.username.map(str::to_string),
         iat_ms: grant.now_ms,
         status: grant.status,
-        realm_access: (!grant.realm_roles.is_empty()).then(|| RealmAccess {
-            roles: grant.realm_roles.to_vec(),
-        }),
+        realm_access: grant
+            .access
+            .filter(|a| !a.realm_roles.is_empty())
+            .map(|a| RealmAccess {
+                roles: a.realm_roles.clone(),
+            }),
+        resource_access: grant
+            .access
+            .filter(|a| !a.client_roles.is_empty())
+            .map(|a| {
+                a.client_roles
+                    .iter()
+                    .map(|(client, roles)| {
+                        (
+                            client.clone(),
+                            RealmAccess {
+                                roles: roles.clone(),
+                            },
+                        )
+                    })
+                    .collect()
+            }),
+        groups: grant
+            .access
+            .filter(|a| !a.groups.is_empty())
+            .map(|a| a.groups.clone()),
         nbf: None,
     };
     let token = jwt::sign(key, ACCESS_TOKEN_TYP, &claims)?;

@@ -1095,6 +1095,52 @@ async fn the_openapi_document_describes_every_route() {
             "DELETE",
             "/admin/realms/{realm}/attack-detection/brute-force/users",
         ),
+        ("GET", "/admin/realms/{realm}/roles"),
+        ("POST", "/admin/realms/{realm}/roles"),
+        ("GET", "/admin/realms/{realm}/roles/{name}"),
+        ("DELETE", "/admin/realms/{realm}/roles/{name}"),
+        ("POST", "/admin/realms/{realm}/roles/{name}/composites"),
+        ("DELETE", "/admin/realms/{realm}/roles/{name}/composites"),
+        ("GET", "/admin/realms/{realm}/clients/{id}/roles"),
+        ("POST", "/admin/realms/{realm}/clients/{id}/roles"),
+        ("DELETE", "/admin/realms/{realm}/clients/{id}/roles/{name}"),
+        ("GET", "/admin/realms/{realm}/groups"),
+        ("POST", "/admin/realms/{realm}/groups"),
+        ("POST", "/admin/realms/{realm}/groups/{id}/children"),
+        ("GET", "/admin/realms/{realm}/groups/{id}"),
+        ("DELETE", "/admin/realms/{realm}/groups/{id}"),
+        (
+            "GET",
+            "/admin/realms/{realm}/groups/{id}/role-mappings/realm",
+        ),
+        (
+            "POST",
+            "/admin/realms/{realm}/groups/{id}/role-mappings/realm",
+        ),
+        (
+            "DELETE",
+            "/admin/realms/{realm}/groups/{id}/role-mappings/realm",
+        ),
+        ("GET", "/admin/realms/{realm}/users/{id}/role-mappings"),
+        (
+            "POST",
+            "/admin/realms/{realm}/users/{id}/role-mappings/realm",
+        ),
+        (
+            "DELETE",
+            "/admin/realms/{realm}/users/{id}/role-mappings/realm",
+        ),
+        (
+            "POST",
+            "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}",
+        ),
+        (
+            "DELETE",
+            "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}",
+        ),
+        ("GET", "/admin/realms/{realm}/users/{id}/groups"),
+        ("PUT", "/admin/realms/{realm}/users/{id}/groups/{group}"),
+        ("DELETE", "/admin/realms/{realm}/users/{id}/groups/{group}"),
     ];
     let listed: Vec<(String, String)> = operations
         .iter()
@@ -1111,7 +1157,10 @@ async fn the_openapi_document_describes_every_route() {
         let concrete = path
             .replace("{realm}", "demo")
             .replace("{id}", "x")
-            .replace("{session}", "x");
+            .replace("{session}", "x")
+            .replace("{name}", "x")
+            .replace("{client}", "x")
+            .replace("{group}", "x");
         let response = app
             .client
             .request(method.parse().unwrap(), app.url(&concrete))

@@ -20,6 +20,7 @@ mod notices;
 mod policy;
 mod resource_server;
 mod revocation;
+mod roles;
 mod secrets;
 mod status_list;
 mod stream;
