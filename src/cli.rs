@@ -141,6 +141,12 @@ pub enum RealmCommand {
     LogoutAll { name: String },
     /// Change token lifetimes, the refresh grace window or key rotation.
     Update(RealmUpdateArgs),
+    /// Write the realm as Keycloak realm JSON (users with their password
+    /// hashes) to standard output.
+    Export { name: String },
+    /// Create a realm from a Keycloak realm JSON file (Keycloak's PBKDF2
+    /// hashes sign in and are upgraded to argon2id on first use).
+    Import { file: std::path::PathBuf },
 }
 
 #[derive(Args, Debug)]
@@ -489,6 +495,37 @@ fn run_admin(
                 r.key_rotation_interval_s,
                 r.key_stage_s
             );
+            Ok(())
+        }
+        Command::Realm(RealmCommand::Export { name }) => {
+            let doc = crate::directory::portability::export(conn, &name)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&doc)
+                    .map_err(|e| StartError::Failed(format!("cannot write JSON: {e}")))?
+            );
+            Ok(())
+        }
+        Command::Realm(RealmCommand::Import { file }) => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| StartError::Failed(format!("cannot read {}: {e}", file.display())))?;
+            let doc: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| StartError::Failed(format!("{} is not JSON: {e}", file.display())))?;
+            let base = settings.public_base_for(settings.listen_addr()?);
+            let report = crate::directory::portability::import(conn, master, &doc, &base)?;
+            println!(
+                "imported realm {}: {} users, {} clients, {} roles, {} groups",
+                report.realm, report.users, report.clients, report.roles, report.groups
+            );
+            for (client, secret) in &report.generated_secrets {
+                println!("client {client} had no secret in the file; its new secret (shown once): {secret}");
+            }
+            if !report.unknown_fields.is_empty() {
+                println!(
+                    "not imported (unknown to Latch): {}",
+                    report.unknown_fields.join(", ")
+                );
+            }
             Ok(())
         }
         Command::Realm(RealmCommand::LogoutAll { name }) => {

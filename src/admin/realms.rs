@@ -22,7 +22,9 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(update)
         .service(remove)
         .service(logout_all)
-        .service(exposure);
+        .service(exposure)
+        .service(export)
+        .service(import);
 }
 
 /// A realm, with Keycloak's field names for the settings both have
@@ -538,4 +540,81 @@ async fn exposure(
     path: web::Path<String>,
 ) -> Result<web::Json<ExposureRepresentation>, ApiError> {
     Ok(web::Json(realm_exposure(&state, path.into_inner()).await?))
+}
+
+#[utoipa::path(
+    tag = "realms",
+    operation_id = "exportRealm",
+    params(("realm" = String, Path, description = "Realm name")),
+    responses(
+        (status = 200, description = "Keycloak realm JSON, users and password hashes included", body = Object),
+        (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation),
+        (status = 404, body = ErrorRepresentation),
+    )
+)]
+#[get("/{realm}/export")]
+async fn export(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let name = path.into_inner();
+    let doc = state
+        .directory
+        .store()
+        .run(move |conn| -> Result<_, Error> {
+            let doc = crate::directory::portability::export(conn, &name)?;
+            let realm = find(conn, &name)?;
+            audit(conn, &realm.id, &admin, "admin.realm.exported", &name, None)?;
+            Ok(doc)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(doc))
+}
+
+#[utoipa::path(
+    tag = "realms",
+    operation_id = "importRealm",
+    request_body(content = Object, description = "Keycloak realm JSON"),
+    responses(
+        (status = 201, description = "Created; the body reports what was imported and which fields were not"),
+        (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation),
+        (status = 409, body = ErrorRepresentation), (status = 422, body = ErrorRepresentation),
+    )
+)]
+#[post("/import")]
+async fn import(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    let (master, base, doc) = (
+        state.directory.master().clone(),
+        state.public_base.clone(),
+        body.into_inner(),
+    );
+    let report = state
+        .directory
+        .store()
+        .run(move |conn| -> Result<_, Error> {
+            let report = crate::directory::portability::import(conn, &master, &doc, &base)?;
+            let realm = find(conn, &report.realm)?;
+            audit(
+                conn,
+                &realm.id,
+                &admin,
+                "admin.realm.imported",
+                &report.realm,
+                None,
+            )?;
+            Ok(report)
+        })
+        .await
+        .map_err(in_field("realm"))?;
+    Ok(created(
+        format!("{}/admin/realms/{}", state.public_base, report.realm),
+        serde_json::to_value(&report).ok(),
+    ))
 }

@@ -4,6 +4,7 @@
 
 pub mod bootstrap;
 pub mod clients;
+pub mod portability;
 pub mod realms;
 pub mod users;
 

@@ -73,6 +73,8 @@ impl Checker<'_> {
             .as_ref()
             .filter(|_| !locked)
             .and_then(|u| u.password_hash.clone());
+        let needs_upgrade = stored.as_deref().is_some_and(password::needs_upgrade);
+        let presented_again = needs_upgrade.then(|| presented.clone());
         let matches = slot
             .run(move || match stored {
                 Some(hash) => password::verify(&presented, &hash),
@@ -84,6 +86,7 @@ impl Checker<'_> {
             .await?;
         match user {
             Some(user) if matches && user.enabled => {
+                self.upgrade_hash(&user, &presented_again).await;
                 if user.failed_logins > 0 {
                     let id = user.id.clone();
                     self.directory
@@ -102,6 +105,37 @@ impl Checker<'_> {
             _ => {
                 self.defences.login_failures.spend(&ip_key, self.now_ms);
                 Ok(Verdict::Refused)
+            }
+        }
+    }
+
+    /// A hash imported from Keycloak (PBKDF2) is replaced by argon2id once
+    /// the password is known to be right. A failure only logs: the sign-in
+    /// itself succeeded.
+    async fn upgrade_hash(&self, user: &User, presented: &Option<String>) {
+        let Some(presented) = presented.clone() else {
+            return;
+        };
+        let hashed = match self.pool.reserve() {
+            Ok(slot) => slot.run(move || password::hash(&presented)).await,
+            Err(busy) => Err(busy),
+        };
+        let Ok(Ok(hash)) = hashed else {
+            tracing::warn!(user = %user.id, "could not upgrade an imported password hash now");
+            return;
+        };
+        let id = user.id.clone();
+        let result = self
+            .directory
+            .store()
+            .run(move |conn| store::users::set_password_hash(conn, &id, &hash))
+            .await;
+        match result {
+            Ok(()) => {
+                tracing::info!(user = %user.id, "imported password hash upgraded to argon2id")
+            }
+            Err(e) => {
+                tracing::warn!(user = %user.id, error = %e, "could not store the upgraded hash")
             }
         }
     }

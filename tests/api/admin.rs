@@ -1095,6 +1095,8 @@ async fn the_openapi_document_describes_every_route() {
             "DELETE",
             "/admin/realms/{realm}/attack-detection/brute-force/users",
         ),
+        ("GET", "/admin/realms/{realm}/export"),
+        ("POST", "/admin/realms/import"),
         ("GET", "/admin/realms/{realm}/roles"),
         ("POST", "/admin/realms/{realm}/roles"),
         ("GET", "/admin/realms/{realm}/roles/{name}"),

@@ -18,6 +18,7 @@ mod keys;
 mod login;
 mod notices;
 mod policy;
+mod portability;
 mod resource_server;
 mod revocation;
 mod roles;

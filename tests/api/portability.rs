@@ -1,0 +1,269 @@
+//! Realm export and import in Keycloak's realm JSON: a realm moves to a
+//! fresh server and its users sign in with the same passwords; a file
+//! written the way Keycloak writes one imports, its PBKDF2 password works
+//! and is upgraded to argon2id on first use, unknown fields are reported.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::{json, Value};
+
+use crate::helpers::{claims, Backend, TestApp};
+
+async fn admin_token(app: &TestApp) -> String {
+    let password = app.admin_password.clone().unwrap();
+    let body: Value = password_grant(app, "master", "admin-cli", "admin", &password)
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+async fn password_grant(
+    app: &TestApp,
+    realm: &str,
+    client: &str,
+    user: &str,
+    password: &str,
+) -> reqwest::Response {
+    app.token_request(
+        realm,
+        None,
+        &[
+            ("grant_type", "password"),
+            ("client_id", client),
+            ("username", user),
+            ("password", password),
+        ],
+    )
+    .await
+}
+
+async fn call(
+    app: &TestApp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
+    let response = app
+        .client
+        .request(method, app.url(&format!("/admin/realms{path}")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn a_realm_moves_to_a_fresh_server_with_its_passwords(backend: Backend) {
+    use reqwest::Method;
+    let source = crate::helpers::spawn_app(backend).await;
+    let token = admin_token(&source).await;
+    for (path, body) in [
+        (
+            "/demo/users",
+            json!({"username": "bob", "firstName": "Bob", "credentials": [{"type": "password", "value": "bob's own password"}]}),
+        ),
+        (
+            "/demo/clients",
+            json!({"clientId": "cli", "publicClient": true, "standardFlowEnabled": false, "directAccessGrantsEnabled": true}),
+        ),
+        ("/demo/roles", json!({"name": "editor"})),
+        ("/demo/groups", json!({"name": "staff"})),
+    ] {
+        assert_eq!(
+            call(&source, &token, Method::POST, path, body).await.0,
+            201,
+            "{path}"
+        );
+    }
+    let (_, users) = call(
+        &source,
+        &token,
+        Method::GET,
+        "/demo/users?username=bob&exact=true",
+        Value::Null,
+    )
+    .await;
+    let bob = users[0]["id"].as_str().unwrap().to_string();
+    let (_, groups) = call(&source, &token, Method::GET, "/demo/groups", Value::Null).await;
+    let staff = groups[0]["id"].as_str().unwrap().to_string();
+    call(
+        &source,
+        &token,
+        Method::POST,
+        &format!("/demo/users/{bob}/role-mappings/realm"),
+        json!([{"name": "editor"}]),
+    )
+    .await;
+    call(
+        &source,
+        &token,
+        Method::PUT,
+        &format!("/demo/users/{bob}/groups/{staff}"),
+        Value::Null,
+    )
+    .await;
+
+    let (status, mut doc) = call(&source, &token, Method::GET, "/demo/export", Value::Null).await;
+    assert_eq!(status, 200);
+    let exported_bob = doc["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "bob")
+        .unwrap()
+        .clone();
+    assert_eq!(exported_bob["realmRoles"], json!(["editor"]));
+    assert_eq!(exported_bob["groups"], json!(["/staff"]));
+    let credential_data: Value = serde_json::from_str(
+        exported_bob["credentials"][0]["credentialData"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        credential_data["algorithm"], "argon2",
+        "Keycloak's argon2 credential format"
+    );
+    // The CLI writes the same document.
+    let cli = source.cli(&["realm", "export", "demo"]);
+    assert!(cli.status.success(), "{}", crate::helpers::describe(&cli));
+    let from_cli: Value = serde_json::from_str(&crate::helpers::stdout(&cli)).unwrap();
+    assert_eq!(
+        from_cli["users"].as_array().unwrap().len(),
+        doc["users"].as_array().unwrap().len()
+    );
+
+    let target = crate::helpers::spawn_app(backend).await;
+    let target_token = admin_token(&target).await;
+    doc["realm"] = json!("acme");
+    let (status, report) = call(&target, &target_token, Method::POST, "/import", doc).await;
+    assert_eq!(status, 201, "{report}");
+    assert_eq!(report["realm"], "acme");
+    assert!(report["users"].as_u64().unwrap() >= 2);
+    let signed_in = password_grant(&target, "acme", "cli", "bob", "bob's own password").await;
+    assert_eq!(
+        signed_in.status(),
+        200,
+        "bob signs in on the new server with his password"
+    );
+    let body: Value = signed_in.json().await.unwrap();
+    let c = claims(body["access_token"].as_str().unwrap());
+    assert_eq!(c["realm_access"]["roles"], json!(["editor"]));
+    assert_eq!(c["groups"], json!(["/staff"]));
+    assert_eq!(
+        password_grant(&target, "acme", "cli", "bob", "not his password")
+            .await
+            .status(),
+        400
+    );
+    let (status, _) = call(
+        &target,
+        &target_token,
+        Method::POST,
+        "/import",
+        json!({"realm": "acme"}),
+    )
+    .await;
+    assert_eq!(status, 409, "the realm exists already");
+}
+
+async fn a_keycloak_file_imports_and_its_pbkdf2_password_is_upgraded(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let password = "kc user's password";
+    let salt = b"0123456789abcdef";
+    let mut derived = [0u8; 64];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), salt, 27_500, &mut derived);
+    // Shaped like Keycloak's own export (a trimmed realm file).
+    let file = json!({
+        "id": "8f2e3b1a-kc",
+        "realm": "kc",
+        "enabled": true,
+        "sslRequired": "external",
+        "accessTokenLifespan": 120,
+        "ssoSessionIdleTimeout": 1800,
+        "roles": {"realm": [{"name": "viewer", "composite": false}, {"name": "default-roles-kc"}]},
+        "groups": [{"name": "team", "path": "/team", "realmRoles": ["viewer"], "subGroups": []}],
+        "clients": [{
+            "clientId": "kc-cli", "publicClient": true, "standardFlowEnabled": false,
+            "directAccessGrantsEnabled": true, "protocol": "openid-connect"
+        }],
+        "users": [{
+            "username": "kcuser", "enabled": true, "totp": false, "emailVerified": true,
+            "groups": ["/team"],
+            "credentials": [{
+                "type": "password",
+                "secretData": json!({"value": STANDARD.encode(derived), "salt": STANDARD.encode(salt), "additionalParameters": {}}).to_string(),
+                "credentialData": json!({"hashIterations": 27500, "algorithm": "pbkdf2-sha256", "additionalParameters": {}}).to_string()
+            }]
+        }]
+    });
+    let path = app.db.dir.path().join("kc-realm.json");
+    std::fs::write(&path, file.to_string()).unwrap();
+    let output = app.cli(&["realm", "import", path.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::helpers::describe(&output)
+    );
+    let printed = crate::helpers::stdout(&output);
+    assert!(
+        printed.contains("imported realm kc: 1 users, 1 clients"),
+        "{printed}"
+    );
+    for unknown in ["sslRequired", "clients[0].protocol", "users[0].totp"] {
+        assert!(
+            printed.contains(unknown),
+            "{unknown} is reported: {printed}"
+        );
+    }
+
+    let signed_in = password_grant(&app, "kc", "kc-cli", "kcuser", password).await;
+    assert_eq!(signed_in.status(), 200, "the Keycloak hash verifies");
+    let body: Value = signed_in.json().await.unwrap();
+    let c = claims(body["access_token"].as_str().unwrap());
+    assert_eq!(
+        c["realm_access"]["roles"],
+        json!(["viewer"]),
+        "through the group"
+    );
+    assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 120);
+    // Upgraded: the export now shows an argon2 credential, and it still works.
+    let token = admin_token(&app).await;
+    let (_, doc) = call(
+        &app,
+        &token,
+        reqwest::Method::GET,
+        "/kc/export",
+        Value::Null,
+    )
+    .await;
+    let data: Value = serde_json::from_str(
+        doc["users"][0]["credentials"][0]["credentialData"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(data["algorithm"], "argon2");
+    assert_eq!(
+        password_grant(&app, "kc", "kc-cli", "kcuser", password)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        password_grant(&app, "kc", "kc-cli", "kcuser", "wrong")
+            .await
+            .status(),
+        400
+    );
+}
+
+crate::both_backends!(
+    a_realm_moves_to_a_fresh_server_with_its_passwords,
+    a_keycloak_file_imports_and_its_pbkdf2_password_is_upgraded,
+);
