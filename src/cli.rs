@@ -49,6 +49,12 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage realm and client roles.
+    #[command(subcommand)]
+    Role(RoleCommand),
+    /// Manage groups (by path, `/parent/child`).
+    #[command(subcommand)]
+    Group(GroupCommand),
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -58,6 +64,80 @@ pub enum Command {
     /// Read the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RoleCommand {
+    /// Create a realm role, or a client role with --client.
+    Create {
+        #[arg(long)]
+        realm: String,
+        name: String,
+        #[arg(long)]
+        client: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Give a user a role.
+    Grant {
+        #[arg(long)]
+        realm: String,
+        #[arg(long)]
+        username: String,
+        role: String,
+        #[arg(long)]
+        client: Option<String>,
+    },
+    /// Take a role from a user; every token of theirs dies.
+    Revoke {
+        #[arg(long)]
+        realm: String,
+        #[arg(long)]
+        username: String,
+        role: String,
+        #[arg(long)]
+        client: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GroupCommand {
+    /// Create a group (its parent must exist).
+    Create {
+        #[arg(long)]
+        realm: String,
+        path: String,
+    },
+    /// List the realm's group paths.
+    List {
+        #[arg(long)]
+        realm: String,
+    },
+    /// Put a user in a group.
+    AddMember {
+        #[arg(long)]
+        realm: String,
+        #[arg(long)]
+        username: String,
+        path: String,
+    },
+    /// Take a user out of a group; every token of theirs dies.
+    RemoveMember {
+        #[arg(long)]
+        realm: String,
+        #[arg(long)]
+        username: String,
+        path: String,
+    },
+    /// Give a group (and the groups below it) a role.
+    GrantRole {
+        #[arg(long)]
+        realm: String,
+        path: String,
+        role: String,
+        #[arg(long)]
+        client: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -527,6 +607,90 @@ fn run_admin(
                 );
             }
             Ok(())
+        }
+        Command::Role(command) => {
+            use crate::directory::access;
+            match command {
+                RoleCommand::Create {
+                    realm,
+                    name,
+                    client,
+                    description,
+                } => {
+                    access::create_role(conn, &realm, &name, client.as_deref(), description)?;
+                    println!("created role {name}");
+                    Ok(())
+                }
+                RoleCommand::Grant {
+                    realm,
+                    username,
+                    role,
+                    client,
+                } => {
+                    access::grant_role(conn, &realm, &username, &role, client.as_deref())?;
+                    println!("{username} now holds {role}");
+                    Ok(())
+                }
+                RoleCommand::Revoke {
+                    realm,
+                    username,
+                    role,
+                    client,
+                } => report(access::revoke_role(
+                    conn,
+                    &realm,
+                    &username,
+                    &role,
+                    client.as_deref(),
+                    &Actor::cli(),
+                )?),
+            }
+        }
+        Command::Group(command) => {
+            use crate::directory::access;
+            match command {
+                GroupCommand::Create { realm, path } => {
+                    access::create_group(conn, &realm, &path)?;
+                    println!("created group {path}");
+                    Ok(())
+                }
+                GroupCommand::List { realm } => {
+                    for path in access::group_paths(conn, &realm)? {
+                        println!("{path}");
+                    }
+                    Ok(())
+                }
+                GroupCommand::AddMember {
+                    realm,
+                    username,
+                    path,
+                } => {
+                    access::add_member(conn, &realm, &username, &path)?;
+                    println!("{username} is in {path}");
+                    Ok(())
+                }
+                GroupCommand::RemoveMember {
+                    realm,
+                    username,
+                    path,
+                } => report(access::remove_member(
+                    conn,
+                    &realm,
+                    &username,
+                    &path,
+                    &Actor::cli(),
+                )?),
+                GroupCommand::GrantRole {
+                    realm,
+                    path,
+                    role,
+                    client,
+                } => {
+                    access::group_grant_role(conn, &realm, &path, &role, client.as_deref())?;
+                    println!("{path} grants {role}");
+                    Ok(())
+                }
+            }
         }
         Command::Realm(RealmCommand::LogoutAll { name }) => {
             report(actions::logout_realm(conn, &name, &Actor::cli())?)

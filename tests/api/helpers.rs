@@ -824,6 +824,13 @@ impl TestApp {
     }
 }
 
+/// Waits (the CLI writes the log; the server picks it up within its poll)
+/// until userinfo refuses the token.
+pub async fn until_rejected_or_panic(app: &TestApp, token: &str) {
+    app.until_rejected(token, std::time::Duration::from_secs(5))
+        .await;
+}
+
 /// The JSON claims of a JWT, unverified (for assertions).
 pub fn claims(token: &str) -> serde_json::Value {
     use base64::Engine;

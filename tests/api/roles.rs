@@ -280,4 +280,87 @@ async fn roles_and_groups_shape_the_token_and_their_removal_revokes_it(backend: 
     assert_eq!(api.ok(Method::GET, "/groups", Value::Null).await, json!([]));
 }
 
-crate::both_backends!(roles_and_groups_shape_the_token_and_their_removal_revokes_it);
+async fn the_cli_manages_roles_and_groups(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let run = |args: &[&str]| {
+        let output = app.cli(args);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            crate::helpers::describe(&output)
+        );
+        crate::helpers::stdout(&output)
+    };
+    run(&["role", "create", "--realm", "demo", "editor"]);
+    run(&[
+        "role", "create", "--realm", "demo", "--client", "demo-app", "reader",
+    ]);
+    run(&["group", "create", "--realm", "demo", "/staff"]);
+    run(&["group", "create", "--realm", "demo", "/staff/admins"]);
+    assert_eq!(
+        run(&["group", "list", "--realm", "demo"]),
+        "/staff\n/staff/admins\n"
+    );
+    run(&["group", "grant-role", "--realm", "demo", "/staff", "editor"]);
+    run(&[
+        "group",
+        "add-member",
+        "--realm",
+        "demo",
+        "--username",
+        "alice",
+        "/staff/admins",
+    ]);
+    run(&[
+        "role",
+        "grant",
+        "--realm",
+        "demo",
+        "--username",
+        "alice",
+        "--client",
+        "demo-app",
+        "reader",
+    ]);
+    let access = app.alice_tokens("openid").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let c = claims(&access);
+    assert_eq!(c["realm_access"]["roles"], json!(["editor"]));
+    assert_eq!(c["resource_access"]["demo-app"]["roles"], json!(["reader"]));
+    assert_eq!(c["groups"], json!(["/staff/admins"]));
+    let out = run(&[
+        "group",
+        "remove-member",
+        "--realm",
+        "demo",
+        "--username",
+        "alice",
+        "/staff/admins",
+    ]);
+    assert!(out.contains("session(s) ended"), "{out}");
+    crate::helpers::until_rejected_or_panic(&app, &access).await;
+    let duplicate = app.cli(&["role", "create", "--realm", "demo", "editor"]);
+    assert!(!duplicate.status.success());
+    let missing = app.cli(&[
+        "group",
+        "add-member",
+        "--realm",
+        "demo",
+        "--username",
+        "alice",
+        "/nowhere",
+    ]);
+    assert!(!missing.status.success());
+    assert!(
+        crate::helpers::stderr(&missing).contains("not found"),
+        "{}",
+        crate::helpers::describe(&missing)
+    );
+}
+
+crate::both_backends!(
+    roles_and_groups_shape_the_token_and_their_removal_revokes_it,
+    the_cli_manages_roles_and_groups,
+);
