@@ -16,8 +16,15 @@ fuzz_target!(|data: &[u8]| {
         let _ = token::client_credentials(basic, &params);
     }
     if let Ok(request) = token::parse(&params) {
-        if let token::Grant::AuthorizationCode { code_verifier: Some(v), .. } = &request.grant {
-            let _ = latch_protocol::pkce::s256_matches("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", v);
+        if let token::Grant::AuthorizationCode {
+            code_verifier: Some(v),
+            ..
+        } = &request.grant
+        {
+            let _ = latch_protocol::pkce::s256_matches(
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                v,
+            );
         }
     }
 });
