@@ -155,7 +155,7 @@ async fn render(
     let (csrf_token, cookie) = csrf::token(
         req,
         &crate::oidc::authorize::cookie_path(realm),
-        crate::http::first_party::secure(state),
+        state.secure_cookies(),
     );
     let query = crate::http::form::from_query(req).ok();
     let done = query.as_ref().and_then(|q| q.get("done").ok().flatten());
@@ -266,16 +266,8 @@ pub async fn act(
         Ok(form) => form,
         Err(e) => return error_page(e.into()),
     };
-    if !csrf::verify(
-        &req,
-        form.get(csrf::FIELD).ok().flatten(),
-        crate::http::first_party::secure(&state),
-    ) {
-        return error_page(PageError::new(
-            StatusCode::FORBIDDEN,
-            "invalid_csrf_token",
-            "This form has expired or was not sent from this site. Go back and try again.",
-        ));
+    if let Err(e) = csrf::check(&req, &form, state.secure_cookies()) {
+        return error_page(e);
     }
     let (current, user) = match signed_in(&state, &realm, &req).await {
         Ok(Some(s)) => s,
@@ -339,11 +331,8 @@ pub async fn act(
                 return response;
             }
             let mut response = see_other(&page_path(&realm.realm.name));
-            let gone = crate::http::cookies::session(
-                &realm.realm.name,
-                crate::http::first_party::secure(&state),
-            )
-            .removal();
+            let gone =
+                crate::http::cookies::session(&realm.realm.name, state.secure_cookies()).removal();
             let _ = response.add_cookie(&gone);
             response
         }

@@ -2,7 +2,6 @@
 //! form names an `action`; destructive ones are shown a confirmation page
 //! first (the same fields again, plus `confirm=yes`).
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
@@ -12,7 +11,6 @@ use crate::admin::{self, Admin};
 use crate::http::errors::ApiError;
 use crate::http::first_party::see_other;
 use crate::http::form::Params;
-use crate::http::pages::PageError;
 use crate::http::AppState;
 use crate::login::csrf;
 
@@ -313,16 +311,8 @@ pub async fn act(state: web::Data<AppState>, req: HttpRequest, body: web::Payloa
         Ok(form) => form,
         Err(e) => return error_page(e.into()),
     };
-    if !csrf::verify(
-        &req,
-        form.get(csrf::FIELD).ok().flatten(),
-        crate::http::first_party::secure(&state),
-    ) {
-        return error_page(PageError::new(
-            StatusCode::FORBIDDEN,
-            "invalid_csrf_token",
-            "This form has expired or was not sent from this site. Go back and try again.",
-        ));
+    if let Err(e) = csrf::check(&req, &form, state.secure_cookies()) {
+        return error_page(e);
     }
     let realm = form.get("realm").ok().flatten().map(str::to_string);
     let (admin, nav, cookies) = match start(&state, &req, realm.clone(), "confirm").await {

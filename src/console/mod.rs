@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::admin::Admin;
 use crate::directory::bootstrap::{console_redirect_uri, CONSOLE_CLIENT, MASTER_REALM};
 use crate::http::errors::ApiError;
-use crate::http::first_party::{secure, see_other, FirstParty};
+use crate::http::first_party::{see_other, FirstParty};
 use crate::http::pages::PageError;
 use crate::http::AppState;
 use crate::login::csrf;
@@ -81,7 +81,7 @@ struct Tokens {
 }
 
 fn cookie(state: &AppState) -> crate::http::cookies::Spec {
-    crate::http::cookies::Spec::new(COOKIE, None, PATH, secure(state))
+    crate::http::cookies::Spec::new(COOKIE, None, PATH, state.secure_cookies())
 }
 
 fn session_cookie(state: &AppState, tokens: &Tokens) -> Cookie<'static> {
@@ -190,7 +190,7 @@ async fn renew(state: &AppState, refresh: &str) -> Option<Tokens> {
 
 /// The CSRF value for console forms, with its cookie when new.
 pub(crate) fn csrf_token(state: &AppState, req: &HttpRequest) -> (String, Option<Cookie<'static>>) {
-    csrf::token(req, PATH, secure(state))
+    csrf::token(req, PATH, state.secure_cookies())
 }
 
 /// `GET /admin/console/callback`
@@ -223,12 +223,8 @@ async fn logout(state: web::Data<AppState>, req: HttpRequest, body: web::Payload
         Ok(form) => form,
         Err(e) => return error_page(e.into()),
     };
-    if !csrf::verify(&req, form.get(csrf::FIELD).ok().flatten(), secure(&state)) {
-        return error_page(PageError::new(
-            StatusCode::FORBIDDEN,
-            "invalid_csrf_token",
-            "This form has expired or was not sent from this site. Go back and try again.",
-        ));
+    if let Err(e) = csrf::check(&req, &form, state.secure_cookies()) {
+        return error_page(e);
     }
     if let Ok((admin, _)) = operator(&state, &req).await {
         if let Some(sid) = admin.sid.clone() {

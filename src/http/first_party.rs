@@ -41,10 +41,6 @@ fn local_path(path: &str) -> bool {
     path.starts_with('/') && !path.starts_with("//") && !path.contains('\\')
 }
 
-pub fn secure(state: &AppState) -> bool {
-    state.public_base.starts_with("https://")
-}
-
 impl FirstParty {
     /// Sends the browser to the authorization endpoint.
     pub fn begin(&self, state: &AppState, return_to: &str) -> HttpResponse {
@@ -171,7 +167,7 @@ impl FirstParty {
             self.cookie,
             Some(&self.realm),
             &self.cookie_path,
-            secure(state),
+            state.secure_cookies(),
         )
     }
 

@@ -45,6 +45,12 @@ impl AppState {
         format!("{}/realms/{realm}", self.public_base)
     }
 
+    /// Whether Latch is served over TLS: cookies are then `Secure` with the
+    /// `__Host-` prefix.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_base.starts_with("https://")
+    }
+
     /// The password check with this node's defences.
     pub fn checker(&self) -> crate::login::credentials::Checker<'_> {
         crate::login::credentials::Checker {

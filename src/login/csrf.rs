@@ -39,3 +39,19 @@ pub fn verify(req: &HttpRequest, submitted: Option<&str>, secure: bool) -> bool 
         _ => false,
     }
 }
+
+/// [`verify`] for a submitted form; the refusal is the page to show.
+pub fn check(
+    req: &HttpRequest,
+    form: &crate::http::form::Params,
+    secure: bool,
+) -> Result<(), crate::http::pages::PageError> {
+    if verify(req, form.get(FIELD).ok().flatten(), secure) {
+        return Ok(());
+    }
+    Err(crate::http::pages::PageError::new(
+        actix_web::http::StatusCode::FORBIDDEN,
+        "invalid_csrf_token",
+        "This form has expired or was not sent from this site. Go back and try again.",
+    ))
+}

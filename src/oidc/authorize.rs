@@ -238,10 +238,6 @@ fn reject(
     }
 }
 
-fn secure(state: &AppState) -> bool {
-    state.public_base.starts_with("https://")
-}
-
 pub(crate) fn cookie_path(realm: &RealmState) -> String {
     format!("/realms/{}/", realm.realm.name)
 }
@@ -252,7 +248,8 @@ pub(crate) async fn current_session(
     realm: &RealmState,
     req: &HttpRequest,
 ) -> Result<Option<(SessionRow, User)>, PageError> {
-    let Some(cookie) = crate::http::cookies::session(&realm.realm.name, secure(state)).read(req)
+    let Some(cookie) =
+        crate::http::cookies::session(&realm.realm.name, state.secure_cookies()).read(req)
     else {
         return Ok(None);
     };
@@ -287,7 +284,7 @@ fn login_page(
     username: &str,
     error: Option<&str>,
 ) -> HttpResponse {
-    let (csrf_token, cookie) = csrf::token(http, &cookie_path(realm), secure(state));
+    let (csrf_token, cookie) = csrf::token(http, &cookie_path(realm), state.secure_cookies());
     let page = LoginPage {
         realm: &realm.realm.name,
         client_id: &request.client.client_id,
@@ -333,7 +330,7 @@ fn consent_page(
     request: &AuthRequest,
     user: &User,
 ) -> HttpResponse {
-    let (csrf_token, cookie) = csrf::token(http, &cookie_path(realm), secure(state));
+    let (csrf_token, cookie) = csrf::token(http, &cookie_path(realm), state.secure_cookies());
     let page = ConsentPage {
         client_id: &request.client.client_id,
         scopes: request.scopes.iter().map(describe_scope).collect(),
@@ -566,12 +563,8 @@ async fn read_action_form(
     let form = crate::http::form::from_body(http, body)
         .await
         .map_err(|e| reject_page(e.into()))?;
-    if !csrf::verify(http, form.get(csrf::FIELD).ok().flatten(), secure(state)) {
-        return Err(reject_page(PageError::new(
-            StatusCode::FORBIDDEN,
-            "invalid_csrf_token",
-            "This form has expired or was not sent from this site. Go back and try again.",
-        )));
+    if let Err(e) = csrf::check(http, &form, state.secure_cookies()) {
+        return Err(reject_page(e));
     }
     let raw = form.get("auth_request").ok().flatten().unwrap_or("");
     let original = Params::parse(raw.as_bytes()).map_err(|e| reject_page(e.into()))?;
@@ -660,8 +653,8 @@ async fn signed_in_response(
         Ok(v) => v,
         Err(e) => return reject_page(e),
     };
-    let mut cookie =
-        crate::http::cookies::session(&realm.realm.name, secure(&state)).build(cookie_value);
+    let mut cookie = crate::http::cookies::session(&realm.realm.name, state.secure_cookies())
+        .build(cookie_value);
     if session_row.remember_me {
         // Remembered: the cookie outlives the browser, as long as the session.
         cookie.set_max_age(actix_web::cookie::time::Duration::seconds(
@@ -717,7 +710,7 @@ fn update_password_page(
     user: &User,
     error: Option<&str>,
 ) -> HttpResponse {
-    let (csrf_token, cookie) = csrf::token(http, &cookie_path(realm), secure(state));
+    let (csrf_token, cookie) = csrf::token(http, &cookie_path(realm), state.secure_cookies());
     let pending = Pending {
         user_id: user.id.clone(),
         expires_at_ms: state.clock.now_ms() + PENDING_LIFETIME_MS,
@@ -942,7 +935,7 @@ async fn start_session(
 ) -> Result<(String, SessionRow), PageError> {
     let cookie_value = crate::crypto::random_token::<32>();
     let cookie_hash = state.directory.hash_token(&cookie_value);
-    let previous = crate::http::cookies::session(&realm.realm.name, secure(state))
+    let previous = crate::http::cookies::session(&realm.realm.name, state.secure_cookies())
         .read(http)
         .map(|c| state.directory.hash_token(&c));
     let (realm_row, user, origin, now) = (

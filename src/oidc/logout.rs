@@ -120,7 +120,7 @@ async fn end_sessions(
     hint_sid: Option<String>,
 ) -> Result<Vec<String>, PageError> {
     let issuer = state.issuer(&realm.realm.name);
-    let secure = state.public_base.starts_with("https://");
+    let secure = state.secure_cookies();
     let cookie_hash = crate::http::cookies::session(&realm.realm.name, secure)
         .read(req)
         .map(|c| state.directory.hash_token(&c));
@@ -203,9 +203,7 @@ fn finish(
             pages::render_with_csp(StatusCode::OK, &LoggedOutPage { redirect, frames }, &csp)
         }
     };
-    let gone =
-        crate::http::cookies::session(&realm.realm.name, state.public_base.starts_with("https://"))
-            .removal();
+    let gone = crate::http::cookies::session(&realm.realm.name, state.secure_cookies()).removal();
     let _ = response.add_cookie(&gone);
     response
 }
@@ -223,7 +221,7 @@ async fn logout(
         return Ok(finish(&state, &realm, &request, frames, StatusCode::FOUND));
     }
     let path = format!("/realms/{}/", realm.realm.name);
-    let (csrf_token, cookie) = csrf::token(&req, &path, state.public_base.starts_with("https://"));
+    let (csrf_token, cookie) = csrf::token(&req, &path, state.secure_cookies());
     let page = ConfirmPage {
         realm: &realm.realm.name,
         action: format!(
@@ -276,17 +274,9 @@ pub async fn confirm(
 ) -> Result<HttpResponse, PageError> {
     let realm = state.directory.realm(&path).await?;
     let form = crate::http::form::from_body(&req, body).await?;
-    if !csrf::verify(
-        &req,
-        form.get(csrf::FIELD)?,
-        state.public_base.starts_with("https://"),
-    ) {
-        return Err(PageError::new(
-            StatusCode::FORBIDDEN,
-            "invalid_csrf_token",
-            "This form has expired or was not sent from this site. Go back and try again.",
-        ));
-    }
+    // A repeated token is a malformed form (400), not a forged one.
+    form.get(csrf::FIELD)?;
+    csrf::check(&req, &form, state.secure_cookies())?;
     let request = validate(
         &state,
         &realm,
