@@ -55,26 +55,6 @@ async fn open_signed_in(
     page.text().await.unwrap()
 }
 
-async fn admin_token(app: &TestApp) -> String {
-    let password = app.admin_password.clone().unwrap();
-    let body: Value = app
-        .token_request(
-            "master",
-            None,
-            &[
-                ("grant_type", "password"),
-                ("client_id", "admin-cli"),
-                ("username", "admin"),
-                ("password", &password),
-            ],
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    body["access_token"].as_str().unwrap().to_string()
-}
-
 async fn admin(
     app: &TestApp,
     method: reqwest::Method,
@@ -83,7 +63,7 @@ async fn admin(
 ) -> reqwest::Response {
     app.client
         .request(method, app.url(&format!("/admin/realms{path}")))
-        .bearer_auth(admin_token(app).await)
+        .bearer_auth(app.admin_token().await)
         .json(&body)
         .send()
         .await

@@ -6,29 +6,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::{claims, Backend, TestApp};
 
-/// An admin token for realm `master`, the way a script gets one.
-async fn admin_token(app: &TestApp) -> String {
-    let password = app
-        .admin_password
-        .clone()
-        .expect("generated admin password");
-    let response = app
-        .token_request(
-            "master",
-            None,
-            &[
-                ("grant_type", "password"),
-                ("client_id", "admin-cli"),
-                ("username", "admin"),
-                ("password", &password),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.unwrap();
-    body["access_token"].as_str().unwrap().to_string()
-}
-
 /// A small client for the admin API: (status, JSON body or Null).
 struct AdminApi<'a> {
     app: &'a TestApp,
@@ -38,7 +15,7 @@ struct AdminApi<'a> {
 impl<'a> AdminApi<'a> {
     async fn new(app: &'a TestApp) -> AdminApi<'a> {
         AdminApi {
-            token: admin_token(app).await,
+            token: app.admin_token().await,
             app,
         }
     }
@@ -142,7 +119,7 @@ async fn password_grant(
 
 async fn only_master_admins_reach_the_api(backend: Backend) {
     let app = crate::helpers::spawn_app(backend).await;
-    let token = admin_token(&app).await;
+    let token = app.admin_token().await;
     let c = claims(&token);
     assert_eq!(c["iss"], app.issuer("master"));
     assert_eq!(c["azp"], "admin-cli");

@@ -100,49 +100,9 @@ const TOKEN: &str = "/realms/demo/protocol/openid-connect/token";
 const INTROSPECT: &str = "/realms/demo/protocol/openid-connect/token/introspect";
 const REVOKE: &str = "/realms/demo/protocol/openid-connect/revoke";
 
-async fn admin_token(app: &TestApp) -> String {
-    let password = app.admin_password.clone().unwrap();
-    let body: Value = app
-        .token_request(
-            "master",
-            None,
-            &[
-                ("grant_type", "password"),
-                ("client_id", "admin-cli"),
-                ("username", "admin"),
-                ("password", &password),
-            ],
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    body["access_token"].as_str().unwrap().to_string()
-}
-
-async fn admin_json(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    body: Value,
-) -> (u16, Value) {
-    let response = app
-        .client
-        .request(method, app.url(&format!("/admin/realms{path}")))
-        .bearer_auth(admin_token(app).await)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 /// A public client with PKCE, registered through the admin API.
 async fn public_client(app: &TestApp) -> &'static str {
-    let (status, _) = admin_json(
-        app,
-        reqwest::Method::POST,
+    let (status, _) = app.admin(reqwest::Method::POST,
         "/demo/clients",
         json!({"clientId": "spa", "publicClient": true, "redirectUris": ["http://127.0.0.1/spa-callback"]}),
     )
@@ -196,7 +156,7 @@ async fn forged_and_misused_tokens_are_refused(backend: Backend) {
         mac.update(input.as_bytes());
         format!("{input}.{}", b64(&mac.finalize().into_bytes()))
     };
-    let master_token = admin_token(&app).await;
+    let master_token = app.admin_token().await;
     let master_kid = crate::helpers::header(&master_token)["kid"]
         .as_str()
         .unwrap()
@@ -865,7 +825,7 @@ async fn oversized_and_malformed_requests_are_refused(backend: Backend) {
         .unwrap();
     assert_eq!(response.status(), 400, "JSON instead of a form");
     cases += 1;
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let response = app
         .client
@@ -955,29 +915,29 @@ async fn oversized_and_malformed_requests_are_refused(backend: Backend) {
         .contains("Wrong username or password"));
     cases += 3;
     // SQL metacharacters through the admin API are data, nothing more.
-    let (status, _) = admin_json(
-        &app,
-        reqwest::Method::POST,
-        "/demo/users",
-        json!({"username": "o'brien\";--"}),
-    )
-    .await;
+    let (status, _) = app
+        .admin(
+            reqwest::Method::POST,
+            "/demo/users",
+            json!({"username": "o'brien\";--"}),
+        )
+        .await;
     assert_eq!(status, 201, "a username with quotes is just a name");
-    let (_, found) = admin_json(
-        &app,
-        reqwest::Method::GET,
-        "/demo/users?username=o'brien%22;--&exact=true",
-        Value::Null,
-    )
-    .await;
+    let (_, found) = app
+        .admin(
+            reqwest::Method::GET,
+            "/demo/users?username=o'brien%22;--&exact=true",
+            Value::Null,
+        )
+        .await;
     assert_eq!(found.as_array().unwrap().len(), 1);
-    let (_, all) = admin_json(
-        &app,
-        reqwest::Method::GET,
-        "/demo/users?search=%25'%20OR%201%3D1--",
-        Value::Null,
-    )
-    .await;
+    let (_, all) = app
+        .admin(
+            reqwest::Method::GET,
+            "/demo/users?search=%25'%20OR%201%3D1--",
+            Value::Null,
+        )
+        .await;
     assert_eq!(
         all,
         json!([]),

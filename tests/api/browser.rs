@@ -162,32 +162,14 @@ async fn expect_text(browser: &Client, text: &str) {
 }
 
 async fn live_sessions_of(app: &TestApp, username: &str) -> usize {
-    let admin = app.admin_password.clone().unwrap();
-    let token: serde_json::Value = app
-        .token_request(
-            "master",
-            None,
-            &[
-                ("grant_type", "password"),
-                ("client_id", "admin-cli"),
-                ("username", "admin"),
-                ("password", &admin),
-            ],
+    let (status, sessions) = app
+        .admin(
+            reqwest::Method::GET,
+            "/demo/sessions",
+            serde_json::Value::Null,
         )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let sessions: serde_json::Value = app
-        .client
-        .get(app.url("/admin/realms/demo/sessions"))
-        .bearer_auth(token["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
+    assert_eq!(status, 200);
     sessions
         .as_array()
         .unwrap()

@@ -4,27 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{location, Backend, Form, TestApp};
-
-async fn admin_token(app: &TestApp) -> String {
-    let password = app.admin_password.clone().unwrap();
-    let body: Value = app
-        .token_request(
-            "master",
-            None,
-            &[
-                ("grant_type", "password"),
-                ("client_id", "admin-cli"),
-                ("username", "admin"),
-                ("password", &password),
-            ],
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    body["access_token"].as_str().unwrap().to_string()
-}
+use crate::helpers::{location, Backend, Form};
 
 /// Field values of the auto-submitting form.
 fn form_fields(html: &str) -> (String, std::collections::HashMap<String, String>) {
@@ -112,7 +92,7 @@ async fn form_post_and_fragment_responses_carry_code_state_and_iss(backend: Back
 
 async fn cors_answers_allowed_origins_only(backend: Backend) {
     let app = crate::helpers::spawn_app(backend).await;
-    let token = admin_token(&app).await;
+    let token = app.admin_token().await;
     let created = app
         .client
         .post(app.url("/admin/realms/demo/clients"))

@@ -31,40 +31,6 @@ async fn password_grant(app: &TestApp, username: &str, password: &str) -> reqwes
     .await
 }
 
-async fn admin_token(app: &TestApp) -> String {
-    let password = app.admin_password.clone().unwrap();
-    let token: Value = password_grant(app, "admin", &password)
-        .await
-        .json()
-        .await
-        .unwrap();
-    token["access_token"].as_str().unwrap().to_string()
-}
-
-async fn admin(app: &TestApp, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
-    let token = admin_token(app).await;
-    admin_as(app, &token, method, path, body).await
-}
-
-async fn admin_as(
-    app: &TestApp,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Value,
-) -> (u16, Value) {
-    let response = app
-        .client
-        .request(method, app.url(&format!("/admin/realms{path}")))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 /// A client that connects from another loopback address (another "IP").
 fn from_address(ip: &str) -> reqwest::Client {
     reqwest::Client::builder()
@@ -78,14 +44,14 @@ fn from_address(ip: &str) -> reqwest::Client {
 async fn an_account_locks_after_ten_failures_and_an_admin_can_clear_it(backend: Backend) {
     let app = crate::helpers::spawn_app(backend).await;
     let password = app.alice_password();
-    let users: Value = admin(
-        &app,
-        reqwest::Method::GET,
-        "/demo/users?username=alice&exact=true",
-        Value::Null,
-    )
-    .await
-    .1;
+    let users: Value = app
+        .admin(
+            reqwest::Method::GET,
+            "/demo/users?username=alice&exact=true",
+            Value::Null,
+        )
+        .await
+        .1;
     let alice = users[0]["id"].as_str().unwrap().to_string();
     for attempt in 1..=10 {
         let page =
@@ -105,13 +71,13 @@ async fn an_account_locks_after_ten_failures_and_an_admin_can_clear_it(backend: 
         .await
         .unwrap()
         .contains("Wrong username or password"));
-    let (status, lockout) = admin(
-        &app,
-        reqwest::Method::GET,
-        &format!("/demo/attack-detection/brute-force/users/{alice}"),
-        Value::Null,
-    )
-    .await;
+    let (status, lockout) = app
+        .admin(
+            reqwest::Method::GET,
+            &format!("/demo/attack-detection/brute-force/users/{alice}"),
+            Value::Null,
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(lockout["disabled"], true);
     assert_eq!(lockout["lockouts"], 1);
@@ -126,26 +92,26 @@ async fn an_account_locks_after_ten_failures_and_an_admin_can_clear_it(backend: 
         "the first lockout lasts a minute: {}",
         until - now
     );
-    let (_, events) = admin(
-        &app,
-        reqwest::Method::GET,
-        &format!("/demo/events?type=user.locked_out&user={alice}"),
-        Value::Null,
-    )
-    .await;
+    let (_, events) = app
+        .admin(
+            reqwest::Method::GET,
+            &format!("/demo/events?type=user.locked_out&user={alice}"),
+            Value::Null,
+        )
+        .await;
     assert_eq!(
         events.as_array().unwrap().len(),
         1,
         "the lockout is audited"
     );
 
-    let (status, _) = admin(
-        &app,
-        reqwest::Method::DELETE,
-        &format!("/demo/attack-detection/brute-force/users/{alice}"),
-        Value::Null,
-    )
-    .await;
+    let (status, _) = app
+        .admin(
+            reqwest::Method::DELETE,
+            &format!("/demo/attack-detection/brute-force/users/{alice}"),
+            Value::Null,
+        )
+        .await;
     assert_eq!(status, 204);
     let page = login_page_after(&app, &app.browser(), "alice", &password).await;
     assert_eq!(
@@ -153,13 +119,13 @@ async fn an_account_locks_after_ten_failures_and_an_admin_can_clear_it(backend: 
         303,
         "cleared: the right password works again"
     );
-    let (_, lockout) = admin(
-        &app,
-        reqwest::Method::GET,
-        &format!("/demo/attack-detection/brute-force/users/{alice}"),
-        Value::Null,
-    )
-    .await;
+    let (_, lockout) = app
+        .admin(
+            reqwest::Method::GET,
+            &format!("/demo/attack-detection/brute-force/users/{alice}"),
+            Value::Null,
+        )
+        .await;
     assert_eq!(lockout["disabled"], false);
     assert_eq!(lockout["numFailures"], 0);
 }
@@ -286,7 +252,7 @@ async fn guessing_a_client_secret_is_throttled_per_address(backend: Backend) {
 
 async fn unauthenticated_floods_are_limited_but_clients_are_not(backend: Backend) {
     let app = crate::helpers::spawn_app_with(backend, |s| s.unauthenticated_per_ip_per_s = 2).await;
-    let operator = admin_token(&app).await;
+    let operator = app.admin_token().await;
     // The admin token came through a public client: let its token refill.
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     // A public client's requests count against its address: burst 10.
@@ -327,32 +293,32 @@ async fn unauthenticated_floods_are_limited_but_clients_are_not(backend: Backend
         assert_eq!(r.status(), 200);
     }
     // …unless an operator gives it a quota.
-    let (_, clients) = admin_as(
-        &app,
-        &operator,
-        reqwest::Method::GET,
-        "/demo/clients?clientId=demo-app",
-        Value::Null,
-    )
-    .await;
+    let (_, clients) = app
+        .admin_as(
+            &operator,
+            reqwest::Method::GET,
+            "/demo/clients?clientId=demo-app",
+            Value::Null,
+        )
+        .await;
     let id = clients[0]["id"].as_str().unwrap().to_string();
-    let (status, _) = admin_as(
-        &app,
-        &operator,
-        reqwest::Method::PUT,
-        &format!("/demo/clients/{id}"),
-        json!({"rateLimitPerSecond": 3}),
-    )
-    .await;
+    let (status, _) = app
+        .admin_as(
+            &operator,
+            reqwest::Method::PUT,
+            &format!("/demo/clients/{id}"),
+            json!({"rateLimitPerSecond": 3}),
+        )
+        .await;
     assert_eq!(status, 204);
-    let (_, client) = admin_as(
-        &app,
-        &operator,
-        reqwest::Method::GET,
-        &format!("/demo/clients/{id}"),
-        Value::Null,
-    )
-    .await;
+    let (_, client) = app
+        .admin_as(
+            &operator,
+            reqwest::Method::GET,
+            &format!("/demo/clients/{id}"),
+            Value::Null,
+        )
+        .await;
     assert_eq!(client["rateLimitPerSecond"], 3);
     let mut statuses = Vec::new();
     for _ in 0..10 {
@@ -370,14 +336,14 @@ async fn unauthenticated_floods_are_limited_but_clients_are_not(backend: Backend
         statuses.iter().filter(|s| **s == 429).count() >= 3,
         "{statuses:?}"
     );
-    let (status, body) = admin_as(
-        &app,
-        &operator,
-        reqwest::Method::PUT,
-        &format!("/demo/clients/{id}"),
-        json!({"rateLimitPerSecond": -1}),
-    )
-    .await;
+    let (status, body) = app
+        .admin_as(
+            &operator,
+            reqwest::Method::PUT,
+            &format!("/demo/clients/{id}"),
+            json!({"rateLimitPerSecond": -1}),
+        )
+        .await;
     assert_eq!(
         (status, body["field"].as_str()),
         (422, Some("rateLimitPerSecond"))

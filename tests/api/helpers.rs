@@ -824,6 +824,67 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// An access token of realm `master`'s `admin`, the way a script gets
+    /// one: the password grant through `admin-cli`.
+    pub async fn admin_token(&self) -> String {
+        let password = self
+            .admin_password
+            .clone()
+            .expect("generated admin password");
+        let response = self
+            .token_request(
+                "master",
+                None,
+                &[
+                    ("grant_type", "password"),
+                    ("client_id", "admin-cli"),
+                    ("username", "admin"),
+                    ("password", &password),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 200, "an admin token");
+        let body: serde_json::Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// Calls the admin API (`path` after `/admin/realms`) as `token`:
+    /// (status, JSON body or Null).
+    pub async fn admin_as(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let response = self
+            .client
+            .request(method, self.url(&format!("/admin/realms{path}")))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// [`admin_as`](Self::admin_as) with a fresh admin token.
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let token = self.admin_token().await;
+        self.admin_as(&token, method, path, body).await
+    }
+}
+
 /// Waits (the CLI writes the log; the server picks it up within its poll)
 /// until userinfo refuses the token.
 pub async fn until_rejected_or_panic(app: &TestApp, token: &str) {

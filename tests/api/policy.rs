@@ -4,36 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{Backend, Form, TestApp};
-
-async fn admin(app: &TestApp, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
-    let password = app.admin_password.clone().unwrap();
-    let token: Value = app
-        .token_request(
-            "master",
-            None,
-            &[
-                ("grant_type", "password"),
-                ("client_id", "admin-cli"),
-                ("username", "admin"),
-                ("password", &password),
-            ],
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let response = app
-        .client
-        .request(method, app.url(&format!("/admin/realms{path}")))
-        .bearer_auth(token["access_token"].as_str().unwrap())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
+use crate::helpers::{Backend, Form};
 
 fn refused(result: &(u16, Value), field: &str, words: &str) {
     assert_eq!(result.0, 422, "{}", result.1);
@@ -46,20 +17,20 @@ async fn every_way_of_setting_a_password_follows_the_policy(backend: Backend) {
     let app = crate::helpers::spawn_app(backend).await;
     let post = reqwest::Method::POST;
     // The default: at least 8 characters, not the username, not a common one.
-    let (_, realm) = admin(&app, reqwest::Method::GET, "/demo", Value::Null).await;
+    let (_, realm) = app.admin(reqwest::Method::GET, "/demo", Value::Null).await;
     assert_eq!(
         realm["passwordPolicy"],
         "length(8) and notUsername and notCommon"
     );
     let create = |username: &str, password: &str| json!({"username": username, "credentials": [{"type": "password", "value": password}]});
     refused(
-        &admin(&app, post.clone(), "/demo/users", create("bob", "short")).await,
+        &app.admin(post.clone(), "/demo/users", create("bob", "short"))
+            .await,
         "credentials",
         "at least 8",
     );
     refused(
-        &admin(
-            &app,
+        &app.admin(
             post.clone(),
             "/demo/users",
             create("bobbybobby", "BobbyBobby"),
@@ -69,19 +40,13 @@ async fn every_way_of_setting_a_password_follows_the_policy(backend: Backend) {
         "username",
     );
     refused(
-        &admin(
-            &app,
-            post.clone(),
-            "/demo/users",
-            create("bob", "Password123"),
-        )
-        .await,
+        &app.admin(post.clone(), "/demo/users", create("bob", "Password123"))
+            .await,
         "credentials",
         "most used",
     );
     assert_eq!(
-        admin(
-            &app,
+        app.admin(
             post.clone(),
             "/demo/users",
             create("bob", "a sound first one")
@@ -94,8 +59,7 @@ async fn every_way_of_setting_a_password_follows_the_policy(backend: Backend) {
     // A stricter policy, in Keycloak's syntax.
     let put = reqwest::Method::PUT;
     refused(
-        &admin(
-            &app,
+        &app.admin(
             put.clone(),
             "/demo",
             json!({"passwordPolicy": "upperCase(2)"}),
@@ -104,33 +68,30 @@ async fn every_way_of_setting_a_password_follows_the_policy(backend: Backend) {
         "passwordPolicy",
         "unknown policy",
     );
-    let (status, _) = admin(
-        &app,
-        put.clone(),
+    let (status, _) = app.admin(put.clone(),
         "/demo",
         json!({"passwordPolicy": "length(12) and notUsername(undefined) and passwordHistory(2)"}),
     )
     .await;
     assert_eq!(status, 204);
-    let (_, realm) = admin(&app, reqwest::Method::GET, "/demo", Value::Null).await;
+    let (_, realm) = app.admin(reqwest::Method::GET, "/demo", Value::Null).await;
     assert_eq!(
         realm["passwordPolicy"],
         "length(12) and notUsername and passwordHistory(2)"
     );
 
     // An administrator's reset: length, then history.
-    let (_, users) = admin(
-        &app,
-        reqwest::Method::GET,
-        "/demo/users?username=bob&exact=true",
-        Value::Null,
-    )
-    .await;
+    let (_, users) = app
+        .admin(
+            reqwest::Method::GET,
+            "/demo/users?username=bob&exact=true",
+            Value::Null,
+        )
+        .await;
     let bob = users[0]["id"].as_str().unwrap().to_string();
     let reset = |value: &str| json!({"type": "password", "value": value, "temporary": false});
     refused(
-        &admin(
-            &app,
+        &app.admin(
             put.clone(),
             &format!("/demo/users/{bob}/reset-password"),
             reset("eleven char"),
@@ -140,8 +101,7 @@ async fn every_way_of_setting_a_password_follows_the_policy(backend: Backend) {
         "at least 12",
     );
     refused(
-        &admin(
-            &app,
+        &app.admin(
             put.clone(),
             &format!("/demo/users/{bob}/reset-password"),
             reset("a sound first one"),
@@ -151,8 +111,7 @@ async fn every_way_of_setting_a_password_follows_the_policy(backend: Backend) {
         "used this password recently",
     );
     assert_eq!(
-        admin(
-            &app,
+        app.admin(
             put.clone(),
             &format!("/demo/users/{bob}/reset-password"),
             reset("the second sound one")
@@ -162,8 +121,7 @@ async fn every_way_of_setting_a_password_follows_the_policy(backend: Backend) {
         204
     );
     assert_eq!(
-        admin(
-            &app,
+        app.admin(
             put.clone(),
             &format!("/demo/users/{bob}/reset-password"),
             reset("a third sound password")
@@ -174,8 +132,7 @@ async fn every_way_of_setting_a_password_follows_the_policy(backend: Backend) {
     );
     // Two changes later the first one may come back (history of 2).
     assert_eq!(
-        admin(
-            &app,
+        app.admin(
             put.clone(),
             &format!("/demo/users/{bob}/reset-password"),
             reset("a sound first one")
@@ -206,8 +163,7 @@ async fn every_way_of_setting_a_password_follows_the_policy(backend: Backend) {
 
     // The temporary-password step at sign-in.
     assert_eq!(
-        admin(
-            &app,
+        app.admin(
             put.clone(),
             &format!("/demo/users/{bob}/reset-password"),
             json!({"type": "password", "value": "helpdesk gave this", "temporary": true})

@@ -9,16 +9,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::{claims, Backend, TestApp};
 
-async fn admin_token(app: &TestApp) -> String {
-    let password = app.admin_password.clone().unwrap();
-    let body: Value = password_grant(app, "master", "admin-cli", "admin", &password)
-        .await
-        .json()
-        .await
-        .unwrap();
-    body["access_token"].as_str().unwrap().to_string()
-}
-
 async fn password_grant(
     app: &TestApp,
     realm: &str,
@@ -39,29 +29,10 @@ async fn password_grant(
     .await
 }
 
-async fn call(
-    app: &TestApp,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Value,
-) -> (u16, Value) {
-    let response = app
-        .client
-        .request(method, app.url(&format!("/admin/realms{path}")))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 async fn a_realm_moves_to_a_fresh_server_with_its_passwords(backend: Backend) {
     use reqwest::Method;
     let source = crate::helpers::spawn_app(backend).await;
-    let token = admin_token(&source).await;
+    let token = source.admin_token().await;
     for (path, body) in [
         (
             "/demo/users",
@@ -75,40 +46,44 @@ async fn a_realm_moves_to_a_fresh_server_with_its_passwords(backend: Backend) {
         ("/demo/groups", json!({"name": "staff"})),
     ] {
         assert_eq!(
-            call(&source, &token, Method::POST, path, body).await.0,
+            source.admin_as(&token, Method::POST, path, body).await.0,
             201,
             "{path}"
         );
     }
-    let (_, users) = call(
-        &source,
-        &token,
-        Method::GET,
-        "/demo/users?username=bob&exact=true",
-        Value::Null,
-    )
-    .await;
+    let (_, users) = source
+        .admin_as(
+            &token,
+            Method::GET,
+            "/demo/users?username=bob&exact=true",
+            Value::Null,
+        )
+        .await;
     let bob = users[0]["id"].as_str().unwrap().to_string();
-    let (_, groups) = call(&source, &token, Method::GET, "/demo/groups", Value::Null).await;
+    let (_, groups) = source
+        .admin_as(&token, Method::GET, "/demo/groups", Value::Null)
+        .await;
     let staff = groups[0]["id"].as_str().unwrap().to_string();
-    call(
-        &source,
-        &token,
-        Method::POST,
-        &format!("/demo/users/{bob}/role-mappings/realm"),
-        json!([{"name": "editor"}]),
-    )
-    .await;
-    call(
-        &source,
-        &token,
-        Method::PUT,
-        &format!("/demo/users/{bob}/groups/{staff}"),
-        Value::Null,
-    )
-    .await;
+    source
+        .admin_as(
+            &token,
+            Method::POST,
+            &format!("/demo/users/{bob}/role-mappings/realm"),
+            json!([{"name": "editor"}]),
+        )
+        .await;
+    source
+        .admin_as(
+            &token,
+            Method::PUT,
+            &format!("/demo/users/{bob}/groups/{staff}"),
+            Value::Null,
+        )
+        .await;
 
-    let (status, mut doc) = call(&source, &token, Method::GET, "/demo/export", Value::Null).await;
+    let (status, mut doc) = source
+        .admin_as(&token, Method::GET, "/demo/export", Value::Null)
+        .await;
     assert_eq!(status, 200);
     let exported_bob = doc["users"]
         .as_array()
@@ -139,9 +114,11 @@ async fn a_realm_moves_to_a_fresh_server_with_its_passwords(backend: Backend) {
     );
 
     let target = crate::helpers::spawn_app(backend).await;
-    let target_token = admin_token(&target).await;
+    let target_token = target.admin_token().await;
     doc["realm"] = json!("acme");
-    let (status, report) = call(&target, &target_token, Method::POST, "/import", doc).await;
+    let (status, report) = target
+        .admin_as(&target_token, Method::POST, "/import", doc)
+        .await;
     assert_eq!(status, 201, "{report}");
     assert_eq!(report["realm"], "acme");
     assert!(report["users"].as_u64().unwrap() >= 2);
@@ -161,14 +138,14 @@ async fn a_realm_moves_to_a_fresh_server_with_its_passwords(backend: Backend) {
             .status(),
         400
     );
-    let (status, _) = call(
-        &target,
-        &target_token,
-        Method::POST,
-        "/import",
-        json!({"realm": "acme"}),
-    )
-    .await;
+    let (status, _) = target
+        .admin_as(
+            &target_token,
+            Method::POST,
+            "/import",
+            json!({"realm": "acme"}),
+        )
+        .await;
     assert_eq!(status, 409, "the realm exists already");
 }
 
@@ -233,15 +210,10 @@ async fn a_keycloak_file_imports_and_its_pbkdf2_password_is_upgraded(backend: Ba
     );
     assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 120);
     // Upgraded: the export now shows an argon2 credential, and it still works.
-    let token = admin_token(&app).await;
-    let (_, doc) = call(
-        &app,
-        &token,
-        reqwest::Method::GET,
-        "/kc/export",
-        Value::Null,
-    )
-    .await;
+    let token = app.admin_token().await;
+    let (_, doc) = app
+        .admin_as(&token, reqwest::Method::GET, "/kc/export", Value::Null)
+        .await;
     let data: Value = serde_json::from_str(
         doc["users"][0]["credentials"][0]["credentialData"]
             .as_str()

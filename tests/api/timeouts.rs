@@ -7,36 +7,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{claims, Backend, Form, TestApp};
-
-async fn admin(app: &TestApp, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
-    let password = app.admin_password.clone().unwrap();
-    let token: Value = app
-        .token_request(
-            "master",
-            None,
-            &[
-                ("grant_type", "password"),
-                ("client_id", "admin-cli"),
-                ("username", "admin"),
-                ("password", &password),
-            ],
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let response = app
-        .client
-        .request(method, app.url(&format!("/admin/realms{path}")))
-        .bearer_auth(token["access_token"].as_str().unwrap())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
+use crate::helpers::{claims, Backend, Form};
 
 async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     for _ in 0..100 {
@@ -50,24 +21,23 @@ async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
 
 async fn an_idle_session_ends_through_the_cascade(backend: Backend) {
     let app = crate::helpers::spawn_app(backend).await;
-    let (status, _) = admin(
-        &app,
-        reqwest::Method::PUT,
-        "/demo",
-        json!({"ssoSessionIdleTimeout": 2}),
-    )
-    .await;
+    let (status, _) = app
+        .admin(
+            reqwest::Method::PUT,
+            "/demo",
+            json!({"ssoSessionIdleTimeout": 2}),
+        )
+        .await;
     assert_eq!(status, 204);
-    let (_, clients) = admin(
-        &app,
-        reqwest::Method::GET,
-        "/demo/clients?clientId=demo-app",
-        Value::Null,
-    )
-    .await;
+    let (_, clients) = app
+        .admin(
+            reqwest::Method::GET,
+            "/demo/clients?clientId=demo-app",
+            Value::Null,
+        )
+        .await;
     let demo_app = clients[0]["id"].as_str().unwrap().to_string();
-    admin(
-        &app,
+    app.admin(
         reqwest::Method::PUT,
         &format!("/demo/clients/{demo_app}"),
         json!({"backchannelLogoutUrl": "http://127.0.0.1:9/backchannel"}),
@@ -87,25 +57,25 @@ async fn an_idle_session_ends_through_the_cascade(backend: Backend) {
             .status(),
         400
     );
-    let (_, deliveries) = admin(
-        &app,
-        reqwest::Method::GET,
-        &format!("/demo/backchannel-deliveries?session={sid}"),
-        Value::Null,
-    )
-    .await;
+    let (_, deliveries) = app
+        .admin(
+            reqwest::Method::GET,
+            &format!("/demo/backchannel-deliveries?session={sid}"),
+            Value::Null,
+        )
+        .await;
     assert_eq!(
         deliveries.as_array().unwrap().len(),
         1,
         "the relying party is told: {deliveries}"
     );
-    let (_, events) = admin(
-        &app,
-        reqwest::Method::GET,
-        "/demo/events?type=session.ended",
-        Value::Null,
-    )
-    .await;
+    let (_, events) = app
+        .admin(
+            reqwest::Method::GET,
+            "/demo/events?type=session.ended",
+            Value::Null,
+        )
+        .await;
     assert!(
         events
             .as_array()
@@ -118,9 +88,7 @@ async fn an_idle_session_ends_through_the_cascade(backend: Backend) {
 
 async fn remember_me_outlasts_the_idle_timeout(backend: Backend) {
     let app = crate::helpers::spawn_app(backend).await;
-    let (status, _) = admin(
-        &app,
-        reqwest::Method::PUT,
+    let (status, _) = app.admin(reqwest::Method::PUT,
         "/demo",
         json!({"ssoSessionIdleTimeout": 2, "rememberMe": true, "ssoSessionMaxLifespanRememberMe": 3600}),
     )
@@ -201,13 +169,13 @@ async fn remember_me_outlasts_the_idle_timeout(backend: Backend) {
 
 async fn offline_sessions_have_their_own_idle_timeout(backend: Backend) {
     let app = crate::helpers::spawn_app(backend).await;
-    let (status, _) = admin(
-        &app,
-        reqwest::Method::PUT,
-        "/demo",
-        json!({"offlineSessionIdleTimeout": 2}),
-    )
-    .await;
+    let (status, _) = app
+        .admin(
+            reqwest::Method::PUT,
+            "/demo",
+            json!({"offlineSessionIdleTimeout": 2}),
+        )
+        .await;
     assert_eq!(status, 204);
     let tokens = app.alice_tokens("openid offline_access").await;
     let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
