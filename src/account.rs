@@ -127,9 +127,7 @@ async fn render(
         Ok(list) => list,
         Err(e) => {
             tracing::error!(error = %e, "account page cannot list sessions");
-            return error_page(PageError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
+            return error_page(PageError::unavailable(
                 "Your sessions cannot be listed right now; try again shortly.",
             ));
         }
@@ -359,9 +357,7 @@ async fn change_password(
         field("password-confirm"),
     );
     let busy = || {
-        error_page(PageError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
+        error_page(PageError::unavailable(
             "Too many sign-ins at once; try again in a moment.",
         ))
     };

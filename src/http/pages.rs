@@ -71,6 +71,15 @@ impl PageError {
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
+
+    /// 503: the server cannot do it right now.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            message,
+        )
+    }
 }
 
 impl std::fmt::Display for PageError {
@@ -111,16 +120,10 @@ impl From<crate::error::Error> for PageError {
                 format!("{what} not found."),
             ),
             Error::Invalid(msg) => PageError::bad_request("invalid_request", msg),
-            Error::Unavailable(msg) => PageError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                msg,
-            ),
+            Error::Unavailable(msg) => PageError::unavailable(msg),
             other => {
                 tracing::error!(error = %other, "page failed");
-                PageError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "temporarily_unavailable",
+                PageError::unavailable(
                     "The service is temporarily unavailable. Please try again shortly.",
                 )
             }

@@ -808,9 +808,7 @@ pub async fn required_action(
         }
         Ok(false) => {}
         Err(_) => {
-            return reject_page(PageError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
+            return reject_page(PageError::unavailable(
                 "Too many sign-ins at once; try again in a moment.",
             ))
         }
@@ -829,13 +827,7 @@ pub async fn required_action(
         Err(Refusal::Policy(message)) => {
             return update_password_page(&state, &realm, &http, &request, &user, Some(&message))
         }
-        Err(Refusal::Busy(busy)) => {
-            return reject_page(PageError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                busy.to_string(),
-            ))
-        }
+        Err(Refusal::Busy(busy)) => return reject_page(PageError::unavailable(busy.to_string())),
         Err(Refusal::Internal(e)) => return reject_page(e.into()),
     };
     let user_id = user.id.clone();
@@ -890,11 +882,7 @@ async fn check_password(
             Err(throttled_page(state, realm, http, request, username, wait))
         }
         Err(CheckError::Busy(busy)) => {
-            let mut response = reject_page(PageError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                busy.to_string(),
-            ));
+            let mut response = reject_page(PageError::unavailable(busy.to_string()));
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
