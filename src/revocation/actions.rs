@@ -59,13 +59,16 @@ pub fn set_password(
     if new_password.is_empty() {
         return Err(Error::Invalid("password must not be empty".into()));
     }
+    // The policy first: a refused password costs no hashing.
+    let realm_row = realms::find(conn, realm)?;
+    let target = user(conn, &realm_row, username)?;
+    crate::login::policy::PasswordPolicy::parse(&realm_row.password_policy)
+        .unwrap_or_default()
+        .check(new_password, &target.username)
+        .map_err(Error::Invalid)?;
     let hash = password::hash(new_password)?;
     run(conn, realm, actor, |conn, realm| {
         let user = user(conn, realm, username)?;
-        crate::login::policy::PasswordPolicy::parse(&realm.password_policy)
-            .unwrap_or_default()
-            .check(new_password, &user.username)
-            .map_err(Error::Invalid)?;
         let now = store::meta::database_now_ms(conn)?;
         store::passwords::replace(conn, &user.id, &hash, now)?;
         Ok(SecurityEvent::PasswordReset { user_id: user.id })
