@@ -40,8 +40,8 @@ impl Admin {
             ));
         }
         let username = claims
-            .preferred_username
-            .clone()
+            .username()
+            .map(str::to_string)
             .unwrap_or_else(|| claims.sub.clone());
         Ok(Admin {
             actor: Actor {

@@ -511,6 +511,7 @@ pub async fn update_client(
                     default_audience: None,
                     rate_limit_per_s: quota,
                     web_origins: origins.as_deref().map(json),
+                    ..Default::default()
                 };
                 store::clients::update(conn, &row.id, &changes)?;
                 crate::revocation::record(

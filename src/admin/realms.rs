@@ -148,6 +148,7 @@ impl RealmRepresentation {
             None => None,
         };
         Ok(RealmChanges {
+            scopes_seeded: None,
             password_policy,
             sso_idle_s: self.sso_session_idle_timeout,
             remember_me: self.remember_me,

@@ -183,6 +183,7 @@ pub fn ensure_builtins(
     public_base: &str,
 ) -> Result<(), Error> {
     store::write(conn, |conn| {
+        super::scopes::seed(conn, realm)?;
         if realm.name == MASTER_REALM {
             let role = users::ensure_role(conn, realm, ADMIN_ROLE, "Administers every realm")?;
             if store::roles::holders(conn, &role.id)? == 0 {

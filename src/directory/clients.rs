@@ -92,6 +92,10 @@ pub struct Client {
     /// Origins a browser app may call from (CORS): exact origins, `+` for
     /// every redirect URI's origin, `*` for any.
     pub web_origins: Vec<String>,
+    /// Client scopes every token of this client gets (names).
+    pub default_scopes: Vec<String>,
+    /// Client scopes its requests may ask for (names).
+    pub optional_scopes: Vec<String>,
 }
 
 impl Client {
@@ -117,7 +121,11 @@ impl Client {
             _ => None,
         };
         let web_origins = list(&row.web_origins)?;
+        let default_scopes = list(&row.default_scopes)?;
+        let optional_scopes = list(&row.optional_scopes)?;
         Ok(Client {
+            default_scopes,
+            optional_scopes,
             redirect_uris: list(&row.redirect_uris)?,
             post_logout_redirect_uris: list(&row.post_logout_redirect_uris)?,
             grant_types: list(&row.grant_types)?
@@ -263,6 +271,7 @@ pub fn create(
         ));
     }
     let json = |v: &[String]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+    let (default_scopes, optional_scopes) = super::scopes::realm_defaults(conn, &realm.id)?;
     let row = ClientRow {
         id: crypto::random_id(),
         realm_id: realm.id.clone(),
@@ -290,6 +299,8 @@ pub fn create(
         previous_secret_until_ms: 0,
         rate_limit_per_s: None,
         web_origins: "[]".into(),
+        default_scopes: json(&default_scopes),
+        optional_scopes: json(&optional_scopes),
     };
     store::write(conn, |conn| -> Result<(), Error> {
         if client_rows::find_by_client_id(conn, &realm.id, &new.client_id)?.is_some() {

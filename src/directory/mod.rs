@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod clients;
 pub mod portability;
 pub mod realms;
+pub mod scopes;
 pub mod users;
 
 use std::collections::HashMap;
@@ -26,6 +27,8 @@ use crate::store::{self, Store};
 pub struct RealmState {
     pub realm: Realm,
     pub keys: KeyRing,
+    /// The realm's client scopes with their mappers.
+    pub scopes: scopes::ScopeSet,
     clients: RwLock<HashMap<String, Arc<Client>>>,
 }
 
@@ -73,9 +76,11 @@ impl Directory {
                     .ok_or_else(|| Error::NotFound(format!("realm `{owned}`")))?;
                 let rows = store::keys::live_for_realm(conn, &realm.id)?;
                 let keys = KeyRing::load(&rows, &master)?;
+                let scopes = scopes::ScopeSet::load(conn, &realm.id)?;
                 Ok(RealmState {
                     realm,
                     keys,
+                    scopes,
                     clients: RwLock::new(HashMap::new()),
                 })
             })

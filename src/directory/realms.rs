@@ -44,6 +44,7 @@ pub fn create(conn: &mut DbConnection, master: &MasterKey, name: &str) -> Result
         remember_me: false,
         remember_me_lifetime_s: 30 * 24 * 3600,
         offline_idle_s: 30 * 24 * 3600,
+        scopes_seeded: false,
     };
     store::write(conn, |conn| -> Result<(), Error> {
         if realm_rows::find_by_name(conn, name)?.is_some() {
@@ -54,9 +55,13 @@ pub fn create(conn: &mut DbConnection, master: &MasterKey, name: &str) -> Result
             keys::insert_active(conn, master, &realm.id, alg)?;
         }
         revocation::record(conn, &realm.id, EventKind::Realm, "created", None)?;
+        super::scopes::seed(conn, &realm)?;
         Ok(())
     })?;
-    Ok(realm)
+    Ok(Realm {
+        scopes_seeded: true,
+        ..realm
+    })
 }
 
 fn duplicate(name: &str) -> Error {

@@ -33,7 +33,10 @@ pub struct AuthRequest {
     pub redirect_uri: String,
     pub state: Option<String>,
     pub nonce: Option<String>,
+    /// The granted scope: `openid`, what was asked, the client's defaults.
     pub scopes: Scopes,
+    /// What the consent screen lists, one line per client scope.
+    pub consent_lines: Vec<String>,
     pub code_challenge: Option<String>,
     pub prompt: Prompt,
     pub max_age: Option<i64>,
@@ -121,6 +124,19 @@ pub async fn validate(
             "PKCE (code_challenge with S256) is required for public clients",
         ));
     }
+    let granted = realm
+        .scopes
+        .resolve(
+            &client.default_scopes,
+            &client.optional_scopes,
+            &parsed.scopes,
+        )
+        .map_err(|bad| {
+            fail(
+                "invalid_scope",
+                &format!("scope `{bad}` is not offered to this client"),
+            )
+        })?;
     Ok(AuthRequest {
         nonce: parsed.nonce,
         login_hint: parsed.login_hint,
@@ -128,7 +144,8 @@ pub async fn validate(
         client,
         redirect_uri,
         state: state_param.clone(),
-        scopes: parsed.scopes,
+        scopes: granted.scope,
+        consent_lines: granted.applied.iter().map(|s| s.consent_line()).collect(),
         code_challenge: parsed.code_challenge,
         prompt: parsed.prompt,
         max_age: parsed.max_age,
@@ -306,21 +323,11 @@ fn login_page(
 #[template(path = "consent.html")]
 struct ConsentPage<'a> {
     client_id: &'a str,
-    scopes: Vec<&'static str>,
+    scopes: Vec<String>,
     action: String,
     csrf_token: String,
     auth_request: String,
     username: &'a str,
-}
-
-fn describe_scope(scope: &str) -> &'static str {
-    match scope {
-        "openid" => "Sign you in with your account",
-        "profile" => "See your name and username",
-        "email" => "See your email address",
-        "offline_access" => "Stay signed in and act for you while you are away",
-        _ => "Use an additional permission",
-    }
 }
 
 fn consent_page(
@@ -333,7 +340,9 @@ fn consent_page(
     let (csrf_token, cookie) = csrf::token(http, &cookie_path(realm), state.secure_cookies());
     let page = ConsentPage {
         client_id: &request.client.client_id,
-        scopes: request.scopes.iter().map(describe_scope).collect(),
+        scopes: std::iter::once("Sign you in with your account".to_string())
+            .chain(request.consent_lines.iter().cloned())
+            .collect(),
         action: format!("/realms/{}/login-actions/consent", realm.realm.name),
         csrf_token,
         auth_request: request.params.encode(),

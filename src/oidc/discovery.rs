@@ -72,7 +72,45 @@ fn auth_methods() -> Vec<String> {
     vec!["client_secret_basic".into(), "client_secret_post".into()]
 }
 
-pub fn metadata(issuer: &str) -> Result<Metadata, url::ParseError> {
+/// Latch's own claims, then the top-level claims the realm's mappers write.
+fn claims_supported(scopes: &crate::directory::scopes::ScopeSet) -> Vec<CoreClaimName> {
+    let mut names: Vec<String> = [
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "nonce",
+        "at_hash",
+        "sid",
+        "azp",
+        "preferred_username",
+        "name",
+        "given_name",
+        "family_name",
+        "email",
+        "email_verified",
+    ]
+    .iter()
+    .map(|c| c.to_string())
+    .collect();
+    for mapper in scopes.iter().flat_map(|s| s.mappers.iter()) {
+        if let Some(root) = mapper.claim.first() {
+            if !names.contains(root) {
+                names.push(root.clone());
+            }
+        }
+    }
+    names.into_iter().map(CoreClaimName::new).collect()
+}
+
+/// The realm's discovery document; scopes and claims come from its client
+/// scopes.
+pub fn metadata(
+    issuer: &str,
+    scopes: &crate::directory::scopes::ScopeSet,
+) -> Result<Metadata, url::ParseError> {
     let metadata = Metadata::new(
         IssuerUrl::new(issuer.to_string())?,
         AuthUrl::new(format!("{issuer}{AUTH_PATH}"))?,
@@ -101,34 +139,12 @@ pub fn metadata(issuer: &str) -> Result<Metadata, url::ParseError> {
     .set_token_endpoint(Some(TokenUrl::new(format!("{issuer}{TOKEN_PATH}"))?))
     .set_userinfo_endpoint(Some(UserInfoUrl::new(format!("{issuer}{USERINFO_PATH}"))?))
     .set_scopes_supported(Some(
-        crate::tokens::scope::KNOWN
-            .iter()
-            .map(|s| Scope::new(s.to_string()))
+        std::iter::once("openid".to_string())
+            .chain(scopes.iter().map(|s| s.name.clone()))
+            .map(Scope::new)
             .collect(),
     ))
-    .set_claims_supported(Some(
-        [
-            "iss",
-            "sub",
-            "aud",
-            "exp",
-            "iat",
-            "auth_time",
-            "nonce",
-            "at_hash",
-            "sid",
-            "azp",
-            "preferred_username",
-            "name",
-            "given_name",
-            "family_name",
-            "email",
-            "email_verified",
-        ]
-        .iter()
-        .map(|c| CoreClaimName::new(c.to_string()))
-        .collect(),
-    ))
+    .set_claims_supported(Some(claims_supported(scopes)))
     .set_grant_types_supported(Some(vec![
         CoreGrantType::AuthorizationCode,
         CoreGrantType::RefreshToken,
@@ -157,7 +173,7 @@ pub async fn openid_configuration(
 ) -> Result<HttpResponse, ApiError> {
     let realm = super::realm(&state, &path).await?;
     let issuer = state.issuer(&realm.realm.name);
-    let document = metadata(&issuer).map_err(|e| {
+    let document = metadata(&issuer, &realm.scopes).map_err(|e| {
         tracing::error!(error = %e, "issuer is not a URL");
         ApiError::new(
             actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,

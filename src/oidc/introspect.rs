@@ -30,27 +30,34 @@ struct Introspection {
     #[serde(skip_serializing_if = "Option::is_none")]
     sub: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    aud: Option<String>,
+    aud: Option<crate::tokens::Audience>,
     #[serde(skip_serializing_if = "Option::is_none")]
     iss: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     jti: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sid: Option<String>,
+    /// An access token's mapped claims (roles, groups, custom), as
+    /// Keycloak's introspection shows them.
+    #[serde(flatten)]
+    mapped: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Who may learn about an access token: the client it was issued to,
 /// clients named in its audience, and resource servers flagged to.
 fn may_see_access(caller: &Client, claims: &AccessClaims) -> bool {
-    caller.client_id == claims.client_id || caller.client_id == claims.aud || caller.introspect_any
+    caller.client_id == claims.client_id
+        || claims.aud.contains(&caller.client_id)
+        || caller.introspect_any
 }
 
 fn access(claims: AccessClaims) -> Introspection {
+    let username = claims.username().map(str::to_string);
     Introspection {
         active: true,
         scope: Some(claims.scope),
         client_id: Some(claims.client_id),
-        username: claims.preferred_username,
+        username,
         token_type: Some("Bearer".into()),
         exp: Some(claims.exp),
         iat: Some(claims.iat),
@@ -60,6 +67,7 @@ fn access(claims: AccessClaims) -> Introspection {
         iss: Some(claims.iss),
         jti: Some(claims.jti),
         sid: claims.sid,
+        mapped: claims.mapped,
     }
 }
 

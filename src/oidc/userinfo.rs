@@ -5,10 +5,12 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use crate::directory::scopes::Target;
 use crate::http::errors::ApiError;
 use crate::http::AppState;
 use crate::store;
-use crate::tokens::{ProfileClaims, Scopes};
+use crate::tokens::grants::Facts;
+use crate::tokens::{claims as mappers, Scopes};
 
 /// RFC 6750 §3.1: the error goes in the challenge.
 fn invalid_token(description: &str) -> ApiError {
@@ -31,7 +33,7 @@ fn bearer(req: &HttpRequest) -> Option<String> {
 struct UserInfo {
     sub: String,
     #[serde(flatten)]
-    profile: ProfileClaims,
+    mapped: serde_json::Map<String, serde_json::Value>,
 }
 
 async fn userinfo(
@@ -52,22 +54,32 @@ async fn userinfo(
     };
     let claims = super::validate_access(&state, &realm, &token)
         .map_err(|e| invalid_token(&e.to_string()))?;
+    let client = state
+        .directory
+        .client(&realm, &claims.client_id)
+        .await?
+        .ok_or_else(|| invalid_token("the token's client no longer exists"))?;
     // The token's client decides which browser origins may read the answer.
-    if let Ok(Some(client)) = state.directory.client(&realm, &claims.client_id).await {
+    {
         use actix_web::HttpMessage;
         req.extensions_mut()
-            .insert(crate::http::cors::CorsClient(client));
+            .insert(crate::http::cors::CorsClient(client.clone()));
     }
     if claims.sid.is_none() {
         return Err(invalid_token("the token was not issued to a user"));
     }
     let user_id = claims.sub.clone();
-    let user = state
+    let (user, facts) = state
         .directory
         .store()
-        .run(move |conn| store::users::find(conn, &user_id))
+        .run(move |conn| -> Result<_, crate::store::StoreError> {
+            let Some(user) = store::users::find(conn, &user_id)?.filter(|u| u.enabled) else {
+                return Ok(None);
+            };
+            let facts = Facts::load(conn, &user.id)?;
+            Ok(Some((user, facts)))
+        })
         .await?
-        .filter(|u| u.enabled)
         .ok_or_else(|| invalid_token("the token's user no longer exists"))?;
     let scopes = Scopes::parse(&claims.scope).unwrap_or_default();
     if !scopes.contains("openid") {
@@ -79,11 +91,17 @@ async fn userinfo(
         e.challenge = Some(r#"Bearer error="insufficient_scope", scope="openid""#.into());
         return Err(e);
     }
+    // The scopes as the client holds them now: a scope removed since the
+    // token was issued no longer releases its claims here.
+    let applied = realm
+        .scopes
+        .still_granted(&client.default_scopes, &client.optional_scopes, &scopes)
+        .applied;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(UserInfo {
             sub: user.id.clone(),
-            profile: ProfileClaims::for_scopes(&user, &scopes),
+            mapped: mappers::mapped(&applied, Target::Userinfo, facts.subject(&user)),
         }))
 }
 

@@ -29,6 +29,10 @@ pub struct ClientRow {
     pub previous_secret_until_ms: i64,
     pub rate_limit_per_s: Option<i32>,
     pub web_origins: String,
+    /// Client scope names applied to every token (JSON array).
+    pub default_scopes: String,
+    /// Client scope names applied when requested (JSON array).
+    pub optional_scopes: String,
 }
 
 pub fn insert(conn: &mut DbConnection, client: &ClientRow) -> Result<(), StoreError> {
@@ -110,6 +114,8 @@ pub struct ClientChanges {
     pub default_audience: Option<Option<String>>,
     pub rate_limit_per_s: Option<Option<i32>>,
     pub web_origins: Option<String>,
+    pub default_scopes: Option<String>,
+    pub optional_scopes: Option<String>,
 }
 
 pub fn update(

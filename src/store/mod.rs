@@ -16,6 +16,7 @@ pub mod realms;
 pub mod refresh;
 pub mod roles;
 pub mod schema;
+pub mod scopes;
 pub mod sessions;
 pub mod status;
 pub mod users;

@@ -31,6 +31,8 @@ pub struct Realm {
     pub remember_me_lifetime_s: i64,
     /// An offline refresh family dies after this long without use.
     pub offline_idle_s: i64,
+    /// Whether the built-in client scopes were created for this realm.
+    pub scopes_seeded: bool,
 }
 
 pub fn insert(conn: &mut DbConnection, realm: &Realm) -> Result<(), StoreError> {
@@ -91,6 +93,7 @@ pub struct RealmChanges {
     pub remember_me: Option<bool>,
     pub remember_me_lifetime_s: Option<i64>,
     pub offline_idle_s: Option<i64>,
+    pub scopes_seeded: Option<bool>,
 }
 
 pub fn update(conn: &mut DbConnection, id: &str, changes: &RealmChanges) -> Result<(), StoreError> {

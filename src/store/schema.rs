@@ -28,6 +28,7 @@ diesel::table! {
         remember_me -> Bool,
         remember_me_lifetime_s -> BigInt,
         offline_idle_s -> BigInt,
+        scopes_seeded -> Bool,
     }
 }
 
@@ -75,6 +76,8 @@ diesel::table! {
         previous_secret_until_ms -> BigInt,
         rate_limit_per_s -> Nullable<Integer>,
         web_origins -> Text,
+        default_scopes -> Text,
+        optional_scopes -> Text,
     }
 }
 
@@ -344,6 +347,41 @@ diesel::joinable!(user_groups -> groups (group_id));
 diesel::joinable!(user_roles -> roles (role_id));
 diesel::joinable!(user_roles -> users (user_id));
 
+diesel::table! {
+    client_scopes (id) {
+        id -> Text,
+        realm_id -> Text,
+        name -> Text,
+        description -> Text,
+        include_in_token_scope -> Bool,
+        consent_text -> Nullable<Text>,
+        realm_default -> Nullable<Text>,
+        created_at_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    protocol_mappers (id) {
+        id -> Text,
+        scope_id -> Text,
+        name -> Text,
+        mapper -> Text,
+        config -> Text,
+        created_at_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_attributes (user_id, name, position) {
+        user_id -> Text,
+        name -> Text,
+        position -> Integer,
+        value -> Text,
+    }
+}
+
+diesel::joinable!(protocol_mappers -> client_scopes (scope_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     server_meta,
     realms,
@@ -370,4 +408,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     groups,
     group_roles,
     user_groups,
+    client_scopes,
+    protocol_mappers,
+    user_attributes,
 );

@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{mint_access, mint_id, new_jti, AccessGrant, IdGrant, Scopes};
+use super::claims::{self, Subject};
+use super::{mint_access, mint_id, new_jti, AccessGrant, Audience, IdGrant, Scopes};
 use crate::crypto;
+use crate::directory::scopes::{Granted, Target};
 use crate::directory::{Client, Directory, GrantType, RealmState};
 use crate::error::Error;
 use crate::login::session;
@@ -96,9 +98,14 @@ pub struct Context<'a> {
     pub now_ms: i64,
 }
 
-/// RFC 9068 §3 / RFC 8707: the requested resource, else the client's
-/// default audience, else the client itself.
-fn audience(client: &Client, resource: Option<&str>) -> Result<String, GrantError> {
+/// RFC 9068 §3 / RFC 8707: the requested resource, else the audiences the
+/// granted scopes' audience mappers name, else the client's default
+/// audience, else the client itself.
+fn audience(
+    client: &Client,
+    granted: &Granted,
+    resource: Option<&str>,
+) -> Result<Audience, GrantError> {
     match resource {
         Some(r) => {
             let ok = url::Url::parse(r)
@@ -110,12 +117,65 @@ fn audience(client: &Client, resource: Option<&str>) -> Result<String, GrantErro
                     "resource must be an absolute URI without a fragment",
                 ));
             }
-            Ok(r.to_string())
+            Ok(Audience::One(r.to_string()))
         }
-        None => Ok(client
-            .default_audience
-            .clone()
-            .unwrap_or_else(|| client.client_id.clone())),
+        None => {
+            let mapped = claims::audiences(&granted.applied);
+            if !mapped.is_empty() {
+                return Ok(Audience::of(mapped));
+            }
+            Ok(Audience::One(
+                client
+                    .default_audience
+                    .clone()
+                    .unwrap_or_else(|| client.client_id.clone()),
+            ))
+        }
+    }
+}
+
+/// Resolves a requested scope against the client's client scopes.
+fn grant_scopes(
+    ctx: &Context<'_>,
+    client: &Client,
+    requested: &Scopes,
+) -> Result<Granted, GrantError> {
+    ctx.realm
+        .scopes
+        .resolve(&client.default_scopes, &client.optional_scopes, requested)
+        .map_err(|bad| {
+            GrantError::new(
+                "invalid_scope",
+                format!("scope `{bad}` is not offered to this client"),
+            )
+        })
+}
+
+fn parse_scopes(text: &str) -> Result<Scopes, GrantError> {
+    Scopes::parse(text)
+        .map_err(|bad| GrantError::new("invalid_scope", format!("scope `{bad}` is malformed")))
+}
+
+/// What the mappers read about a user besides the users row.
+pub struct Facts {
+    pub roles: store::roles::Effective,
+    pub attributes: store::scopes::Attributes,
+}
+
+impl Facts {
+    pub fn load(conn: &mut DbConnection, user_id: &str) -> Result<Facts, crate::store::StoreError> {
+        Ok(Facts {
+            roles: store::roles::effective(conn, user_id)?,
+            attributes: store::scopes::attributes(conn, user_id)?,
+        })
+    }
+
+    pub fn subject<'a>(&'a self, user: &'a User) -> Subject<'a> {
+        Subject {
+            user: Some(user),
+            attributes: Some(&self.attributes),
+            access: Some(&self.roles),
+        }
     }
 }
 
@@ -134,8 +194,7 @@ pub async fn client_credentials(
         )
         .into());
     }
-    let scopes = Scopes::parse(scope.unwrap_or(""))
-        .map_err(|bad| GrantError::new("invalid_scope", format!("scope `{bad}` is not offered")))?;
+    let scopes = parse_scopes(scope.unwrap_or(""))?;
     if scopes.contains("openid") || scopes.contains("offline_access") {
         return Err(GrantError::new(
             "invalid_scope",
@@ -143,22 +202,22 @@ pub async fn client_credentials(
         )
         .into());
     }
-    let aud = audience(client, resource)?;
+    let granted = grant_scopes(ctx, client, &scopes)?;
+    let aud = audience(client, &granted, resource)?;
     let status = status_position(ctx).await?;
     let minted = mint_access(
         ctx.realm,
         AccessGrant {
             issuer: ctx.issuer,
             subject: &client.client_id,
-            audience: &aud,
+            audience: aud,
             client,
-            scopes: &scopes,
+            scopes: &granted.scope,
             sid: None,
-            username: None,
             jti: new_jti(),
             now_ms: ctx.now_ms,
             status: Some(status.1.clone()),
-            access: None,
+            mapped: claims::mapped(&granted.applied, Target::Access, Subject::default()),
         },
     )?;
     ctx.status_lists
@@ -170,7 +229,7 @@ pub async fn client_credentials(
         refresh_token: None,
         refresh_expires_in: None,
         id_token: None,
-        scope: scopes.to_string(),
+        scope: granted.scope.to_string(),
     })
 }
 
@@ -213,9 +272,8 @@ pub async fn password(
         )
         .into());
     }
-    let scopes = Scopes::parse(scope.unwrap_or("openid"))
-        .map_err(|bad| GrantError::new("invalid_scope", format!("scope `{bad}` is not offered")))?;
-    let aud = audience(client, resource)?;
+    let granted = grant_scopes(ctx, client, &parse_scopes(scope.unwrap_or("openid"))?)?;
+    let aud = audience(client, &granted, resource)?;
     let jti = new_jti();
     let issues_refresh = client.allows(GrantType::RefreshToken);
     let refresh_value = crypto::random_token::<32>();
@@ -223,8 +281,8 @@ pub async fn password(
     // The session has no browser cookie; its cookie hash is unguessable.
     let cookie_hash = ctx.directory.hash_token(&crypto::random_token::<32>());
     let (realm, now, client_row_id) = (ctx.realm.realm.clone(), ctx.now_ms, client.id.clone());
-    let (jti_for_db, scope_text) = (jti.clone(), scopes.to_string());
-    let (user, session, family, roles) = ctx
+    let (jti_for_db, scope_text) = (jti.clone(), granted.scope.to_string());
+    let (user, session, family, facts) = ctx
         .directory
         .store()
         .run(move |conn| {
@@ -257,8 +315,8 @@ pub async fn password(
                     None
                 };
                 store::sessions::add_client(conn, &session.id, &client_row_id, now)?;
-                let roles = store::roles::effective(conn, &user.id)?;
-                Ok((user, session, family, roles))
+                let facts = Facts::load(conn, &user.id)?;
+                Ok((user, session, family, facts))
             })
         })
         .await?;
@@ -268,15 +326,15 @@ pub async fn password(
         ctx,
         client,
         &user,
-        &scopes,
-        &aud,
+        &granted,
+        aud,
         jti,
         &session.id,
         None,
         session.auth_time_s,
         refresh,
         status,
-        &roles,
+        &facts,
     )
 }
 
@@ -331,7 +389,7 @@ fn check_code(
 enum Redemption {
     /// First use: the user, the new refresh family (if any), the auth
     /// time, the user's realm roles.
-    Issued(Box<(User, Option<FamilyRow>, i64, store::roles::Effective)>),
+    Issued(Box<(User, Option<FamilyRow>, i64, Facts)>),
     /// The code had been used already.
     Replayed(Box<CodeRow>),
 }
@@ -360,8 +418,9 @@ pub async fn authorization_code(
         )
         .into());
     }
-    let scopes = Scopes::parse(&row.scope).unwrap_or_default();
-    let aud = audience(client, r.resource)?;
+    let granted = grant_scopes(ctx, client, &Scopes::parse(&row.scope).unwrap_or_default())?;
+    let aud = audience(client, &granted, r.resource)?;
+    let offline = granted.scope.contains("offline_access");
     let jti = new_jti();
     let issues_refresh = client.allows(GrantType::RefreshToken);
     let refresh_value = crypto::random_token::<32>();
@@ -383,9 +442,8 @@ pub async fn authorization_code(
                 }
                 let row = code_row;
                 let (session, user) = live_session(conn, &row.session_id, now)?;
-                let roles = store::roles::effective(conn, &user.id)?;
+                let facts = Facts::load(conn, &user.id)?;
                 let family = if issues_refresh {
-                    let offline = scopes.contains("offline_access");
                     let family = new_family(
                         &realm,
                         FamilySeed::of_code(&row),
@@ -414,12 +472,12 @@ pub async fn authorization_code(
                     user,
                     family,
                     session.auth_time_s,
-                    roles,
+                    facts,
                 ))))
             })
         })
         .await?;
-    let (user, family, auth_time_s, roles) = match outcome {
+    let (user, family, auth_time_s, facts) = match outcome {
         Redemption::Issued(issued) => *issued,
         Redemption::Replayed(used) => {
             revoke_code_issue(ctx, *used).await?;
@@ -429,22 +487,21 @@ pub async fn authorization_code(
             .into());
         }
     };
-    let scopes = Scopes::parse(&row.scope).unwrap_or_default();
     let refresh = family.map(|f| (refresh_value, refresh_lifetime_s(&ctx.realm.realm, &f, now)));
     let status = status_position(ctx).await?;
     respond(
         ctx,
         client,
         &user,
-        &scopes,
-        &aud,
+        &granted,
+        aud,
         jti,
         &row.session_id,
         row.nonce.as_deref(),
         auth_time_s,
         refresh,
         status,
-        &roles,
+        &facts,
     )
 }
 
@@ -588,16 +645,22 @@ fn respond(
     ctx: &Context<'_>,
     client: &Client,
     user: &User,
-    scopes: &Scopes,
-    aud: &str,
+    granted: &Granted,
+    aud: Audience,
     jti: String,
     sid: &str,
     nonce: Option<&str>,
     auth_time_s: i64,
     refresh: Option<(String, i64)>,
     status: (Position, serde_json::Value),
-    roles: &crate::store::roles::Effective,
+    facts: &Facts,
 ) -> Result<TokenResponse, Failure> {
+    let subject = facts.subject(user);
+    let mut mapped = claims::mapped(&granted.applied, Target::Access, subject);
+    // Keycloak's access tokens always name the user.
+    mapped
+        .entry("preferred_username")
+        .or_insert_with(|| user.username.clone().into());
     let access = mint_access(
         ctx.realm,
         AccessGrant {
@@ -605,25 +668,24 @@ fn respond(
             subject: &user.id,
             audience: aud,
             client,
-            scopes,
+            scopes: &granted.scope,
             sid: Some(sid),
-            username: Some(&user.username),
             jti,
             now_ms: ctx.now_ms,
             status: Some(status.1),
-            access: Some(roles),
+            mapped,
         },
     )?;
     ctx.status_lists
         .record(&ctx.realm.realm.id, status.0, &access.claims);
-    let id_token = if scopes.contains("openid") {
+    let id_token = if granted.scope.contains("openid") {
         Some(mint_id(
             ctx.realm,
             IdGrant {
                 issuer: ctx.issuer,
                 client,
                 user,
-                scopes,
+                mapped: claims::mapped(&granted.applied, Target::Id, subject),
                 nonce,
                 auth_time_s,
                 sid,
@@ -645,7 +707,7 @@ fn respond(
         refresh_token,
         refresh_expires_in,
         id_token,
-        scope: scopes.to_string(),
+        scope: granted.scope.to_string(),
     })
 }
 
@@ -719,14 +781,12 @@ pub async fn refresh(
         apply_cascade(ctx, event, &client.client_id).await?;
         return Err(GrantError::invalid_grant("the offline session was idle too long").into());
     }
-    let granted = Scopes::parse(&family.scope).unwrap_or_default();
+    let earlier = Scopes::parse(&family.scope).unwrap_or_default();
     let scopes = match scope {
-        None => granted.clone(),
+        None => earlier.clone(),
         Some(s) => {
-            let asked = Scopes::parse(s).map_err(|bad| {
-                GrantError::new("invalid_scope", format!("scope `{bad}` is not offered"))
-            })?;
-            if !asked.is_subset_of(&granted) {
+            let asked = parse_scopes(s)?;
+            if !asked.is_subset_of(&earlier) {
                 return Err(GrantError::new(
                     "invalid_scope",
                     "a refresh cannot widen the granted scope",
@@ -736,21 +796,19 @@ pub async fn refresh(
             asked
         }
     };
-    let (user, auth_time_s, roles) = {
+    let granted = grant_scopes(ctx, client, &scopes)?;
+    let (user, auth_time_s, facts) = {
         let (family, now) = (family.clone(), ctx.now_ms);
         ctx.directory
             .store()
-            .run(
-                move |conn| -> Result<(User, i64, store::roles::Effective), Failure> {
-                    let user =
-                        family_holder(conn, &family, now)?.map_err(GrantError::invalid_grant)?;
-                    let roles = store::roles::effective(conn, &user.id)?;
-                    Ok((user, family.auth_time_s, roles))
-                },
-            )
+            .run(move |conn| -> Result<(User, i64, Facts), Failure> {
+                let user = family_holder(conn, &family, now)?.map_err(GrantError::invalid_grant)?;
+                let facts = Facts::load(conn, &user.id)?;
+                Ok((user, family.auth_time_s, facts))
+            })
             .await?
     };
-    let aud = audience(client, resource)?;
+    let aud = audience(client, &granted, resource)?;
     let successor = crypto::random_token::<32>();
     let jti = new_jti();
     let status = status_position(ctx).await?;
@@ -758,8 +816,8 @@ pub async fn refresh(
         ctx,
         client,
         &user,
-        &scopes,
-        &aud,
+        &granted,
+        aud,
         jti.clone(),
         &family.session_id,
         None,
@@ -769,7 +827,7 @@ pub async fn refresh(
             refresh_lifetime_s(&ctx.realm.realm, &family, ctx.now_ms),
         )),
         status,
-        &roles,
+        &facts,
     )?;
     let grace = ctx.realm.realm.refresh_grace_ms;
     let replay = if grace > 0 && !client.is_public() {

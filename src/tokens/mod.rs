@@ -3,6 +3,7 @@
 //! hashes the database keeps.
 
 pub mod cache;
+pub mod claims;
 pub mod grants;
 pub mod jwt;
 
@@ -35,12 +36,38 @@ pub fn leeway_s() -> i64 {
     LEEWAY.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// The claims of a Latch access token.
+/// `aud`: one audience as a string, several as an array (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    pub fn of(mut list: Vec<String>) -> Audience {
+        if list.len() == 1 {
+            Audience::One(list.remove(0))
+        } else {
+            Audience::Many(list)
+        }
+    }
+
+    pub fn contains(&self, audience: &str) -> bool {
+        match self {
+            Audience::One(one) => one == audience,
+            Audience::Many(many) => many.iter().any(|a| a == audience),
+        }
+    }
+}
+
+/// The claims of a Latch access token: Latch's own, then what the granted
+/// scopes' mappers add (roles, groups, profile, custom claims).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessClaims {
     pub iss: String,
     pub sub: String,
-    pub aud: String,
+    pub aud: Audience,
     pub exp: i64,
     pub iat: i64,
     pub jti: String,
@@ -49,38 +76,32 @@ pub struct AccessClaims {
     pub scope: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preferred_username: Option<String>,
     /// Issue time in milliseconds, compared against not-before cut-offs.
     pub iat_ms: i64,
     /// Where the token's bit lives in the realm's Token Status List.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<serde_json::Value>,
-    /// The user's realm roles, shaped as Keycloak shapes them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub realm_access: Option<RealmAccess>,
-    /// The user's client roles: client id → `{"roles": [...]}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource_access: Option<std::collections::BTreeMap<String, RealmAccess>>,
-    /// The user's groups, as paths (`/staff/admins`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub groups: Option<Vec<String>>,
     /// Not before (Latch never sets it; a token carrying one is held to it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
-}
-
-/// `realm_access` in an access token: `{"roles": [...]}`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct RealmAccess {
-    pub roles: Vec<String>,
+    /// The mapped claims: `preferred_username`, `realm_access`,
+    /// `resource_access`, `groups`, and whatever else the scopes map.
+    #[serde(flatten)]
+    pub mapped: serde_json::Map<String, serde_json::Value>,
 }
 
 impl AccessClaims {
+    /// Whether `realm_access.roles` lists the role.
     pub fn has_realm_role(&self, role: &str) -> bool {
-        self.realm_access
-            .as_ref()
-            .is_some_and(|a| a.roles.iter().any(|r| r == role))
+        self.mapped
+            .get("realm_access")
+            .and_then(|a| a.get("roles"))
+            .and_then(|r| r.as_array())
+            .is_some_and(|roles| roles.iter().any(|r| r.as_str() == Some(role)))
+    }
+
+    pub fn username(&self) -> Option<&str> {
+        self.mapped.get("preferred_username")?.as_str()
     }
 }
 
@@ -100,48 +121,9 @@ pub struct IdClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
     pub azp: String,
+    /// What the granted scopes map into ID tokens.
     #[serde(flatten)]
-    pub profile: ProfileClaims,
-}
-
-/// Standard claims (OIDC Core §5.1) the granted scopes allow.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ProfileClaims {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preferred_username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub given_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub family_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email_verified: Option<bool>,
-}
-
-impl ProfileClaims {
-    pub fn for_scopes(user: &User, scopes: &Scopes) -> ProfileClaims {
-        let mut claims = ProfileClaims::default();
-        if scopes.contains("profile") {
-            claims.preferred_username = Some(user.username.clone());
-            claims.given_name = user.first_name.clone();
-            claims.family_name = user.last_name.clone();
-            let full: Vec<&str> = [&user.first_name, &user.last_name]
-                .into_iter()
-                .filter_map(|p| p.as_deref())
-                .collect();
-            if !full.is_empty() {
-                claims.name = Some(full.join(" "));
-            }
-        }
-        if scopes.contains("email") && user.email.is_some() {
-            claims.email = user.email.clone();
-            claims.email_verified = Some(false);
-        }
-        claims
-    }
+    pub mapped: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A new random `jti`: 128 bits, base64url.
@@ -153,17 +135,16 @@ pub fn new_jti() -> String {
 pub struct AccessGrant<'a> {
     pub issuer: &'a str,
     pub subject: &'a str,
-    pub audience: &'a str,
+    pub audience: Audience,
     pub client: &'a Client,
     pub scopes: &'a Scopes,
     pub sid: Option<&'a str>,
-    pub username: Option<&'a str>,
     pub jti: String,
     pub now_ms: i64,
     /// `{"status_list": {"idx", "uri"}}` when the token has a status index.
     pub status: Option<serde_json::Value>,
-    /// The user's roles and groups (none for a client acting for itself).
-    pub access: Option<&'a crate::store::roles::Effective>,
+    /// The claims the granted scopes' mappers produced.
+    pub mapped: serde_json::Map<String, serde_json::Value>,
 }
 
 pub struct MintedAccess {
@@ -182,7 +163,7 @@ pub fn mint_access(realm: &RealmState, grant: AccessGrant<'_>) -> Result<MintedA
     let claims = AccessClaims {
         iss: grant.issuer.to_string(),
         sub: grant.subject.to_string(),
-        aud: grant.audience.to_string(),
+        aud: grant.audience,
         exp: iat + realm.realm.access_token_lifetime_s,
         iat,
         jti: grant.jti,
@@ -190,35 +171,9 @@ pub fn mint_access(realm: &RealmState, grant: AccessGrant<'_>) -> Result<MintedA
         azp: grant.client.client_id.clone(),
         scope: grant.scopes.to_string(),
         sid: grant.sid.map(str::to_string),
-        preferred_username: grant.username.map(str::to_string),
         iat_ms: grant.now_ms,
         status: grant.status,
-        realm_access: grant
-            .access
-            .filter(|a| !a.realm_roles.is_empty())
-            .map(|a| RealmAccess {
-                roles: a.realm_roles.clone(),
-            }),
-        resource_access: grant
-            .access
-            .filter(|a| !a.client_roles.is_empty())
-            .map(|a| {
-                a.client_roles
-                    .iter()
-                    .map(|(client, roles)| {
-                        (
-                            client.clone(),
-                            RealmAccess {
-                                roles: roles.clone(),
-                            },
-                        )
-                    })
-                    .collect()
-            }),
-        groups: grant
-            .access
-            .filter(|a| !a.groups.is_empty())
-            .map(|a| a.groups.clone()),
+        mapped: grant.mapped,
         nbf: None,
     };
     let token = jwt::sign(key, ACCESS_TOKEN_TYP, &claims)?;
@@ -230,7 +185,8 @@ pub struct IdGrant<'a> {
     pub issuer: &'a str,
     pub client: &'a Client,
     pub user: &'a User,
-    pub scopes: &'a Scopes,
+    /// The claims the granted scopes map into ID tokens.
+    pub mapped: serde_json::Map<String, serde_json::Value>,
     pub nonce: Option<&'a str>,
     pub auth_time_s: i64,
     pub sid: &'a str,
@@ -262,7 +218,7 @@ pub fn mint_id(realm: &RealmState, grant: IdGrant<'_>) -> Result<String, Error> 
         at_hash: Some(token_hash_claim(key.alg, grant.access_token)),
         sid: Some(grant.sid.to_string()),
         azp: grant.client.client_id.clone(),
-        profile: ProfileClaims::for_scopes(grant.user, grant.scopes),
+        mapped: grant.mapped,
     };
     jwt::sign(key, "JWT", &claims)
 }

@@ -183,7 +183,10 @@ async fn roles_and_groups_shape_the_token_and_their_removal_revokes_it(backend: 
     assert_eq!(c["groups"], json!(["/staff/admins"]));
     assert_eq!(c["azp"], "demo-app");
     assert_eq!(c["preferred_username"], "alice");
-    assert_eq!(c["scope"], "openid profile");
+    assert_eq!(
+        c["scope"], "openid profile email",
+        "asked, then the client's default scopes"
+    );
     app.assert_accepted(&access).await;
 
     // Leaving the group: the token that lists its role fails everywhere.

@@ -107,7 +107,7 @@ pub fn parse(params: &Params) -> Result<Request, OAuthError> {
     }
     let response_mode = response_mode(params)?;
     let scopes = Scopes::parse(one("scope").unwrap_or("openid"))
-        .map_err(|bad| fail("invalid_scope", &format!("scope `{bad}` is not offered")))?;
+        .map_err(|bad| fail("invalid_scope", &format!("scope `{bad}` is malformed")))?;
     let code_challenge = match (one("code_challenge"), one("code_challenge_method")) {
         (None, None) => None,
         (Some(challenge), Some("S256")) if crate::pkce::valid_value(challenge) => {
@@ -225,7 +225,7 @@ mod tests {
             ),
             ("response_type=code&response_mode=jwt", "invalid_request"),
             ("response_type=code&prompt=none%20login", "invalid_request"),
-            ("response_type=code&scope=admin", "invalid_scope"),
+            ("response_type=code&scope=ad%22min", "invalid_scope"),
             ("response_type=code&response_type=code", "invalid_request"),
             ("response_type=code&request=x", "request_not_supported"),
             ("response_type=code&max_age=-1", "invalid_request"),

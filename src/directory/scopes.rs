@@ -1,0 +1,744 @@
+//! Client scopes (Keycloak's model): named sets of protocol mappers. A
+//! client has default scopes, applied to every token it gets, and optional
+//! ones, applied when its request names them. Mappers decide which claims
+//! tokens, ID tokens and userinfo carry; audience mappers add to `aud`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::crypto;
+use crate::error::Error;
+use crate::revocation::{self, EventKind};
+use crate::store::realms::Realm;
+use crate::store::scopes::{self as rows, MapperRow, ScopeRow};
+use crate::store::{self, DbConnection};
+use crate::time::now_ms;
+use latch_protocol::Scopes;
+
+/// A mapper's configuration, as Keycloak spells it: strings by key.
+pub type Config = BTreeMap<String, String>;
+
+/// Claims a mapper may never write: they carry the token's own meaning.
+pub const RESERVED_CLAIMS: [&str; 20] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "azp",
+    "client_id",
+    "scope",
+    "sid",
+    "iat_ms",
+    "status",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "c_hash",
+    "typ",
+    "cnf",
+    "events",
+];
+
+/// Where a mapper's claim goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Access,
+    Id,
+    Userinfo,
+}
+
+/// The user fields the property mapper reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Property {
+    Username,
+    Email,
+    EmailVerified,
+    FirstName,
+    LastName,
+}
+
+impl Property {
+    fn parse(name: &str) -> Option<Property> {
+        Some(match name {
+            "username" => Property::Username,
+            "email" => Property::Email,
+            "emailVerified" => Property::EmailVerified,
+            "firstName" => Property::FirstName,
+            "lastName" => Property::LastName,
+            _ => return None,
+        })
+    }
+}
+
+/// How a configured value becomes JSON (`jsonType.label`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonType {
+    String,
+    Long,
+    Boolean,
+    Json,
+}
+
+/// What a mapper reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Property(Property),
+    Attribute(String),
+    FullName,
+    RealmRoles {
+        prefix: String,
+    },
+    ClientRoles {
+        client: Option<String>,
+        prefix: String,
+    },
+    Groups {
+        full_path: bool,
+    },
+    Audience(String),
+    HardCoded(String),
+}
+
+/// The mapper types Latch runs, by Keycloak's names.
+pub const MAPPER_TYPES: [&str; 8] = [
+    "oidc-usermodel-property-mapper",
+    "oidc-usermodel-attribute-mapper",
+    "oidc-full-name-mapper",
+    "oidc-usermodel-realm-role-mapper",
+    "oidc-usermodel-client-role-mapper",
+    "oidc-group-membership-mapper",
+    "oidc-audience-mapper",
+    "oidc-hardcoded-claim-mapper",
+];
+
+/// A protocol mapper, parsed and checked.
+#[derive(Debug, Clone)]
+pub struct Mapper {
+    pub id: String,
+    pub name: String,
+    pub mapper_type: String,
+    pub config: Config,
+    pub source: Source,
+    /// The claim's path (`realm_access.roles` → two segments); empty for
+    /// the audience mapper.
+    pub claim: Vec<String>,
+    pub json_type: JsonType,
+    pub multivalued: bool,
+    pub access: bool,
+    pub id_token: bool,
+    pub userinfo: bool,
+}
+
+fn flag(config: &Config, key: &str) -> bool {
+    // Missing means on: a mapper whose target flags were left out still maps.
+    config
+        .get(key)
+        .is_none_or(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// Splits a claim name on dots that are not escaped (`a\.b` is one name).
+pub fn claim_path(name: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '.' {
+            parts.push(String::new());
+            continue;
+        }
+        let c = if c == '\\' && chars.peek() == Some(&'.') {
+            chars.next().unwrap_or(c)
+        } else {
+            c
+        };
+        if let Some(last) = parts.last_mut() {
+            last.push(c);
+        }
+    }
+    parts
+}
+
+impl Mapper {
+    /// Parses a mapper's type and configuration; `Err` says what is wrong
+    /// in words an operator can act on.
+    pub fn parse(
+        id: String,
+        name: String,
+        mapper_type: &str,
+        config: Config,
+    ) -> Result<Mapper, Error> {
+        let bad = |why: String| Error::Invalid(format!("mapper `{name}`: {why}"));
+        let get = |key: &str| {
+            config
+                .get(key)
+                .map(String::as_str)
+                .filter(|v| !v.is_empty())
+        };
+        let need = |key: &str| {
+            get(key)
+                .map(str::to_string)
+                .ok_or_else(|| bad(format!("config `{key}` is required")))
+        };
+        let (source, default_claim) = match mapper_type {
+            "oidc-usermodel-property-mapper" => {
+                let property = need("user.attribute")?;
+                let parsed = Property::parse(&property).ok_or_else(|| {
+                    bad(format!(
+                        "user.attribute `{property}` is not a user property (username, email, emailVerified, firstName, lastName)"
+                    ))
+                })?;
+                (Source::Property(parsed), None)
+            }
+            "oidc-usermodel-attribute-mapper" => (Source::Attribute(need("user.attribute")?), None),
+            "oidc-full-name-mapper" => (Source::FullName, Some("name")),
+            "oidc-usermodel-realm-role-mapper" => (
+                Source::RealmRoles {
+                    prefix: get("usermodel.realmRoleMapping.rolePrefix")
+                        .unwrap_or("")
+                        .to_string(),
+                },
+                Some("realm_access.roles"),
+            ),
+            "oidc-usermodel-client-role-mapper" => (
+                Source::ClientRoles {
+                    client: get("usermodel.clientRoleMapping.clientId").map(str::to_string),
+                    prefix: get("usermodel.clientRoleMapping.rolePrefix")
+                        .unwrap_or("")
+                        .to_string(),
+                },
+                Some("resource_access.${client_id}.roles"),
+            ),
+            "oidc-group-membership-mapper" => (
+                Source::Groups {
+                    full_path: flag(&config, "full.path"),
+                },
+                Some("groups"),
+            ),
+            "oidc-audience-mapper" => {
+                let audience = get("included.client.audience")
+                    .or_else(|| get("included.custom.audience"))
+                    .ok_or_else(|| {
+                        bad("config `included.client.audience` or `included.custom.audience` is required".into())
+                    })?;
+                (Source::Audience(audience.to_string()), None)
+            }
+            "oidc-hardcoded-claim-mapper" => (Source::HardCoded(need("claim.value")?), None),
+            other => {
+                return Err(bad(format!(
+                    "mapper type `{other}` is not supported (supported: {})",
+                    MAPPER_TYPES.join(", ")
+                )))
+            }
+        };
+        let claim = match (&source, get("claim.name").or(default_claim)) {
+            (Source::Audience(_), _) => Vec::new(),
+            (_, Some(name)) => claim_path(name),
+            (_, None) => return Err(bad("config `claim.name` is required".into())),
+        };
+        if claim.iter().any(String::is_empty) {
+            return Err(bad("claim.name has an empty part".into()));
+        }
+        if let Some(root) = claim.first() {
+            if RESERVED_CLAIMS.contains(&root.as_str()) {
+                return Err(bad(format!(
+                    "claim `{root}` is set by Latch itself and cannot be mapped"
+                )));
+            }
+        }
+        let json_type = match get("jsonType.label").unwrap_or("String") {
+            "String" => JsonType::String,
+            "long" | "int" => JsonType::Long,
+            "boolean" => JsonType::Boolean,
+            "JSON" => JsonType::Json,
+            other => {
+                return Err(bad(format!(
+                    "jsonType.label `{other}` is not one of String, long, int, boolean, JSON"
+                )))
+            }
+        };
+        if let (Source::HardCoded(value), JsonType::Json) = (&source, json_type) {
+            serde_json::from_str::<serde_json::Value>(value)
+                .map_err(|e| bad(format!("claim.value is not JSON: {e}")))?;
+        }
+        let multivalued = matches!(
+            source,
+            Source::RealmRoles { .. } | Source::ClientRoles { .. } | Source::Groups { .. }
+        ) || flag_off_by_default(&config, "multivalued");
+        Ok(Mapper {
+            access: flag(&config, "access.token.claim"),
+            id_token: flag(&config, "id.token.claim"),
+            userinfo: flag(&config, "userinfo.token.claim"),
+            id,
+            name,
+            mapper_type: mapper_type.to_string(),
+            config,
+            source,
+            claim,
+            json_type,
+            multivalued,
+        })
+    }
+
+    pub fn applies_to(&self, target: Target) -> bool {
+        match target {
+            Target::Access => self.access,
+            Target::Id => self.id_token,
+            Target::Userinfo => self.userinfo,
+        }
+    }
+
+    fn from_row(row: MapperRow) -> Result<Mapper, Error> {
+        let config: Config = serde_json::from_str(&row.config).map_err(|e| {
+            Error::Invalid(format!("mapper `{}`: bad stored config: {e}", row.name))
+        })?;
+        Mapper::parse(row.id, row.name, &row.mapper, config)
+    }
+}
+
+fn flag_off_by_default(config: &Config, key: &str) -> bool {
+    config
+        .get(key)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// Whether a scope is given to every token or only on request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Default,
+    Optional,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Default => "default",
+            Kind::Optional => "optional",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Kind> {
+        match text {
+            "default" => Some(Kind::Default),
+            "optional" => Some(Kind::Optional),
+            _ => None,
+        }
+    }
+}
+
+/// A client scope with its mappers.
+#[derive(Debug, Clone)]
+pub struct ClientScope {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// Whether the scope's name appears in the token's `scope`.
+    pub include_in_token_scope: bool,
+    /// What the consent screen says; the description or name otherwise.
+    pub consent_text: Option<String>,
+    /// What new clients of the realm get.
+    pub realm_default: Option<Kind>,
+    pub mappers: Vec<Mapper>,
+}
+
+impl ClientScope {
+    pub fn consent_line(&self) -> String {
+        self.consent_text
+            .clone()
+            .or_else(|| Some(self.description.clone()).filter(|d| !d.is_empty()))
+            .unwrap_or_else(|| self.name.clone())
+    }
+}
+
+/// A realm's client scopes, as a node holds them.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeSet {
+    scopes: Vec<Arc<ClientScope>>,
+}
+
+/// What a request was granted: the `scope` string its tokens carry, and
+/// the scopes whose mappers shape them.
+#[derive(Debug, Clone)]
+pub struct Granted {
+    pub scope: Scopes,
+    pub applied: Vec<Arc<ClientScope>>,
+}
+
+impl ScopeSet {
+    pub fn load(conn: &mut DbConnection, realm_id: &str) -> Result<ScopeSet, Error> {
+        let mut scopes: Vec<ClientScope> = rows::list(conn, realm_id)?
+            .into_iter()
+            .map(|row| ClientScope {
+                id: row.id,
+                name: row.name,
+                description: row.description,
+                include_in_token_scope: row.include_in_token_scope,
+                consent_text: row.consent_text,
+                realm_default: row.realm_default.as_deref().and_then(Kind::parse),
+                mappers: Vec::new(),
+            })
+            .collect();
+        for row in rows::mappers_of_realm(conn, realm_id)? {
+            let scope_id = row.scope_id.clone();
+            match Mapper::from_row(row) {
+                Ok(mapper) => {
+                    if let Some(scope) = scopes.iter_mut().find(|s| s.id == scope_id) {
+                        scope.mappers.push(mapper);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "stored mapper skipped"),
+            }
+        }
+        Ok(ScopeSet {
+            scopes: scopes.into_iter().map(Arc::new).collect(),
+        })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<ClientScope>> {
+        self.scopes.iter().find(|s| s.name == name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<ClientScope>> {
+        self.scopes.iter()
+    }
+
+    /// The scopes a new client gets when it names none: the realm's defaults.
+    pub fn realm_defaults(&self, kind: Kind) -> Vec<String> {
+        self.scopes
+            .iter()
+            .filter(|s| s.realm_default == Some(kind))
+            .map(|s| s.name.clone())
+            .collect()
+    }
+
+    /// Resolves a request's `scope` for a client (Keycloak's rule): the
+    /// client's default scopes always apply, its optional ones when asked
+    /// for, `openid` passes through; anything else is refused (`Err` names
+    /// it). The token's `scope` lists `openid`, what was asked, then the
+    /// default scopes that show in tokens.
+    pub fn resolve(
+        &self,
+        defaults: &[String],
+        optionals: &[String],
+        requested: &Scopes,
+    ) -> Result<Granted, String> {
+        let mut applied: Vec<Arc<ClientScope>> = Vec::new();
+        let mut names: Vec<&str> = Vec::new();
+        if requested.contains("openid") {
+            names.push("openid");
+        }
+        for asked in requested.iter().filter(|s| *s != "openid") {
+            let linked = defaults.iter().chain(optionals).any(|n| n == asked);
+            let scope = self
+                .get(asked)
+                .filter(|_| linked)
+                .ok_or_else(|| asked.to_string())?;
+            names.push(&scope.name);
+            applied.push(Arc::clone(scope));
+        }
+        for name in defaults {
+            if applied.iter().any(|s| &s.name == name) {
+                continue;
+            }
+            if let Some(scope) = self.get(name) {
+                if scope.include_in_token_scope {
+                    names.push(&scope.name);
+                }
+                applied.push(Arc::clone(scope));
+            }
+        }
+        let scope = Scopes::parse(&names.join(" ")).map_err(|bad| bad.to_string())?;
+        Ok(Granted { scope, applied })
+    }
+
+    /// The scopes of an issued token that its client still has: what a
+    /// later read (userinfo) may release.
+    pub fn still_granted(
+        &self,
+        defaults: &[String],
+        optionals: &[String],
+        issued: &Scopes,
+    ) -> Granted {
+        let linked: Vec<&str> = issued
+            .iter()
+            .filter(|s| *s == "openid" || defaults.iter().chain(optionals).any(|n| n == s))
+            .collect();
+        let kept = Scopes::parse(&linked.join(" ")).unwrap_or_default();
+        self.resolve(defaults, optionals, &kept)
+            .unwrap_or_else(|_| Granted {
+                scope: Scopes::default(),
+                applied: Vec::new(),
+            })
+    }
+}
+
+// ---- built-in scopes ----------------------------------------------------
+
+/// A built-in mapper: name, type, configuration pairs.
+type BuiltinMapper = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+struct Builtin {
+    name: &'static str,
+    description: &'static str,
+    consent: &'static str,
+    include_in_token_scope: bool,
+    kind: Kind,
+    mappers: &'static [BuiltinMapper],
+}
+
+const ALL_TOKENS: [(&str, &str); 3] = [
+    ("access.token.claim", "true"),
+    ("id.token.claim", "true"),
+    ("userinfo.token.claim", "true"),
+];
+
+const BUILTINS: [Builtin; 5] = [
+    Builtin {
+        name: "profile",
+        description: "OpenID Connect built-in scope: profile",
+        consent: "See your name and username",
+        include_in_token_scope: true,
+        kind: Kind::Default,
+        mappers: &[
+            (
+                "username",
+                "oidc-usermodel-property-mapper",
+                &[
+                    ("user.attribute", "username"),
+                    ("claim.name", "preferred_username"),
+                ],
+            ),
+            (
+                "given name",
+                "oidc-usermodel-property-mapper",
+                &[
+                    ("user.attribute", "firstName"),
+                    ("claim.name", "given_name"),
+                ],
+            ),
+            (
+                "family name",
+                "oidc-usermodel-property-mapper",
+                &[
+                    ("user.attribute", "lastName"),
+                    ("claim.name", "family_name"),
+                ],
+            ),
+            (
+                "full name",
+                "oidc-full-name-mapper",
+                &[("claim.name", "name")],
+            ),
+        ],
+    },
+    Builtin {
+        name: "email",
+        description: "OpenID Connect built-in scope: email",
+        consent: "See your email address",
+        include_in_token_scope: true,
+        kind: Kind::Default,
+        mappers: &[
+            (
+                "email",
+                "oidc-usermodel-property-mapper",
+                &[("user.attribute", "email"), ("claim.name", "email")],
+            ),
+            (
+                "email verified",
+                "oidc-usermodel-property-mapper",
+                &[
+                    ("user.attribute", "emailVerified"),
+                    ("claim.name", "email_verified"),
+                    ("jsonType.label", "boolean"),
+                ],
+            ),
+        ],
+    },
+    Builtin {
+        name: "roles",
+        description: "OpenID Connect scope for the user's roles in the access token",
+        consent: "See your roles",
+        include_in_token_scope: false,
+        kind: Kind::Default,
+        mappers: &[
+            (
+                "realm roles",
+                "oidc-usermodel-realm-role-mapper",
+                &[
+                    ("claim.name", "realm_access.roles"),
+                    ("multivalued", "true"),
+                    ("access.token.claim", "true"),
+                    ("id.token.claim", "false"),
+                    ("userinfo.token.claim", "false"),
+                ],
+            ),
+            (
+                "client roles",
+                "oidc-usermodel-client-role-mapper",
+                &[
+                    ("claim.name", "resource_access.${client_id}.roles"),
+                    ("multivalued", "true"),
+                    ("access.token.claim", "true"),
+                    ("id.token.claim", "false"),
+                    ("userinfo.token.claim", "false"),
+                ],
+            ),
+        ],
+    },
+    Builtin {
+        name: "groups",
+        description: "The user's groups, as paths",
+        consent: "See the groups you belong to",
+        include_in_token_scope: false,
+        kind: Kind::Default,
+        mappers: &[(
+            "groups",
+            "oidc-group-membership-mapper",
+            &[("claim.name", "groups"), ("full.path", "true")],
+        )],
+    },
+    Builtin {
+        name: "offline_access",
+        description: "OpenID Connect built-in scope: offline_access",
+        consent: "Stay signed in and act for you while you are away",
+        include_in_token_scope: true,
+        kind: Kind::Optional,
+        mappers: &[],
+    },
+];
+
+/// Creates the built-in client scopes of a realm (once; a realm created
+/// before scopes existed gets them at the next start).
+pub fn seed(conn: &mut DbConnection, realm: &Realm) -> Result<(), Error> {
+    if realm.scopes_seeded {
+        return Ok(());
+    }
+    store::write(conn, |conn| -> Result<(), Error> {
+        let existing = rows::list(conn, &realm.id)?;
+        let now = now_ms();
+        for builtin in &BUILTINS {
+            if existing.iter().any(|s| s.name == builtin.name) {
+                continue;
+            }
+            let row = ScopeRow {
+                id: crypto::random_id(),
+                realm_id: realm.id.clone(),
+                name: builtin.name.into(),
+                description: builtin.description.into(),
+                include_in_token_scope: builtin.include_in_token_scope,
+                consent_text: Some(builtin.consent.into()),
+                realm_default: Some(builtin.kind.as_str().into()),
+                created_at_ms: now,
+            };
+            rows::insert(conn, &row)?;
+            for (position, (name, kind, pairs)) in builtin.mappers.iter().enumerate() {
+                let mut config: Config = ALL_TOKENS
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                config.insert("jsonType.label".into(), "String".into());
+                for (k, v) in *pairs {
+                    config.insert(k.to_string(), v.to_string());
+                }
+                rows::insert_mapper(
+                    conn,
+                    &MapperRow {
+                        id: crypto::random_id(),
+                        scope_id: row.id.clone(),
+                        name: name.to_string(),
+                        mapper: kind.to_string(),
+                        config: serde_json::to_string(&config).unwrap_or_default(),
+                        created_at_ms: now + position as i64,
+                    },
+                )?;
+            }
+        }
+        let changes = store::realms::RealmChanges {
+            scopes_seeded: Some(true),
+            ..Default::default()
+        };
+        store::realms::update(conn, &realm.id, &changes)?;
+        revocation::record(conn, &realm.id, EventKind::Realm, "scopes", None)?;
+        Ok(())
+    })
+}
+
+/// Checks a scope name: what a `scope` parameter can carry (RFC 6749 §3.3).
+pub fn validate_name(name: &str) -> Result<(), Error> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name != "openid"
+        && Scopes::parse(name).is_ok_and(|s| s.iter().count() == 1);
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "client scope name `{name}` must be 1-128 printable characters without spaces, quotes or backslashes, and not `openid`"
+        )))
+    }
+}
+
+/// The scope names a new client of the realm gets: (default, optional).
+pub fn realm_defaults(
+    conn: &mut DbConnection,
+    realm_id: &str,
+) -> Result<(Vec<String>, Vec<String>), Error> {
+    let all = rows::list(conn, realm_id)?;
+    let of = |kind: Kind| {
+        all.iter()
+            .filter(|s| s.realm_default.as_deref() == Some(kind.as_str()))
+            .map(|s| s.name.clone())
+            .collect::<Vec<_>>()
+    };
+    Ok((of(Kind::Default), of(Kind::Optional)))
+}
+
+/// Checks that every name is a client scope of the realm and none is both
+/// default and optional.
+pub fn check_links(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    defaults: &[String],
+    optionals: &[String],
+) -> Result<(), Error> {
+    let all = rows::list(conn, realm_id)?;
+    for name in defaults.iter().chain(optionals) {
+        if !all.iter().any(|s| &s.name == name) {
+            return Err(Error::Invalid(format!(
+                "`{name}` is not a client scope of this realm"
+            )));
+        }
+    }
+    if let Some(both) = defaults.iter().find(|d| optionals.contains(d)) {
+        return Err(Error::Invalid(format!(
+            "client scope `{both}` cannot be both default and optional"
+        )));
+    }
+    Ok(())
+}
+
+/// Sets a client's default and optional scopes (names checked first).
+pub fn set_client_links(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    client_row_id: &str,
+    client_id: &str,
+    defaults: &[String],
+    optionals: &[String],
+) -> Result<(), Error> {
+    check_links(conn, realm_id, defaults, optionals)?;
+    let json = |v: &[String]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+    let changes = store::clients::ClientChanges {
+        default_scopes: Some(json(defaults)),
+        optional_scopes: Some(json(optionals)),
+        ..Default::default()
+    };
+    store::clients::update(conn, client_row_id, &changes)?;
+    revocation::record(conn, realm_id, EventKind::Client, client_id, None)?;
+    Ok(())
+}
