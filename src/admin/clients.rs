@@ -69,6 +69,11 @@ pub struct ClientRepresentation {
     /// endpoints, in requests per second (0 removes it). Without one an
     /// authenticated client is not rate-limited.
     pub rate_limit_per_second: Option<i64>,
+    /// Client scopes every token of this client gets (names); the realm's
+    /// default scopes when a new client leaves it out.
+    pub default_client_scopes: Option<Vec<String>>,
+    /// Client scopes its requests may ask for (names).
+    pub optional_client_scopes: Option<Vec<String>>,
     pub attributes: Option<BTreeMap<String, String>>,
 }
 
@@ -104,6 +109,8 @@ impl From<&Client> for ClientRepresentation {
             frontchannel_logout_url: c.frontchannel_logout_uri.clone(),
             rate_limit_per_second: c.rate_limit_per_s.map(i64::from),
             web_origins: Some(c.web_origins.clone()),
+            default_client_scopes: Some(c.default_scopes.clone()),
+            optional_client_scopes: Some(c.optional_scopes.clone()),
             attributes: Some(attributes),
         }
     }
@@ -315,6 +322,10 @@ pub async fn create_client(
     };
     let (master, admin) = (state.directory.master().clone(), admin.clone());
     let enabled = rep.enabled.unwrap_or(true);
+    let links = (
+        rep.default_client_scopes.clone(),
+        rep.optional_client_scopes.clone(),
+    );
     let new = NewClient {
         client_id,
         credentials,
@@ -344,6 +355,16 @@ pub async fn create_client(
                     store::clients::update(conn, &client.id, &changes)?;
                     client.enabled = enabled;
                     client.web_origins = origins.unwrap_or_default();
+                }
+                if links.0.is_some() || links.1.is_some() {
+                    let defaults = links.0.unwrap_or(client.default_scopes.clone());
+                    let optionals = links.1.unwrap_or(client.optional_scopes.clone());
+                    let (row_id, client_id) = (client.id.clone(), client.client_id.clone());
+                    crate::directory::scopes::set_client_links(
+                        conn, &realm.id, &row_id, &client_id, &defaults, &optionals,
+                    )?;
+                    client.default_scopes = defaults;
+                    client.optional_scopes = optionals;
                 }
                 audit(
                     conn,
@@ -514,6 +535,24 @@ pub async fn update_client(
                     ..Default::default()
                 };
                 store::clients::update(conn, &row.id, &changes)?;
+                if rep.default_client_scopes.is_some() || rep.optional_client_scopes.is_some() {
+                    let defaults = rep
+                        .default_client_scopes
+                        .clone()
+                        .unwrap_or(client.default_scopes.clone());
+                    let optionals = rep
+                        .optional_client_scopes
+                        .clone()
+                        .unwrap_or(client.optional_scopes.clone());
+                    crate::directory::scopes::set_client_links(
+                        conn,
+                        &realm.id,
+                        &row.id,
+                        &row.client_id,
+                        &defaults,
+                        &optionals,
+                    )?;
+                }
                 crate::revocation::record(
                     conn,
                     &realm.id,

@@ -12,6 +12,7 @@ pub mod events;
 pub mod keys;
 pub mod realms;
 pub mod roles;
+pub mod scopes;
 pub mod sessions;
 pub mod users;
 
@@ -102,6 +103,7 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
         )
         .configure(realms::routes)
         .configure(roles::routes)
+        .configure(scopes::routes)
         .configure(users::routes)
         .configure(clients::routes)
         .configure(sessions::routes)

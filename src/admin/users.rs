@@ -1,6 +1,8 @@
 //! `/admin/realms/{realm}/users`: search, create, read, update, delete;
 //! set a password; log a user out everywhere; their sessions.
 
+use std::collections::BTreeMap;
+
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -51,6 +53,31 @@ pub struct UserRepresentation {
     /// Only on create: `[{"type": "password", "value": …, "temporary": …}]`.
     #[serde(skip_serializing)]
     pub credentials: Option<Vec<CredentialRepresentation>>,
+    /// Free-form attributes (name → values) that attribute mappers put in
+    /// tokens; an update replaces them all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<BTreeMap<String, Vec<String>>>,
+}
+
+/// Attribute names are 1-255 characters, values at most 2048, at most 100
+/// of each.
+fn check_attributes(attributes: &Option<BTreeMap<String, Vec<String>>>) -> Result<(), ApiError> {
+    let Some(attributes) = attributes else {
+        return Ok(());
+    };
+    let bad = |m: &str| Err(ApiError::invalid_field("attributes", m.to_string()));
+    if attributes.len() > 100 {
+        return bad("at most 100 attributes");
+    }
+    for (name, values) in attributes {
+        if name.is_empty() || name.len() > 255 {
+            return bad("an attribute name is 1-255 characters");
+        }
+        if values.len() > 100 || values.iter().any(|v| v.len() > 2048) {
+            return bad("an attribute has at most 100 values of at most 2048 characters");
+        }
+    }
+    Ok(())
 }
 
 impl From<&User> for UserRepresentation {
@@ -70,6 +97,7 @@ impl From<&User> for UserRepresentation {
                     .collect(),
             ),
             credentials: None,
+            attributes: None,
         }
     }
 }
@@ -259,6 +287,8 @@ pub async fn create_user(
         }
     };
     let extra_actions = check_required_actions(rep.required_actions.as_deref().unwrap_or(&[]))?;
+    check_attributes(&rep.attributes)?;
+    let attributes = rep.attributes.clone();
     if let Some(password) = &password {
         let realm_name = realm.clone();
         let policy = state
@@ -293,6 +323,9 @@ pub async fn create_user(
                         skip_policy: false,
                     },
                 )?;
+                if let Some(attributes) = &attributes {
+                    store::scopes::set_attributes(conn, &user.id, attributes)?;
+                }
                 if !extra_actions.is_empty() {
                     let mut actions: Vec<&str> = user.required_actions();
                     for a in extra_actions.split(',') {
@@ -381,7 +414,15 @@ async fn read(
 ) -> Result<web::Json<UserRepresentation>, ApiError> {
     let (realm, id) = path.into_inner();
     let user = read_user(&state, realm, id).await?;
-    Ok(web::Json(UserRepresentation::from(&user)))
+    let user_id = user.id.clone();
+    let attributes = state
+        .directory
+        .store()
+        .run(move |conn| store::scopes::attributes(conn, &user_id))
+        .await?;
+    let mut rep = UserRepresentation::from(&user);
+    rep.attributes = Some(attributes);
+    Ok(web::Json(rep))
 }
 
 /// Changes a user's profile; `enabled: false` disables them through the
@@ -394,6 +435,7 @@ pub async fn update_user(
     rep: UserRepresentation,
 ) -> Result<(), ApiError> {
     check_email(&rep.email)?;
+    check_attributes(&rep.attributes)?;
     let required = match &rep.required_actions {
         Some(list) => Some(check_required_actions(list)?),
         None => None,
@@ -420,6 +462,9 @@ pub async fn update_user(
                     required_actions: required,
                 };
                 store::users::update_profile(conn, &user.id, &changes)?;
+                if let Some(attributes) = &rep.attributes {
+                    store::scopes::set_attributes(conn, &user.id, attributes)?;
+                }
                 if rep.enabled == Some(true) && !user.enabled {
                     store::users::set_enabled(conn, &user.id, true)?;
                 }

@@ -621,10 +621,12 @@ pub fn seed(conn: &mut DbConnection, realm: &Realm) -> Result<(), Error> {
     store::write(conn, |conn| -> Result<(), Error> {
         let existing = rows::list(conn, &realm.id)?;
         let now = now_ms();
-        for builtin in &BUILTINS {
+        for (order, builtin) in BUILTINS.iter().enumerate() {
             if existing.iter().any(|s| s.name == builtin.name) {
                 continue;
             }
+            // Creation order is the order new clients list them in.
+            let now = now + 100 * order as i64;
             let row = ScopeRow {
                 id: crypto::random_id(),
                 realm_id: realm.id.clone(),
@@ -688,7 +690,8 @@ pub fn realm_defaults(
     conn: &mut DbConnection,
     realm_id: &str,
 ) -> Result<(Vec<String>, Vec<String>), Error> {
-    let all = rows::list(conn, realm_id)?;
+    let mut all = rows::list(conn, realm_id)?;
+    all.sort_by_key(|s| s.created_at_ms);
     let of = |kind: Kind| {
         all.iter()
             .filter(|s| s.realm_default.as_deref() == Some(kind.as_str()))
@@ -741,4 +744,379 @@ pub fn set_client_links(
     store::clients::update(conn, client_row_id, &changes)?;
     revocation::record(conn, realm_id, EventKind::Client, client_id, None)?;
     Ok(())
+}
+
+// ---- representations and changes ----------------------------------------
+
+/// A client scope as Keycloak represents it (admin API and realm files).
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientScopeRepresentation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// Always `openid-connect`.
+    pub protocol: Option<String>,
+    /// `include.in.token.scope` (`"true"`/`"false"`), `consent.screen.text`.
+    pub attributes: Option<BTreeMap<String, String>>,
+    pub protocol_mappers: Option<Vec<ProtocolMapperRepresentation>>,
+}
+
+/// A protocol mapper as Keycloak represents it.
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProtocolMapperRepresentation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: Option<String>,
+    /// Always `openid-connect`.
+    pub protocol: Option<String>,
+    /// The mapper type, e.g. `oidc-usermodel-attribute-mapper`.
+    pub protocol_mapper: Option<String>,
+    pub config: Option<BTreeMap<String, String>>,
+}
+
+const INCLUDE_ATTR: &str = "include.in.token.scope";
+const CONSENT_ATTR: &str = "consent.screen.text";
+
+pub fn representation(row: &ScopeRow, mappers: &[MapperRow]) -> ClientScopeRepresentation {
+    let mut attributes = BTreeMap::new();
+    attributes.insert(
+        INCLUDE_ATTR.to_string(),
+        row.include_in_token_scope.to_string(),
+    );
+    if let Some(text) = &row.consent_text {
+        attributes.insert(CONSENT_ATTR.to_string(), text.clone());
+    }
+    ClientScopeRepresentation {
+        id: Some(row.id.clone()),
+        name: Some(row.name.clone()),
+        description: Some(row.description.clone()),
+        protocol: Some("openid-connect".into()),
+        attributes: Some(attributes),
+        protocol_mappers: Some(
+            mappers
+                .iter()
+                .filter(|m| m.scope_id == row.id)
+                .map(mapper_representation)
+                .collect(),
+        ),
+    }
+}
+
+pub fn mapper_representation(m: &MapperRow) -> ProtocolMapperRepresentation {
+    ProtocolMapperRepresentation {
+        id: Some(m.id.clone()),
+        name: Some(m.name.clone()),
+        protocol: Some("openid-connect".into()),
+        protocol_mapper: Some(m.mapper.clone()),
+        config: serde_json::from_str(&m.config).ok(),
+    }
+}
+
+fn check_protocol(protocol: &Option<String>) -> Result<(), Error> {
+    match protocol.as_deref() {
+        None | Some("openid-connect") => Ok(()),
+        Some(other) => Err(Error::Invalid(format!(
+            "protocol `{other}` is not supported (only openid-connect)"
+        ))),
+    }
+}
+
+/// Checks a mapper representation and makes its row for `scope_id`.
+pub fn mapper_row(
+    scope_id: &str,
+    rep: &ProtocolMapperRepresentation,
+    now: i64,
+) -> Result<MapperRow, Error> {
+    check_protocol(&rep.protocol)?;
+    let name = rep
+        .name
+        .clone()
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty() && n.len() <= 255)
+        .ok_or_else(|| Error::Invalid("a mapper needs a name of 1-255 characters".into()))?;
+    let kind = rep
+        .protocol_mapper
+        .clone()
+        .ok_or_else(|| Error::Invalid(format!("mapper `{name}`: protocolMapper is required")))?;
+    let config = rep.config.clone().unwrap_or_default();
+    let id = rep.id.clone().unwrap_or_else(crypto::random_id);
+    Mapper::parse(id.clone(), name.clone(), &kind, config.clone())?;
+    Ok(MapperRow {
+        id,
+        scope_id: scope_id.to_string(),
+        name,
+        mapper: kind,
+        config: serde_json::to_string(&config).unwrap_or_else(|_| "{}".into()),
+        created_at_ms: now,
+    })
+}
+
+/// Applies a representation's name, description and attributes to `row`.
+fn apply_rep(row: &mut ScopeRow, rep: &ClientScopeRepresentation) -> Result<(), Error> {
+    check_protocol(&rep.protocol)?;
+    if let Some(name) = &rep.name {
+        validate_name(name)?;
+        row.name = name.clone();
+    }
+    if let Some(description) = &rep.description {
+        row.description = description.chars().take(1024).collect();
+    }
+    if let Some(attributes) = &rep.attributes {
+        if let Some(v) = attributes.get(INCLUDE_ATTR) {
+            row.include_in_token_scope = v.eq_ignore_ascii_case("true");
+        }
+        if let Some(v) = attributes.get(CONSENT_ATTR) {
+            row.consent_text =
+                Some(v.chars().take(1024).collect()).filter(|t: &String| !t.is_empty());
+        }
+    }
+    Ok(())
+}
+
+fn scope_changed(conn: &mut DbConnection, realm_id: &str) -> Result<(), Error> {
+    revocation::record(conn, realm_id, EventKind::Realm, "scopes", None)?;
+    Ok(())
+}
+
+/// Creates a client scope with its mappers.
+pub fn create_scope(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    rep: &ClientScopeRepresentation,
+) -> Result<ScopeRow, Error> {
+    if rep.name.is_none() {
+        return Err(Error::Invalid("a client scope needs a name".into()));
+    }
+    let now = now_ms();
+    let mut row = ScopeRow {
+        id: rep
+            .id
+            .clone()
+            .filter(|id| !id.is_empty() && id.len() <= 64)
+            .unwrap_or_else(crypto::random_id),
+        realm_id: realm.id.clone(),
+        name: String::new(),
+        description: String::new(),
+        include_in_token_scope: true,
+        consent_text: None,
+        realm_default: None,
+        created_at_ms: now,
+    };
+    apply_rep(&mut row, rep)?;
+    store::write(conn, |conn| -> Result<ScopeRow, Error> {
+        if rows::list(conn, &realm.id)?
+            .iter()
+            .any(|s| s.name == row.name)
+        {
+            return Err(Error::Conflict(format!(
+                "client scope `{}` already exists",
+                row.name
+            )));
+        }
+        rows::insert(conn, &row)?;
+        for (i, m) in rep.protocol_mappers.iter().flatten().enumerate() {
+            let mapper = mapper_row(&row.id, m, now + i as i64)?;
+            rows::insert_mapper(conn, &mapper).map_err(|e| duplicate_mapper(e, &mapper.name))?;
+        }
+        scope_changed(conn, &realm.id)?;
+        Ok(row)
+    })
+}
+
+fn duplicate_mapper(e: store::StoreError, name: &str) -> Error {
+    if e.is_unique_violation() {
+        Error::Conflict(format!(
+            "a mapper named `{name}` already exists in this scope"
+        ))
+    } else {
+        Error::Store(e)
+    }
+}
+
+pub fn find_scope(conn: &mut DbConnection, realm: &Realm, id: &str) -> Result<ScopeRow, Error> {
+    rows::find(conn, &realm.id, id)?
+        .ok_or_else(|| Error::NotFound(format!("client scope `{id}` in realm `{}`", realm.name)))
+}
+
+/// A client row with its default and optional scope names.
+type Listing = (store::clients::ClientRow, Vec<String>, Vec<String>);
+
+/// Every client of the realm whose lists name `name`, with the lists.
+fn clients_naming(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    name: &str,
+) -> Result<Vec<Listing>, Error> {
+    let mut out = Vec::new();
+    for row in store::clients::list(conn, realm_id)? {
+        let defaults: Vec<String> = serde_json::from_str(&row.default_scopes).unwrap_or_default();
+        let optionals: Vec<String> = serde_json::from_str(&row.optional_scopes).unwrap_or_default();
+        if defaults.iter().chain(&optionals).any(|n| n == name) {
+            out.push((row, defaults, optionals));
+        }
+    }
+    Ok(out)
+}
+
+/// Rewrites the clients' lists that name `old` (renamed to `new`, or
+/// removed when `new` is `None`).
+fn relink(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    old: &str,
+    new: Option<&str>,
+) -> Result<(), Error> {
+    for (row, defaults, optionals) in clients_naming(conn, realm_id, old)? {
+        let swap = |list: Vec<String>| -> Vec<String> {
+            list.into_iter()
+                .filter_map(|n| {
+                    if n == old {
+                        new.map(str::to_string)
+                    } else {
+                        Some(n)
+                    }
+                })
+                .collect()
+        };
+        let json = |v: &[String]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+        let changes = store::clients::ClientChanges {
+            default_scopes: Some(json(&swap(defaults))),
+            optional_scopes: Some(json(&swap(optionals))),
+            ..Default::default()
+        };
+        store::clients::update(conn, &row.id, &changes)?;
+        revocation::record(conn, realm_id, EventKind::Client, &row.client_id, None)?;
+    }
+    Ok(())
+}
+
+/// Changes a scope's name, description or attributes; a new name follows
+/// into every client that lists the scope.
+pub fn update_scope(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    id: &str,
+    rep: &ClientScopeRepresentation,
+) -> Result<(), Error> {
+    store::write(conn, |conn| -> Result<(), Error> {
+        let current = find_scope(conn, realm, id)?;
+        let mut row = current.clone();
+        apply_rep(&mut row, rep)?;
+        if row.name != current.name {
+            if rows::list(conn, &realm.id)?
+                .iter()
+                .any(|s| s.name == row.name)
+            {
+                return Err(Error::Conflict(format!(
+                    "client scope `{}` already exists",
+                    row.name
+                )));
+            }
+            relink(conn, &realm.id, &current.name, Some(&row.name))?;
+        }
+        rows::update(conn, &row)?;
+        scope_changed(conn, &realm.id)
+    })
+}
+
+/// Deletes a scope and takes it off every client.
+pub fn delete_scope(conn: &mut DbConnection, realm: &Realm, id: &str) -> Result<String, Error> {
+    store::write(conn, |conn| -> Result<String, Error> {
+        let row = find_scope(conn, realm, id)?;
+        relink(conn, &realm.id, &row.name, None)?;
+        rows::delete(conn, &row.id)?;
+        scope_changed(conn, &realm.id)?;
+        Ok(row.name)
+    })
+}
+
+pub fn add_mapper(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    scope_id: &str,
+    rep: &ProtocolMapperRepresentation,
+) -> Result<MapperRow, Error> {
+    store::write(conn, |conn| -> Result<MapperRow, Error> {
+        let scope = find_scope(conn, realm, scope_id)?;
+        let mut rep = rep.clone();
+        rep.id = None;
+        let row = mapper_row(&scope.id, &rep, now_ms())?;
+        rows::insert_mapper(conn, &row).map_err(|e| duplicate_mapper(e, &row.name))?;
+        scope_changed(conn, &realm.id)?;
+        Ok(row)
+    })
+}
+
+fn find_mapper(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    scope_id: &str,
+    id: &str,
+) -> Result<MapperRow, Error> {
+    rows::mappers_of_realm(conn, &realm.id)?
+        .into_iter()
+        .find(|m| m.scope_id == scope_id && m.id == id)
+        .ok_or_else(|| Error::NotFound(format!("mapper `{id}` of client scope `{scope_id}`")))
+}
+
+pub fn update_mapper(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    scope_id: &str,
+    id: &str,
+    rep: &ProtocolMapperRepresentation,
+) -> Result<(), Error> {
+    store::write(conn, |conn| -> Result<(), Error> {
+        let current = find_mapper(conn, realm, scope_id, id)?;
+        let merged = ProtocolMapperRepresentation {
+            id: Some(current.id.clone()),
+            name: rep.name.clone().or(Some(current.name.clone())),
+            protocol: rep.protocol.clone(),
+            protocol_mapper: rep.protocol_mapper.clone().or(Some(current.mapper.clone())),
+            config: rep
+                .config
+                .clone()
+                .or_else(|| serde_json::from_str(&current.config).ok()),
+        };
+        let row = mapper_row(scope_id, &merged, current.created_at_ms)?;
+        rows::update_mapper(conn, &row).map_err(|e| duplicate_mapper(e, &row.name))?;
+        scope_changed(conn, &realm.id)
+    })
+}
+
+pub fn delete_mapper(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    scope_id: &str,
+    id: &str,
+) -> Result<(), Error> {
+    store::write(conn, |conn| -> Result<(), Error> {
+        let mapper = find_mapper(conn, realm, scope_id, id)?;
+        rows::delete_mapper(conn, scope_id, &mapper.id)?;
+        scope_changed(conn, &realm.id)
+    })
+}
+
+/// Marks a scope as one new clients get as `kind` (`on`), or takes that
+/// mark away.
+pub fn set_realm_default(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    id: &str,
+    kind: Kind,
+    on: bool,
+) -> Result<(), Error> {
+    store::write(conn, |conn| -> Result<(), Error> {
+        let mut row = find_scope(conn, realm, id)?;
+        if on {
+            row.realm_default = Some(kind.as_str().to_string());
+        } else if row.realm_default.as_deref() == Some(kind.as_str()) {
+            row.realm_default = None;
+        }
+        rows::update(conn, &row)?;
+        scope_changed(conn, &realm.id)
+    })
 }

@@ -1074,6 +1074,72 @@ async fn the_openapi_document_describes_every_route() {
         ),
         ("GET", "/admin/realms/{realm}/export"),
         ("POST", "/admin/realms/import"),
+        ("GET", "/admin/realms/{realm}/client-scopes"),
+        ("POST", "/admin/realms/{realm}/client-scopes"),
+        ("GET", "/admin/realms/{realm}/client-scopes/{id}"),
+        ("PUT", "/admin/realms/{realm}/client-scopes/{id}"),
+        ("DELETE", "/admin/realms/{realm}/client-scopes/{id}"),
+        (
+            "GET",
+            "/admin/realms/{realm}/client-scopes/{id}/protocol-mappers/models",
+        ),
+        (
+            "POST",
+            "/admin/realms/{realm}/client-scopes/{id}/protocol-mappers/models",
+        ),
+        (
+            "PUT",
+            "/admin/realms/{realm}/client-scopes/{id}/protocol-mappers/models/{mapper}",
+        ),
+        (
+            "DELETE",
+            "/admin/realms/{realm}/client-scopes/{id}/protocol-mappers/models/{mapper}",
+        ),
+        (
+            "GET",
+            "/admin/realms/{realm}/clients/{id}/default-client-scopes",
+        ),
+        (
+            "PUT",
+            "/admin/realms/{realm}/clients/{id}/default-client-scopes/{scope}",
+        ),
+        (
+            "DELETE",
+            "/admin/realms/{realm}/clients/{id}/default-client-scopes/{scope}",
+        ),
+        (
+            "GET",
+            "/admin/realms/{realm}/clients/{id}/optional-client-scopes",
+        ),
+        (
+            "PUT",
+            "/admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope}",
+        ),
+        (
+            "DELETE",
+            "/admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope}",
+        ),
+        ("GET", "/admin/realms/{realm}/default-default-client-scopes"),
+        (
+            "PUT",
+            "/admin/realms/{realm}/default-default-client-scopes/{scope}",
+        ),
+        (
+            "DELETE",
+            "/admin/realms/{realm}/default-default-client-scopes/{scope}",
+        ),
+        (
+            "GET",
+            "/admin/realms/{realm}/default-optional-client-scopes",
+        ),
+        (
+            "PUT",
+            "/admin/realms/{realm}/default-optional-client-scopes/{scope}",
+        ),
+        (
+            "DELETE",
+            "/admin/realms/{realm}/default-optional-client-scopes/{scope}",
+        ),
         ("GET", "/admin/realms/{realm}/roles"),
         ("POST", "/admin/realms/{realm}/roles"),
         ("GET", "/admin/realms/{realm}/roles/{name}"),

@@ -22,6 +22,7 @@ mod portability;
 mod resource_server;
 mod revocation;
 mod roles;
+mod scopes;
 mod secrets;
 mod status_list;
 mod stream;
