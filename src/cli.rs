@@ -594,8 +594,13 @@ fn run_admin(
             let base = settings.public_base_for(settings.listen_addr()?);
             let report = crate::directory::portability::import(conn, master, &doc, &base)?;
             println!(
-                "imported realm {}: {} users, {} clients, {} roles, {} groups",
-                report.realm, report.users, report.clients, report.roles, report.groups
+                "imported realm {}: {} users, {} clients, {} roles, {} groups, {} client scopes",
+                report.realm,
+                report.users,
+                report.clients,
+                report.roles,
+                report.groups,
+                report.client_scopes
             );
             for (client, secret) in &report.generated_secrets {
                 println!("client {client} had no secret in the file; its new secret (shown once): {secret}");

@@ -185,6 +185,8 @@ pub fn export(conn: &mut DbConnection, name: &str) -> Result<Value, Error> {
                 "serviceAccountsEnabled": c.allows(GrantType::ClientCredentials),
                 "directAccessGrantsEnabled": c.allows(GrantType::Password),
                 "consentRequired": c.consent_required,
+                "defaultClientScopes": c.default_scopes,
+                "optionalClientScopes": c.optional_scopes,
                 "attributes": attributes,
             })
         })
@@ -225,8 +227,23 @@ pub fn export(conn: &mut DbConnection, name: &str) -> Result<Value, Error> {
             "clientRoles": client_r,
             "groups": group_paths,
             "credentials": credentials,
+            "attributes": store::scopes::attributes(conn, &u.id)?,
         }));
     }
+    let scope_rows = store::scopes::list(conn, &realm.id)?;
+    let mappers = store::scopes::mappers_of_realm(conn, &realm.id)?;
+    let scopes_json: Vec<Value> = scope_rows
+        .iter()
+        .map(|row| {
+            let mut rep = super::scopes::representation(row, &mappers);
+            rep.id = None;
+            for m in rep.protocol_mappers.iter_mut().flatten() {
+                m.id = None;
+            }
+            serde_json::to_value(rep).unwrap_or(Value::Null)
+        })
+        .collect();
+    let (default_scopes, optional_scopes) = super::scopes::realm_defaults(conn, &realm.id)?;
     Ok(json!({
         "realm": realm.name,
         "enabled": realm.enabled,
@@ -245,6 +262,9 @@ pub fn export(conn: &mut DbConnection, name: &str) -> Result<Value, Error> {
         },
         "roles": {"realm": realm_roles_json, "client": client_roles_json},
         "groups": groups_json,
+        "clientScopes": scopes_json,
+        "defaultDefaultClientScopes": default_scopes,
+        "defaultOptionalClientScopes": optional_scopes,
         "clients": clients_json,
         "users": users_json,
     }))
@@ -260,9 +280,11 @@ pub struct ImportReport {
     pub clients: usize,
     pub roles: usize,
     pub groups: usize,
+    pub client_scopes: usize,
     /// Confidential clients imported without a secret, and their new one.
     pub generated_secrets: BTreeMap<String, String>,
-    /// Fields Latch does not know, with their place in the file.
+    /// Fields Latch does not know, with their place in the file, and what
+    /// it cannot run (a SAML scope, an unsupported mapper type).
     pub unknown_fields: Vec<String>,
 }
 
@@ -352,6 +374,17 @@ const REALM_FIELDS: &[&str] = &[
     "groups",
     "clients",
     "users",
+    "clientScopes",
+    "defaultDefaultClientScopes",
+    "defaultOptionalClientScopes",
+];
+const SCOPE_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "protocol",
+    "attributes",
+    "protocolMappers",
 ];
 const CLIENT_FIELDS: &[&str] = &[
     "id",
@@ -367,6 +400,8 @@ const CLIENT_FIELDS: &[&str] = &[
     "consentRequired",
     "attributes",
     "frontchannelLogout",
+    "defaultClientScopes",
+    "optionalClientScopes",
 ];
 const USER_FIELDS: &[&str] = &[
     "id",
@@ -382,6 +417,7 @@ const USER_FIELDS: &[&str] = &[
     "groups",
     "credentials",
     "emailVerified",
+    "attributes",
 ];
 
 /// Imports a realm that does not exist yet, all in one transaction.
@@ -424,6 +460,7 @@ pub fn import(
         };
         let realm = realm_dir::update(conn, &realm.name, &changes)?;
         super::bootstrap::ensure_builtins(conn, master, &realm, public_base)?;
+        import_scopes(conn, &realm, doc, &mut report)?;
         import_clients(conn, master, &realm, doc, &mut report)?;
         let roles = import_roles(conn, &realm, doc, &mut report)?;
         let groups = import_groups(
@@ -438,6 +475,83 @@ pub fn import(
         import_users(conn, &realm, doc, &roles, &groups, &mut report)?;
         Ok(report)
     })
+}
+
+/// Client scopes: a scope named like a built-in one replaces it; mappers
+/// Latch cannot run and non-OpenID scopes are reported, not imported.
+fn import_scopes(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    doc: &Value,
+    report: &mut ImportReport,
+) -> Result<(), Error> {
+    use super::scopes::{self as scope_dir, ClientScopeRepresentation, Kind};
+    for (i, c) in doc
+        .get("clientScopes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let at = format!("clientScopes[{i}]");
+        if let Some(o) = c.as_object() {
+            note_unknown(o, SCOPE_FIELDS, &format!("{at}."), report);
+        }
+        let protocol = text(c, "protocol").unwrap_or_else(|| "openid-connect".into());
+        if protocol != "openid-connect" {
+            report
+                .unknown_fields
+                .push(format!("{at} (protocol {protocol})"));
+            continue;
+        }
+        let mut rep: ClientScopeRepresentation =
+            serde_json::from_value(c.clone()).map_err(|e| Error::Invalid(format!("{at}: {e}")))?;
+        rep.id = None;
+        let mut mappers = Vec::new();
+        for (j, m) in rep
+            .protocol_mappers
+            .take()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let mut m = m;
+            m.id = None;
+            match scope_dir::mapper_row("check", &m, 0) {
+                Ok(_) => mappers.push(m),
+                Err(e) => report.unknown_fields.push(format!(
+                    "{at}.protocolMappers[{j}] ({}): {e}",
+                    m.protocol_mapper.as_deref().unwrap_or("no type")
+                )),
+            }
+        }
+        rep.protocol_mappers = Some(mappers);
+        let name = rep.name.clone().unwrap_or_default();
+        if let Some(existing) = store::scopes::list(conn, &realm.id)?
+            .into_iter()
+            .find(|s| s.name == name)
+        {
+            store::scopes::delete(conn, &existing.id)?;
+        }
+        scope_dir::create_scope(conn, realm, &rep)?;
+        report.client_scopes += 1;
+    }
+    let lists = [
+        ("defaultDefaultClientScopes", Kind::Default),
+        ("defaultOptionalClientScopes", Kind::Optional),
+    ];
+    if lists.iter().any(|(key, _)| doc.get(*key).is_some()) {
+        for row in store::scopes::list(conn, &realm.id)? {
+            let kind = lists
+                .iter()
+                .find(|(key, _)| strings(doc, key).contains(&row.name))
+                .map(|(_, kind)| *kind);
+            let mut row = row;
+            row.realm_default = kind.map(|k| k.as_str().to_string());
+            store::scopes::update(conn, &row)?;
+        }
+    }
+    Ok(())
 }
 
 fn import_clients(
@@ -534,6 +648,36 @@ fn import_clients(
             ..Default::default()
         };
         store::clients::update(conn, &client.id, &changes)?;
+        if c.get("defaultClientScopes").is_some() || c.get("optionalClientScopes").is_some() {
+            let existing = store::scopes::list(conn, &realm.id)?;
+            let mut keep = |key: &str, current: &[String]| -> Vec<String> {
+                if c.get(key).is_none() {
+                    return current.to_vec();
+                }
+                let (known, missing): (Vec<String>, Vec<String>) = strings(c, key)
+                    .into_iter()
+                    .partition(|n| existing.iter().any(|s| &s.name == n));
+                for name in missing {
+                    report.unknown_fields.push(format!(
+                        "clients[{i}].{key}: `{name}` (no such client scope)"
+                    ));
+                }
+                known
+            };
+            let defaults = keep("defaultClientScopes", &client.default_scopes);
+            let optionals: Vec<String> = keep("optionalClientScopes", &client.optional_scopes)
+                .into_iter()
+                .filter(|n| !defaults.contains(n))
+                .collect();
+            super::scopes::set_client_links(
+                conn,
+                &realm.id,
+                &client.id,
+                &client.client_id,
+                &defaults,
+                &optionals,
+            )?;
+        }
         report.clients += 1;
     }
     Ok(())
@@ -768,6 +912,23 @@ fn import_users(
             if let Some(group) = groups.get(&path) {
                 store::groups::join(conn, &user.id, group)?;
             }
+        }
+        if let Some(map) = u.get("attributes").and_then(Value::as_object) {
+            let attributes: store::scopes::Attributes = map
+                .iter()
+                .map(|(name, values)| {
+                    let values = match values {
+                        Value::Array(list) => list
+                            .iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect(),
+                        Value::String(one) => vec![one.clone()],
+                        _ => Vec::new(),
+                    };
+                    (name.clone(), values)
+                })
+                .collect();
+            store::scopes::set_attributes(conn, &user.id, &attributes)?;
         }
         report.users += 1;
     }

@@ -36,11 +36,19 @@ async fn a_realm_moves_to_a_fresh_server_with_its_passwords(backend: Backend) {
     for (path, body) in [
         (
             "/demo/users",
-            json!({"username": "bob", "firstName": "Bob", "credentials": [{"type": "password", "value": "bob's own password"}]}),
+            json!({"username": "bob", "firstName": "Bob", "attributes": {"team": ["blue"]},
+                   "credentials": [{"type": "password", "value": "bob's own password"}]}),
+        ),
+        (
+            "/demo/client-scopes",
+            json!({"name": "team", "protocolMappers": [{"name": "team",
+                   "protocolMapper": "oidc-usermodel-attribute-mapper",
+                   "config": {"user.attribute": "team", "claim.name": "team"}}]}),
         ),
         (
             "/demo/clients",
-            json!({"clientId": "cli", "publicClient": true, "standardFlowEnabled": false, "directAccessGrantsEnabled": true}),
+            json!({"clientId": "cli", "publicClient": true, "standardFlowEnabled": false, "directAccessGrantsEnabled": true,
+                   "defaultClientScopes": ["team", "roles", "groups"]}),
         ),
         ("/demo/roles", json!({"name": "editor"})),
         ("/demo/groups", json!({"name": "staff"})),
@@ -93,6 +101,12 @@ async fn a_realm_moves_to_a_fresh_server_with_its_passwords(backend: Backend) {
         .unwrap()
         .clone();
     assert_eq!(exported_bob["realmRoles"], json!(["editor"]));
+    assert_eq!(exported_bob["attributes"], json!({"team": ["blue"]}));
+    assert!(doc["clientScopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["name"] == "team"));
     assert_eq!(exported_bob["groups"], json!(["/staff"]));
     let credential_data: Value = serde_json::from_str(
         exported_bob["credentials"][0]["credentialData"]
@@ -133,6 +147,11 @@ async fn a_realm_moves_to_a_fresh_server_with_its_passwords(backend: Backend) {
     assert_eq!(c["realm_access"]["roles"], json!(["editor"]));
     assert_eq!(c["groups"], json!(["/staff"]));
     assert_eq!(
+        c["team"], "blue",
+        "the scope, its mapper and the attribute moved"
+    );
+    assert_eq!(c["scope"], "openid team", "the client's own default scopes");
+    assert_eq!(
         password_grant(&target, "acme", "cli", "bob", "not his password")
             .await
             .status(),
@@ -165,13 +184,29 @@ async fn a_keycloak_file_imports_and_its_pbkdf2_password_is_upgraded(backend: Ba
         "ssoSessionIdleTimeout": 1800,
         "roles": {"realm": [{"name": "viewer", "composite": false}, {"name": "default-roles-kc"}]},
         "groups": [{"name": "team", "path": "/team", "realmRoles": ["viewer"], "subGroups": []}],
+        "clientScopes": [
+            {"name": "department", "protocol": "openid-connect",
+             "attributes": {"include.in.token.scope": "true", "display.on.consent.screen": "true"},
+             "protocolMappers": [
+                {"name": "department", "protocol": "openid-connect",
+                 "protocolMapper": "oidc-usermodel-attribute-mapper", "consentRequired": false,
+                 "config": {"user.attribute": "department", "claim.name": "department",
+                            "jsonType.label": "String", "access.token.claim": "true",
+                            "id.token.claim": "true", "userinfo.token.claim": "true"}},
+                {"name": "address", "protocol": "openid-connect",
+                 "protocolMapper": "oidc-address-mapper", "consentRequired": false, "config": {}}
+             ]},
+            {"name": "role_list", "protocol": "saml", "protocolMappers": []}
+        ],
+        "defaultDefaultClientScopes": ["department", "profile", "roles"],
         "clients": [{
             "clientId": "kc-cli", "publicClient": true, "standardFlowEnabled": false,
-            "directAccessGrantsEnabled": true, "protocol": "openid-connect"
+            "directAccessGrantsEnabled": true, "protocol": "openid-connect",
+            "defaultClientScopes": ["department", "roles", "web-origins"]
         }],
         "users": [{
             "username": "kcuser", "enabled": true, "totp": false, "emailVerified": true,
-            "groups": ["/team"],
+            "groups": ["/team"], "attributes": {"department": ["sales"]},
             "credentials": [{
                 "type": "password",
                 "secretData": json!({"value": STANDARD.encode(derived), "salt": STANDARD.encode(salt), "additionalParameters": {}}).to_string(),
@@ -192,7 +227,14 @@ async fn a_keycloak_file_imports_and_its_pbkdf2_password_is_upgraded(backend: Ba
         printed.contains("imported realm kc: 1 users, 1 clients"),
         "{printed}"
     );
-    for unknown in ["sslRequired", "clients[0].protocol", "users[0].totp"] {
+    for unknown in [
+        "sslRequired",
+        "clients[0].protocol",
+        "users[0].totp",
+        "oidc-address-mapper",
+        "protocol saml",
+        "web-origins",
+    ] {
         assert!(
             printed.contains(unknown),
             "{unknown} is reported: {printed}"
@@ -209,6 +251,7 @@ async fn a_keycloak_file_imports_and_its_pbkdf2_password_is_upgraded(backend: Ba
         "through the group"
     );
     assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 120);
+    assert_eq!(c["department"], "sales", "the file's scope and mapper");
     // Upgraded: the export now shows an argon2 credential, and it still works.
     let token = app.admin_token().await;
     let (_, doc) = app
