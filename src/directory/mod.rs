@@ -30,6 +30,11 @@ pub struct RealmState {
     /// The realm's client scopes with their mappers.
     pub scopes: scopes::ScopeSet,
     clients: RwLock<HashMap<String, Arc<Client>>>,
+    /// Every enabled client that lists web origins, for CORS preflights
+    /// (which do not say which client they are for); loaded on first use.
+    browser_clients: RwLock<Option<Arc<Vec<Client>>>>,
+    /// Counts client changes, so a list read before one is not kept.
+    client_changes: std::sync::atomic::AtomicU64,
 }
 
 pub struct Directory {
@@ -82,6 +87,8 @@ impl Directory {
                     keys,
                     scopes,
                     clients: RwLock::new(HashMap::new()),
+                    browser_clients: RwLock::new(None),
+                    client_changes: std::sync::atomic::AtomicU64::new(0),
                 })
             })
             .await?;
@@ -131,16 +138,32 @@ impl Directory {
     /// CORS preflight does not say which client it is for).
     pub async fn origin_allowed(&self, realm: &str, origin: &str) -> Result<bool, Error> {
         let realm = self.realm(realm).await?;
-        let realm_id = realm.realm.id.clone();
-        let rows = self
-            .store
-            .run(move |conn| store::clients::list(conn, &realm_id))
-            .await?;
-        Ok(rows
-            .into_iter()
-            .filter(|r| r.enabled && r.web_origins != "[]")
-            .filter_map(|r| Client::from_row(r).ok())
-            .any(|c| c.allows_origin(origin)))
+        let cached = realm.browser_clients.read().ok().and_then(|c| c.clone());
+        let clients = match cached {
+            Some(clients) => clients,
+            None => {
+                use std::sync::atomic::Ordering;
+                let generation = realm.client_changes.load(Ordering::Acquire);
+                let realm_id = realm.realm.id.clone();
+                let rows = self
+                    .store
+                    .run(move |conn| store::clients::list(conn, &realm_id))
+                    .await?;
+                let clients: Arc<Vec<Client>> = Arc::new(
+                    rows.into_iter()
+                        .filter(|r| r.enabled && r.web_origins != "[]")
+                        .filter_map(|r| Client::from_row(r).ok())
+                        .collect(),
+                );
+                if let Ok(mut slot) = realm.browser_clients.write() {
+                    if realm.client_changes.load(Ordering::Acquire) == generation {
+                        *slot = Some(Arc::clone(&clients));
+                    }
+                }
+                clients
+            }
+        };
+        Ok(clients.iter().any(|c| c.allows_origin(origin)))
     }
 
     /// Checks a presented client secret against the stored keyed hash.
@@ -168,6 +191,12 @@ impl Directory {
         for state in map.values().filter(|s| s.realm.id == realm_id) {
             if let Ok(mut clients) = state.clients.write() {
                 clients.remove(client_id);
+            }
+            if let Ok(mut slot) = state.browser_clients.write() {
+                state
+                    .client_changes
+                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+                *slot = None;
             }
         }
     }

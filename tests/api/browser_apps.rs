@@ -138,6 +138,37 @@ async fn cors_answers_allowed_origins_only(backend: Backend) {
     assert_eq!(evil.status(), 403);
     assert!(evil.headers().get("access-control-allow-origin").is_none());
 
+    // A change to the client's origins holds from the next preflight on.
+    let spa = location(&created);
+    let spa_id = spa.rsplit('/').next().unwrap();
+    let set_origins = |origins: Value| {
+        app.client
+            .put(app.url(&format!("/admin/realms/demo/clients/{spa_id}")))
+            .bearer_auth(&token)
+            .json(&json!({ "webOrigins": origins }))
+            .send()
+    };
+    assert_eq!(
+        set_origins(json!(["https://new.example"]))
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        preflight("https://spa.example").await.unwrap().status(),
+        403
+    );
+    assert_eq!(
+        preflight("https://new.example").await.unwrap().status(),
+        204
+    );
+    assert_eq!(set_origins(json!(["+"])).await.unwrap().status(), 204);
+    assert_eq!(
+        preflight("https://spa.example").await.unwrap().status(),
+        204
+    );
+
     // The token endpoint's answer (an error here) is readable by the SPA's
     // origin only, and only for the SPA's own requests.
     let request = |origin: &'static str, client: &'static str| {
