@@ -146,6 +146,13 @@ pub enum Refusal {
     Internal(#[from] crate::error::Error),
 }
 
+/// What a user is told when the password is one of their last `history`.
+pub fn reused_message(history: usize) -> String {
+    format!(
+        "You used this password recently. Choose one you have not used for your last {history} changes."
+    )
+}
+
 /// Checks a new password for `user` of `realm` against the realm's policy
 /// (history included, on the hashing pool) and returns its hash.
 pub async fn hash_new_password(
@@ -176,10 +183,7 @@ pub async fn hash_new_password(
             })
             .await?;
         if reused {
-            return Err(Refusal::Policy(format!(
-                "You used this password recently. Choose one you have not used for your last {} changes.",
-                policy.history
-            )));
+            return Err(Refusal::Policy(reused_message(policy.history)));
         }
     }
     let hash = pool

@@ -62,10 +62,19 @@ pub fn set_password(
     // The policy first: a refused password costs no hashing.
     let realm_row = realms::find(conn, realm)?;
     let target = user(conn, &realm_row, username)?;
-    crate::login::policy::PasswordPolicy::parse(&realm_row.password_policy)
-        .unwrap_or_default()
+    let policy =
+        crate::login::policy::PasswordPolicy::parse(&realm_row.password_policy).unwrap_or_default();
+    policy
         .check(new_password, &target.username)
         .map_err(Error::Invalid)?;
+    if policy.history > 0 {
+        let recent = store::passwords::recent(conn, &target.id, policy.history)?;
+        if recent.iter().any(|h| password::verify(new_password, h)) {
+            return Err(Error::Invalid(crate::login::policy::reused_message(
+                policy.history,
+            )));
+        }
+    }
     let hash = password::hash(new_password)?;
     run(conn, realm, actor, |conn, realm| {
         let user = user(conn, realm, username)?;

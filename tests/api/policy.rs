@@ -160,6 +160,26 @@ async fn every_way_of_setting_a_password_follows_the_policy(backend: Backend) {
         "{}",
         crate::helpers::describe(&output)
     );
+    let output = app.cli_with_stdin(
+        &[
+            "user",
+            "set-password",
+            "--realm",
+            "demo",
+            "--username",
+            "bob",
+        ],
+        "a third sound password\n",
+    );
+    assert!(
+        !output.status.success(),
+        "the history holds for the CLI too"
+    );
+    assert!(
+        crate::helpers::stderr(&output).contains("used this password recently"),
+        "{}",
+        crate::helpers::describe(&output)
+    );
 
     // The temporary-password step at sign-in.
     assert_eq!(
