@@ -373,7 +373,18 @@ struct ClientLine {
     redirects: String,
     grants: String,
     backchannel: String,
+    /// `default: … · optional: …`
+    scopes: String,
+    web_origins: String,
     enabled: bool,
+}
+
+fn or_none(list: &[String]) -> String {
+    if list.is_empty() {
+        "none".into()
+    } else {
+        list.join(", ")
+    }
 }
 
 impl From<&crate::directory::Client> for ClientLine {
@@ -397,6 +408,12 @@ impl From<&crate::directory::Client> for ClientLine {
                 .backchannel_logout_uri
                 .clone()
                 .unwrap_or_else(|| "none".into()),
+            scopes: format!(
+                "default: {} · optional: {}",
+                or_none(&c.default_scopes),
+                or_none(&c.optional_scopes)
+            ),
+            web_origins: or_none(&c.web_origins),
             enabled: c.enabled,
         }
     }

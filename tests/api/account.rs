@@ -466,6 +466,35 @@ async fn the_console_signs_in_with_oidc_and_ends_sessions(backend: Backend) {
         303
     );
 
+    // A client's page shows its client scopes.
+    let clients = operator
+        .get(app.url("/admin/console/realms/demo/clients"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let link = clients
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .find(|href| href.starts_with("/admin/console/realms/demo/clients/"))
+        .expect("a link to a client's page")
+        .to_string();
+    let page = operator
+        .get(app.url(&link))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("default: profile, email, roles, groups · optional: offline_access"),
+        "{page}"
+    );
+
     // A non-admin of master is refused by the console.
     let create = admin(
         &app,
