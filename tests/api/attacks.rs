@@ -453,6 +453,21 @@ async fn authorization_requests_cannot_be_bent(backend: Backend) {
             "invalid_scope",
         ),
         (
+            "a scope with a quote",
+            vec![("response_type", "code"), ("scope", "openid e\"mail")],
+            "invalid_scope",
+        ),
+        (
+            "a scope no client scope of the realm has",
+            vec![("response_type", "code"), ("scope", "openid admin")],
+            "invalid_scope",
+        ),
+        (
+            "scope is a list of a hundred scopes",
+            vec![("response_type", "code"), ("scope", HUNDRED_SCOPES)],
+            "invalid_scope",
+        ),
+        (
             "response_mode jwt (JARM)",
             vec![("response_type", "code"), ("response_mode", "jwt")],
             "invalid_request",
@@ -1200,3 +1215,6 @@ pub fn count(n: usize) {
     let total = CASES.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
     eprintln!("adversarial cases so far: {total}");
 }
+
+/// 100 distinct scopes: more than a request may carry.
+const HUNDRED_SCOPES: &str = "s0 s1 s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 s12 s13 s14 s15 s16 s17 s18 s19 s20 s21 s22 s23 s24 s25 s26 s27 s28 s29 s30 s31 s32 s33 s34 s35 s36 s37 s38 s39 s40 s41 s42 s43 s44 s45 s46 s47 s48 s49 s50 s51 s52 s53 s54 s55 s56 s57 s58 s59 s60 s61 s62 s63 s64 s65 s66 s67 s68 s69 s70 s71 s72 s73 s74 s75 s76 s77 s78 s79 s80 s81 s82 s83 s84 s85 s86 s87 s88 s89 s90 s91 s92 s93 s94 s95 s96 s97 s98 s99";
