@@ -365,6 +365,17 @@ pub struct Granted {
     pub applied: Vec<Arc<ClientScope>>,
 }
 
+impl Granted {
+    /// Whether a mapper of the granted scopes reads user attributes (if
+    /// none does, a grant need not load them).
+    pub fn reads_attributes(&self) -> bool {
+        self.applied
+            .iter()
+            .flat_map(|s| &s.mappers)
+            .any(|m| matches!(m.source, Source::Attribute(_)))
+    }
+}
+
 impl ScopeSet {
     pub fn load(conn: &mut DbConnection, realm_id: &str) -> Result<ScopeSet, Error> {
         let mut scopes: Vec<ClientScope> = rows::list(conn, realm_id)?

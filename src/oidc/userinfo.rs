@@ -68,19 +68,6 @@ async fn userinfo(
     if claims.sid.is_none() {
         return Err(invalid_token("the token was not issued to a user"));
     }
-    let user_id = claims.sub.clone();
-    let (user, facts) = state
-        .directory
-        .store()
-        .run(move |conn| -> Result<_, crate::store::StoreError> {
-            let Some(user) = store::users::find(conn, &user_id)?.filter(|u| u.enabled) else {
-                return Ok(None);
-            };
-            let facts = Facts::load(conn, &user.id)?;
-            Ok(Some((user, facts)))
-        })
-        .await?
-        .ok_or_else(|| invalid_token("the token's user no longer exists"))?;
     let scopes = Scopes::parse(&claims.scope).unwrap_or_default();
     if !scopes.contains("openid") {
         let mut e = ApiError::new(
@@ -93,15 +80,29 @@ async fn userinfo(
     }
     // The scopes as the client holds them now: a scope removed since the
     // token was issued no longer releases its claims here.
-    let applied = realm
-        .scopes
-        .still_granted(&client.default_scopes, &client.optional_scopes, &scopes)
-        .applied;
+    let granted =
+        realm
+            .scopes
+            .still_granted(&client.default_scopes, &client.optional_scopes, &scopes);
+    let with_attributes = granted.reads_attributes();
+    let user_id = claims.sub.clone();
+    let (user, facts) = state
+        .directory
+        .store()
+        .run(move |conn| -> Result<_, crate::store::StoreError> {
+            let Some(user) = store::users::find(conn, &user_id)?.filter(|u| u.enabled) else {
+                return Ok(None);
+            };
+            let facts = Facts::load(conn, &user.id, with_attributes)?;
+            Ok(Some((user, facts)))
+        })
+        .await?
+        .ok_or_else(|| invalid_token("the token's user no longer exists"))?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(UserInfo {
             sub: user.id.clone(),
-            mapped: mappers::mapped(&applied, Target::Userinfo, facts.subject(&user)),
+            mapped: mappers::mapped(&granted.applied, Target::Userinfo, facts.subject(&user)),
         }))
 }
 

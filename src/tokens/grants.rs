@@ -163,10 +163,20 @@ pub struct Facts {
 }
 
 impl Facts {
-    pub fn load(conn: &mut DbConnection, user_id: &str) -> Result<Facts, crate::store::StoreError> {
+    /// The user's effective roles, and their attributes when a mapper of
+    /// the grant reads them (`Granted::reads_attributes`).
+    pub fn load(
+        conn: &mut DbConnection,
+        user_id: &str,
+        with_attributes: bool,
+    ) -> Result<Facts, crate::store::StoreError> {
         Ok(Facts {
             roles: store::roles::effective(conn, user_id)?,
-            attributes: store::scopes::attributes(conn, user_id)?,
+            attributes: if with_attributes {
+                store::scopes::attributes(conn, user_id)?
+            } else {
+                store::scopes::Attributes::new()
+            },
         })
     }
 
@@ -282,6 +292,7 @@ pub async fn password(
     let cookie_hash = ctx.directory.hash_token(&crypto::random_token::<32>());
     let (realm, now, client_row_id) = (ctx.realm.realm.clone(), ctx.now_ms, client.id.clone());
     let (jti_for_db, scope_text) = (jti.clone(), granted.scope.to_string());
+    let with_attributes = granted.reads_attributes();
     let (user, session, family, facts) = ctx
         .directory
         .store()
@@ -315,7 +326,7 @@ pub async fn password(
                     None
                 };
                 store::sessions::add_client(conn, &session.id, &client_row_id, now)?;
-                let facts = Facts::load(conn, &user.id)?;
+                let facts = Facts::load(conn, &user.id, with_attributes)?;
                 Ok((user, session, family, facts))
             })
         })
@@ -430,6 +441,7 @@ pub async fn authorization_code(
     let client_row_id = client.id.clone();
     let jti_for_db = jti.clone();
     let code_row = row.clone();
+    let with_attributes = granted.reads_attributes();
     let outcome = ctx
         .directory
         .store()
@@ -442,7 +454,7 @@ pub async fn authorization_code(
                 }
                 let row = code_row;
                 let (session, user) = live_session(conn, &row.session_id, now)?;
-                let facts = Facts::load(conn, &user.id)?;
+                let facts = Facts::load(conn, &user.id, with_attributes)?;
                 let family = if issues_refresh {
                     let family = new_family(
                         &realm,
@@ -799,11 +811,12 @@ pub async fn refresh(
     let granted = grant_scopes(ctx, client, &scopes)?;
     let (user, auth_time_s, facts) = {
         let (family, now) = (family.clone(), ctx.now_ms);
+        let with_attributes = granted.reads_attributes();
         ctx.directory
             .store()
             .run(move |conn| -> Result<(User, i64, Facts), Failure> {
                 let user = family_holder(conn, &family, now)?.map_err(GrantError::invalid_grant)?;
-                let facts = Facts::load(conn, &user.id)?;
+                let facts = Facts::load(conn, &user.id, with_attributes)?;
                 Ok((user, family.auth_time_s, facts))
             })
             .await?

@@ -209,6 +209,7 @@ async fn client_scopes_and_mappers_shape_every_token(backend: Backend) {
         .unwrap();
     let again = claims(refreshed["access_token"].as_str().unwrap());
     assert_eq!(again["tier"], "gold");
+    assert_eq!(again["org"]["department"], "research");
     assert_eq!(again["scope"], "openid billing profile email");
 
     // A requested resource wins over the audience mapper (RFC 9068 §3).
