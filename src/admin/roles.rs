@@ -188,6 +188,67 @@ async fn change(
         .await?)
 }
 
+/// What holds realm-role mappings, by its id in the path.
+enum Holder {
+    User(String),
+    Group(String),
+}
+
+/// Grants (`grant`) or takes realm roles from a user or a group. Taking
+/// them cuts off whoever held them through it: the user, or every member
+/// of the group and of its subgroups.
+async fn map_realm_roles(
+    state: &AppState,
+    admin: &Admin,
+    realm: String,
+    holder: Holder,
+    roles: Vec<RoleRepresentation>,
+    grant: bool,
+) -> Result<HttpResponse, ApiError> {
+    let kind = match (&holder, grant) {
+        (Holder::User(_), true) => "admin.user.roles_added",
+        (Holder::User(_), false) => "admin.user.roles_removed",
+        (Holder::Group(_), true) => "admin.group.roles_added",
+        (Holder::Group(_), false) => "admin.group.roles_removed",
+    };
+    let apply = move |conn: &mut DbConnection,
+                      realm: &Realm|
+          -> Result<(String, Vec<String>), Error> {
+        let holder_id = match &holder {
+            Holder::User(id) => find_user(conn, realm, id)?.id,
+            Holder::Group(id) => group_in(conn, realm, id)?.id,
+        };
+        for rep in &roles {
+            let role = resolve_realm_role(conn, realm, rep)?;
+            match (&holder, grant) {
+                (Holder::User(_), true) => store::roles::grant(conn, &holder_id, &role.id)?,
+                (Holder::User(_), false) => {
+                    store::roles::revoke(conn, &holder_id, &role.id)?;
+                }
+                (Holder::Group(_), true) => store::groups::add_role(conn, &holder_id, &role.id)?,
+                (Holder::Group(_), false) => {
+                    store::groups::remove_role(conn, &holder_id, &role.id)?;
+                }
+            }
+        }
+        let affected = match (&holder, grant) {
+            (_, true) => Vec::new(),
+            (Holder::User(_), false) => vec![holder_id.clone()],
+            (Holder::Group(_), false) => store::roles::members_of_subtree(conn, &holder_id)?,
+        };
+        Ok((holder_id, affected))
+    };
+    if grant {
+        change(state, admin, realm, kind, move |conn, realm| {
+            Ok(apply(conn, realm)?.0)
+        })
+        .await?;
+    } else {
+        change_then_cut_off(state, admin, realm, kind, apply).await?;
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
 // ---- realm roles ------------------------------------------------------------
 
 #[utoipa::path(tag = "roles", operation_id = "listRealmRoles",
@@ -705,23 +766,15 @@ async fn add_group_realm_mappings(
     body: web::Json<Vec<RoleRepresentation>>,
 ) -> Result<HttpResponse, ApiError> {
     let (realm, id) = path.into_inner();
-    let roles = body.into_inner();
-    change(
+    map_realm_roles(
         &state,
         &admin,
         realm,
-        "admin.group.roles_added",
-        move |conn, realm| {
-            let group = group_in(conn, realm, &id)?;
-            for rep in &roles {
-                let role = resolve_realm_role(conn, realm, rep)?;
-                store::groups::add_role(conn, &group.id, &role.id)?;
-            }
-            Ok(group.id)
-        },
+        Holder::Group(id),
+        body.into_inner(),
+        true,
     )
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }
 
 #[utoipa::path(tag = "groups", operation_id = "removeGroupRealmRoleMappings", request_body = Vec<RoleRepresentation>,
@@ -735,24 +788,15 @@ async fn remove_group_realm_mappings(
     body: web::Json<Vec<RoleRepresentation>>,
 ) -> Result<HttpResponse, ApiError> {
     let (realm, id) = path.into_inner();
-    let roles = body.into_inner();
-    change_then_cut_off(
+    map_realm_roles(
         &state,
         &admin,
         realm,
-        "admin.group.roles_removed",
-        move |conn, realm| {
-            let group = group_in(conn, realm, &id)?;
-            for rep in &roles {
-                let role = resolve_realm_role(conn, realm, rep)?;
-                store::groups::remove_role(conn, &group.id, &role.id)?;
-            }
-            let affected = store::roles::members_of_subtree(conn, &group.id)?;
-            Ok((group.id, affected))
-        },
+        Holder::Group(id),
+        body.into_inner(),
+        false,
     )
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }
 
 // ---- a user's roles and groups --------------------------------------------------
@@ -839,23 +883,15 @@ async fn add_user_realm_mappings(
     body: web::Json<Vec<RoleRepresentation>>,
 ) -> Result<HttpResponse, ApiError> {
     let (realm, id) = path.into_inner();
-    let roles = body.into_inner();
-    change(
+    map_realm_roles(
         &state,
         &admin,
         realm,
-        "admin.user.roles_added",
-        move |conn, realm| {
-            let user = find_user(conn, realm, &id)?;
-            for rep in &roles {
-                let role = resolve_realm_role(conn, realm, rep)?;
-                store::roles::grant(conn, &user.id, &role.id)?;
-            }
-            Ok(user.id)
-        },
+        Holder::User(id),
+        body.into_inner(),
+        true,
     )
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }
 
 #[utoipa::path(tag = "users", operation_id = "removeUserRealmRoleMappings", request_body = Vec<RoleRepresentation>,
@@ -869,23 +905,15 @@ async fn remove_user_realm_mappings(
     body: web::Json<Vec<RoleRepresentation>>,
 ) -> Result<HttpResponse, ApiError> {
     let (realm, id) = path.into_inner();
-    let roles = body.into_inner();
-    change_then_cut_off(
+    map_realm_roles(
         &state,
         &admin,
         realm,
-        "admin.user.roles_removed",
-        move |conn, realm| {
-            let user = find_user(conn, realm, &id)?;
-            for rep in &roles {
-                let role = resolve_realm_role(conn, realm, rep)?;
-                store::roles::revoke(conn, &user.id, &role.id)?;
-            }
-            Ok((user.id.clone(), vec![user.id]))
-        },
+        Holder::User(id),
+        body.into_inner(),
+        false,
     )
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }
 
 #[utoipa::path(tag = "users", operation_id = "addUserClientRoleMappings", request_body = Vec<RoleRepresentation>,
