@@ -2,8 +2,10 @@
 //! through `chromedriver`): an operator signs in to the admin console,
 //! creates a user, sees that user's session appear when they sign in from a
 //! second browser, ends it, and the user's next request is refused; then
-//! the user signs out another device from the account page. Screenshots go
-//! to `test-output/browser/`.
+//! the user signs out another device from the account page. A single-page
+//! app served from another origin signs in with PKCE and calls the token
+//! and userinfo endpoints with `fetch`, so Chromium itself enforces CORS.
+//! Screenshots go to `test-output/browser/`.
 //!
 //! Without chromedriver on the machine the test says so and passes, unless
 //! `LATCH_BROWSER_TESTS=require` (as in CI), when it fails.
@@ -178,15 +180,24 @@ async fn live_sessions_of(app: &TestApp, username: &str) -> usize {
         .count()
 }
 
+/// Whether chromedriver is here; without it a test is skipped, unless
+/// `LATCH_BROWSER_TESTS=require`.
+fn chromium_available() -> bool {
+    if Path::new(CHROMEDRIVER).exists() {
+        return true;
+    }
+    let required = std::env::var("LATCH_BROWSER_TESTS").is_ok_and(|v| v == "require");
+    assert!(
+        !required,
+        "{CHROMEDRIVER} is missing and LATCH_BROWSER_TESTS=require"
+    );
+    eprintln!("skipping a Chromium test: {CHROMEDRIVER} is not installed (apt-get install chromium chromium-driver)");
+    false
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_ends_a_session_and_a_user_signs_out_a_device_in_chromium() {
-    if !Path::new(CHROMEDRIVER).exists() {
-        let required = std::env::var("LATCH_BROWSER_TESTS").is_ok_and(|v| v == "require");
-        assert!(
-            !required,
-            "{CHROMEDRIVER} is missing and LATCH_BROWSER_TESTS=require"
-        );
-        eprintln!("skipping the Chromium test: {CHROMEDRIVER} is not installed (apt-get install chromium chromium-driver)");
+    if !chromium_available() {
         return;
     }
     let app = crate::helpers::spawn_app(Backend::Sqlite).await;
@@ -292,4 +303,139 @@ async fn an_operator_ends_a_session_and_a_user_signs_out_a_device_in_chromium() 
         let _ = client.close().await;
     }
     assert!(shots.taken >= 8);
+}
+
+/// Serves one HTML page for every path on a free port of 127.0.0.1: a
+/// web origin of its own. Returns the origin.
+async fn serve_page(html: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let html = html.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
+                    html.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    origin
+}
+
+/// A single-page app's callback: redeems the code with `fetch`, then calls
+/// userinfo with the access token (a request that needs a preflight), and
+/// writes what it could read into `#out`.
+fn spa_page(app: &TestApp, verifier: &str) -> String {
+    let token = app.url("/realms/demo/protocol/openid-connect/token");
+    let userinfo = app.url("/realms/demo/protocol/openid-connect/userinfo");
+    format!(
+        r#"<!doctype html><meta charset="utf-8"><title>SPA</title><pre id="out">working</pre>
+<script>
+(async () => {{
+  const out = document.getElementById("out");
+  try {{
+    const code = new URLSearchParams(location.search).get("code") || "no-code";
+    const redeemed = await fetch("{token}", {{
+      method: "POST",
+      body: new URLSearchParams({{
+        grant_type: "authorization_code", code, client_id: "spa",
+        redirect_uri: location.origin + "/callback", code_verifier: "{verifier}"
+      }})
+    }});
+    const tokens = await redeemed.json();
+    const info = await fetch("{userinfo}", {{
+      headers: {{ Authorization: "Bearer " + tokens.access_token }}
+    }});
+    const claims = await info.json();
+    out.textContent = JSON.stringify({{
+      token: redeemed.status, userinfo: info.status, username: claims.preferred_username
+    }});
+  }} catch (e) {{
+    out.textContent = "blocked: " + e.name;
+  }}
+}})();
+</script>"#
+    )
+}
+
+/// Waits until `#out` no longer says `working`; returns what it says.
+async fn page_result(browser: &Client) -> String {
+    for _ in 0..100 {
+        if let Ok(out) = browser.find(Locator::Css("#out")).await {
+            if let Ok(text) = out.text().await {
+                if text != "working" {
+                    return text;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the page's script never finished");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_page_app_on_another_origin_signs_in_with_cors_in_chromium() {
+    if !chromium_available() {
+        return;
+    }
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await;
+    let (verifier, challenge) = crate::helpers::pkce();
+    let spa = serve_page(spa_page(&app, &verifier)).await;
+    let elsewhere = serve_page(spa_page(&app, &verifier)).await;
+    let callback = format!("{spa}/callback");
+    let (status, _) = app
+        .admin(
+            reqwest::Method::POST,
+            "/demo/clients",
+            serde_json::json!({
+                "clientId": "spa", "publicClient": true,
+                "redirectUris": [callback], "webOrigins": ["+"]
+            }),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let driver = start_driver().await;
+    let profiles = tempfile::tempdir().unwrap();
+    let chromium = browser(&driver, &profiles.path().join("spa")).await;
+
+    // The app's own origin: sign-in, then the code and userinfo over CORS.
+    let mut authorize =
+        reqwest::Url::parse(&app.url("/realms/demo/protocol/openid-connect/auth")).unwrap();
+    authorize
+        .query_pairs_mut()
+        .append_pair("client_id", "spa")
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", &callback)
+        .append_pair("scope", "openid")
+        .append_pair("state", "s1")
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    chromium.goto(authorize.as_str()).await.unwrap();
+    sign_in(&chromium, "alice", &app.alice_password()).await;
+    let result: serde_json::Value =
+        serde_json::from_str(&page_result(&chromium).await).expect("the app read both answers");
+    assert_eq!(
+        result,
+        serde_json::json!({"token": 200, "userinfo": 200, "username": "alice"})
+    );
+
+    // Another origin: Chromium refuses the page the token endpoint's answer.
+    chromium
+        .goto(&format!("{elsewhere}/callback?code=stolen"))
+        .await
+        .unwrap();
+    assert_eq!(page_result(&chromium).await, "blocked: TypeError");
+    let _ = chromium.close().await;
 }
