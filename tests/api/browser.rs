@@ -306,7 +306,9 @@ async fn an_operator_ends_a_session_and_a_user_signs_out_a_device_in_chromium() 
 }
 
 /// Serves one HTML page for every path on a free port of 127.0.0.1: a
-/// web origin of its own. Returns the origin.
+/// web origin of its own. `@BODY@` in the page becomes the request's body
+/// (HTML-escaped), so a page can show what was posted to it. Returns the
+/// origin.
 async fn serve_page(html: String) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -317,12 +319,31 @@ async fn serve_page(html: String) -> String {
             tokio::spawn(async move {
                 let mut request = Vec::new();
                 let mut buf = [0u8; 4096];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let head_end = loop {
+                    if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break at + 4;
+                    }
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&request[..head_end]).to_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                while request.len() < head_end + length {
                     match stream.read(&mut buf).await {
                         Ok(0) | Err(_) => return,
                         Ok(n) => request.extend_from_slice(&buf[..n]),
                     }
                 }
+                let body = String::from_utf8_lossy(&request[head_end..head_end + length])
+                    .replace('&', "&amp;")
+                    .replace('<', "&lt;");
+                let html = html.replace("@BODY@", &body);
                 let response = format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
                     html.len()
@@ -437,5 +458,87 @@ async fn a_single_page_app_on_another_origin_signs_in_with_cors_in_chromium() {
         .await
         .unwrap();
     assert_eq!(page_result(&chromium).await, "blocked: TypeError");
+    let _ = chromium.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_post_relying_party_gets_its_code_posted_in_chromium() {
+    if !chromium_available() {
+        return;
+    }
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await;
+    let rp =
+        serve_page(r#"<!doctype html><title>RP</title><pre id="out">@BODY@</pre>"#.into()).await;
+    let callback = format!("{rp}/signin-oidc");
+    let (status, _) = app
+        .admin(
+            reqwest::Method::POST,
+            "/demo/clients",
+            serde_json::json!({"clientId": "rp", "publicClient": true, "redirectUris": [callback]}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let driver = start_driver().await;
+    let profiles = tempfile::tempdir().unwrap();
+    let chromium = browser(&driver, &profiles.path().join("rp")).await;
+    let (verifier, challenge) = crate::helpers::pkce();
+    let mut authorize =
+        reqwest::Url::parse(&app.url("/realms/demo/protocol/openid-connect/auth")).unwrap();
+    authorize
+        .query_pairs_mut()
+        .append_pair("client_id", "rp")
+        .append_pair("response_type", "code")
+        .append_pair("response_mode", "form_post")
+        .append_pair("redirect_uri", &callback)
+        .append_pair("scope", "openid")
+        .append_pair("state", "s2")
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    chromium.goto(authorize.as_str()).await.unwrap();
+    sign_in(&chromium, "alice", &app.alice_password()).await;
+
+    // The auto-submitting form ran under its CSP and posted to the RP.
+    let mut posted = String::new();
+    for _ in 0..100 {
+        if chromium
+            .current_url()
+            .await
+            .is_ok_and(|u| u.as_str() == callback)
+        {
+            if let Ok(out) = chromium.find(Locator::Css("#out")).await {
+                posted = out.text().await.unwrap_or_default();
+                if !posted.is_empty() {
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let fields: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(posted.as_bytes())
+            .into_owned()
+            .collect();
+    assert_eq!(
+        fields.get("state").map(String::as_str),
+        Some("s2"),
+        "{posted}"
+    );
+    assert_eq!(fields["iss"], app.issuer("demo"));
+    let redeemed = app
+        .client
+        .post(app.url("/realms/demo/protocol/openid-connect/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", fields["code"].as_str()),
+            ("client_id", "rp"),
+            ("redirect_uri", callback.as_str()),
+            ("code_verifier", verifier.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(redeemed.status(), 200);
+    let tokens: serde_json::Value = redeemed.json().await.unwrap();
+    assert!(tokens["id_token"].is_string());
     let _ = chromium.close().await;
 }
