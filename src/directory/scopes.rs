@@ -99,11 +99,13 @@ pub enum Source {
         full_path: bool,
     },
     Audience(String),
+    /// Keycloak's audience resolve: every client the user holds a role of.
+    AudienceResolve,
     HardCoded(String),
 }
 
 /// The mapper types Latch runs, by Keycloak's names.
-pub const MAPPER_TYPES: [&str; 8] = [
+pub const MAPPER_TYPES: [&str; 9] = [
     "oidc-usermodel-property-mapper",
     "oidc-usermodel-attribute-mapper",
     "oidc-full-name-mapper",
@@ -111,6 +113,7 @@ pub const MAPPER_TYPES: [&str; 8] = [
     "oidc-usermodel-client-role-mapper",
     "oidc-group-membership-mapper",
     "oidc-audience-mapper",
+    "oidc-audience-resolve-mapper",
     "oidc-hardcoded-claim-mapper",
 ];
 
@@ -224,6 +227,7 @@ impl Mapper {
                     })?;
                 (Source::Audience(audience.to_string()), None)
             }
+            "oidc-audience-resolve-mapper" => (Source::AudienceResolve, None),
             "oidc-hardcoded-claim-mapper" => (Source::HardCoded(need("claim.value")?), None),
             other => {
                 return Err(bad(format!(
@@ -233,7 +237,7 @@ impl Mapper {
             }
         };
         let claim = match (&source, get("claim.name").or(default_claim)) {
-            (Source::Audience(_), _) => Vec::new(),
+            (Source::Audience(_) | Source::AudienceResolve, _) => Vec::new(),
             (_, Some(name)) => claim_path(name),
             (_, None) => return Err(bad("config `claim.name` is required".into())),
         };
@@ -598,6 +602,11 @@ const BUILTINS: [Builtin; 5] = [
                     ("id.token.claim", "false"),
                     ("userinfo.token.claim", "false"),
                 ],
+            ),
+            (
+                "audience resolve",
+                "oidc-audience-resolve-mapper",
+                &[("access.token.claim", "true")],
             ),
         ],
     },

@@ -33,17 +33,33 @@ pub fn mapped<'a>(
     claims
 }
 
-/// The audiences the scopes' audience mappers add to access tokens.
+/// The audiences the scopes' audience mappers add to access tokens: the
+/// named ones, and for an audience resolve mapper every client the user
+/// holds a role of (in `access`), the token's own client (`own`) aside.
 pub fn audiences<'a>(
     scopes: impl IntoIterator<Item = &'a std::sync::Arc<ClientScope>>,
+    access: Option<&Effective>,
+    own: &str,
 ) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    let mut add = |aud: &str| {
+        if !out.iter().any(|a| a == aud) {
+            out.push(aud.to_string());
+        }
+    };
     for scope in scopes {
         for mapper in scope.mappers.iter().filter(|m| m.access) {
-            if let Source::Audience(aud) = &mapper.source {
-                if !out.contains(aud) {
-                    out.push(aud.clone());
+            match &mapper.source {
+                Source::Audience(aud) => add(aud),
+                Source::AudienceResolve => {
+                    let held = access.map(|a| a.client_roles.iter());
+                    for (client, roles) in held.into_iter().flatten() {
+                        if client != own && !roles.is_empty() {
+                            add(client);
+                        }
+                    }
                 }
+                _ => {}
             }
         }
     }
@@ -67,7 +83,7 @@ fn apply(mapper: &Mapper, subject: Subject<'_>, claims: &mut Map<String, Value>)
                 put(claims, &path, typed(mapper, values));
             }
         }
-        Source::Audience(_) => {}
+        Source::Audience(_) | Source::AudienceResolve => {}
         _ => {
             let values = read(&mapper.source, subject);
             if values.is_empty() {
@@ -130,7 +146,7 @@ fn read(source: &Source, subject: Subject<'_>) -> Vec<String> {
             })
             .unwrap_or_default(),
         Source::HardCoded(value) => vec![value.clone()],
-        Source::ClientRoles { .. } | Source::Audience(_) => Vec::new(),
+        Source::ClientRoles { .. } | Source::Audience(_) | Source::AudienceResolve => Vec::new(),
     }
 }
 
@@ -271,6 +287,7 @@ mod tests {
                 "oidc-audience-mapper",
                 &[("included.client.audience", "billing")],
             ),
+            mapper("oidc-audience-resolve-mapper", &[]),
         ])];
         let subject = Subject {
             user: None,
@@ -290,7 +307,16 @@ mod tests {
         );
         let id = mapped(&scopes, Target::Id, subject);
         assert!(!id.contains_key("tenant"));
-        assert_eq!(audiences(&scopes), vec!["billing".to_string()]);
+        assert_eq!(
+            audiences(&scopes, Some(&access), "web"),
+            vec!["billing".to_string(), "api".to_string()]
+        );
+        assert_eq!(
+            audiences(&scopes, Some(&access), "api"),
+            vec!["billing".to_string()],
+            "a client is not its own resolved audience"
+        );
+        assert_eq!(audiences(&scopes, None, "web"), vec!["billing".to_string()]);
     }
 
     #[test]

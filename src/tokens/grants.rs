@@ -98,40 +98,45 @@ pub struct Context<'a> {
     pub now_ms: i64,
 }
 
-/// RFC 9068 §3 / RFC 8707: the requested resource, else the audiences the
-/// granted scopes' audience mappers name, else the client's default
-/// audience, else the client itself.
+/// A `resource` (RFC 8707) must be an absolute URI without a fragment.
+fn check_resource(resource: Option<&str>) -> Result<(), GrantError> {
+    let ok = resource.is_none_or(|r| {
+        url::Url::parse(r)
+            .map(|u| u.fragment().is_none())
+            .unwrap_or(false)
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(GrantError::new(
+            "invalid_target",
+            "resource must be an absolute URI without a fragment",
+        ))
+    }
+}
+
+/// An access token's `aud` (RFC 9068 §3): the requested `resource` (checked
+/// by `check_resource`), else what the granted scopes' audience mappers
+/// give for the user's roles (`access`), else the client's default.
 fn audience(
     client: &Client,
     granted: &Granted,
     resource: Option<&str>,
-) -> Result<Audience, GrantError> {
-    match resource {
-        Some(r) => {
-            let ok = url::Url::parse(r)
-                .map(|u| u.fragment().is_none())
-                .unwrap_or(false);
-            if !ok {
-                return Err(GrantError::new(
-                    "invalid_target",
-                    "resource must be an absolute URI without a fragment",
-                ));
-            }
-            Ok(Audience::One(r.to_string()))
-        }
-        None => {
-            let mapped = claims::audiences(&granted.applied);
-            if !mapped.is_empty() {
-                return Ok(Audience::of(mapped));
-            }
-            Ok(Audience::One(
-                client
-                    .default_audience
-                    .clone()
-                    .unwrap_or_else(|| client.client_id.clone()),
-            ))
-        }
+    access: Option<&store::roles::Effective>,
+) -> Audience {
+    if let Some(r) = resource {
+        return Audience::One(r.to_string());
     }
+    let mapped = claims::audiences(&granted.applied, access, &client.client_id);
+    if !mapped.is_empty() {
+        return Audience::of(mapped);
+    }
+    Audience::One(
+        client
+            .default_audience
+            .clone()
+            .unwrap_or_else(|| client.client_id.clone()),
+    )
 }
 
 /// Resolves a requested scope against the client's client scopes.
@@ -213,7 +218,8 @@ pub async fn client_credentials(
         .into());
     }
     let granted = grant_scopes(ctx, client, &scopes)?;
-    let aud = audience(client, &granted, resource)?;
+    check_resource(resource)?;
+    let aud = audience(client, &granted, resource, None);
     let status = status_position(ctx).await?;
     let minted = mint_access(
         ctx.realm,
@@ -283,7 +289,7 @@ pub async fn password(
         .into());
     }
     let granted = grant_scopes(ctx, client, &parse_scopes(scope.unwrap_or("openid"))?)?;
-    let aud = audience(client, &granted, resource)?;
+    check_resource(resource)?;
     let jti = new_jti();
     let issues_refresh = client.allows(GrantType::RefreshToken);
     let refresh_value = crypto::random_token::<32>();
@@ -338,7 +344,7 @@ pub async fn password(
         client,
         &user,
         &granted,
-        aud,
+        resource,
         jti,
         &session.id,
         None,
@@ -430,7 +436,7 @@ pub async fn authorization_code(
         .into());
     }
     let granted = grant_scopes(ctx, client, &Scopes::parse(&row.scope).unwrap_or_default())?;
-    let aud = audience(client, &granted, r.resource)?;
+    check_resource(r.resource)?;
     let offline = granted.scope.contains("offline_access");
     let jti = new_jti();
     let issues_refresh = client.allows(GrantType::RefreshToken);
@@ -506,7 +512,7 @@ pub async fn authorization_code(
         client,
         &user,
         &granted,
-        aud,
+        r.resource,
         jti,
         &row.session_id,
         row.nonce.as_deref(),
@@ -658,7 +664,7 @@ fn respond(
     client: &Client,
     user: &User,
     granted: &Granted,
-    aud: Audience,
+    resource: Option<&str>,
     jti: String,
     sid: &str,
     nonce: Option<&str>,
@@ -678,7 +684,7 @@ fn respond(
         AccessGrant {
             issuer: ctx.issuer,
             subject: &user.id,
-            audience: aud,
+            audience: audience(client, granted, resource, Some(&facts.roles)),
             client,
             scopes: &granted.scope,
             sid: Some(sid),
@@ -821,7 +827,7 @@ pub async fn refresh(
             })
             .await?
     };
-    let aud = audience(client, &granted, resource)?;
+    check_resource(resource)?;
     let successor = crypto::random_token::<32>();
     let jti = new_jti();
     let status = status_position(ctx).await?;
@@ -830,7 +836,7 @@ pub async fn refresh(
         client,
         &user,
         &granted,
-        aud,
+        resource,
         jti.clone(),
         &family.session_id,
         None,

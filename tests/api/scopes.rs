@@ -240,6 +240,41 @@ async fn client_scopes_and_mappers_shape_every_token(backend: Backend) {
     assert_eq!(access["aud"], "demo-app");
     assert_eq!(access["scope"], "openid profile email");
 
+    // Keycloak's audience resolve (in the roles scope): a client whose role
+    // the user holds becomes the audience.
+    api.ok(
+        Method::POST,
+        "/clients",
+        json!({"clientId": "orders-api", "publicClient": true, "redirectUris": ["https://orders.example/cb"]}),
+    )
+    .await;
+    let orders = api
+        .ok(Method::GET, "/clients?clientId=orders-api", Value::Null)
+        .await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    api.ok(
+        Method::POST,
+        &format!("/clients/{orders}/roles"),
+        json!({"name": "reader"}),
+    )
+    .await;
+    api.ok(
+        Method::POST,
+        &format!("/users/{alice}/role-mappings/clients/{orders}"),
+        json!([{"name": "reader"}]),
+    )
+    .await;
+    let resolved = app.alice_tokens("openid").await;
+    let access = claims(resolved["access_token"].as_str().unwrap());
+    assert_eq!(access["aud"], "orders-api", "{access}");
+    assert_eq!(access["azp"], "demo-app");
+    assert_eq!(
+        access["resource_access"]["orders-api"]["roles"],
+        json!(["reader"])
+    );
+
     // A client acting for itself gets the scope's constant and audience.
     let cc: Value = client_credentials(&app, Some("billing"))
         .await
