@@ -194,7 +194,16 @@ impl Mapper {
                 })?;
                 (Source::Property(parsed), None)
             }
-            "oidc-usermodel-attribute-mapper" => (Source::Attribute(need("user.attribute")?), None),
+            "oidc-usermodel-attribute-mapper" => {
+                let attribute = need("user.attribute")?;
+                // Keycloak's user profile makes username, email and the
+                // names attributes too; its built-in scopes map them so.
+                let source = match Property::parse(&attribute) {
+                    Some(p) if p != Property::EmailVerified => Source::Property(p),
+                    _ => Source::Attribute(attribute),
+                };
+                (source, None)
+            }
             "oidc-full-name-mapper" => (Source::FullName, Some("name")),
             "oidc-usermodel-realm-role-mapper" => (
                 Source::RealmRoles {

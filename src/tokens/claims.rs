@@ -333,4 +333,31 @@ mod tests {
         assert!(Mapper::parse("i".into(), "n".into(), "oidc-script-mapper", other).is_err());
         assert_eq!(claim_path("a\\.b.c"), vec!["a.b", "c"]);
     }
+
+    #[test]
+    fn attribute_mappers_read_the_profile_properties_keycloak_treats_as_attributes() {
+        let config = |attribute: &str| -> Config {
+            [("user.attribute", attribute), ("claim.name", "c")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let source = |attribute: &str| {
+            Mapper::parse(
+                "i".into(),
+                "n".into(),
+                "oidc-usermodel-attribute-mapper",
+                config(attribute),
+            )
+            .unwrap()
+            .source
+        };
+        assert_eq!(source("firstName"), Source::Property(Property::FirstName));
+        assert_eq!(source("username"), Source::Property(Property::Username));
+        assert_eq!(source("department"), Source::Attribute("department".into()));
+        assert_eq!(
+            source("emailVerified"),
+            Source::Attribute("emailVerified".into())
+        );
+    }
 }

@@ -196,16 +196,26 @@ async fn a_keycloak_file_imports_and_its_pbkdf2_password_is_upgraded(backend: Ba
                 {"name": "address", "protocol": "openid-connect",
                  "protocolMapper": "oidc-address-mapper", "consentRequired": false, "config": {}}
              ]},
-            {"name": "role_list", "protocol": "saml", "protocolMappers": []}
+            {"name": "role_list", "protocol": "saml", "protocolMappers": []},
+            // Keycloak's user profile maps the names as attributes.
+            {"name": "profile", "protocol": "openid-connect",
+             "attributes": {"include.in.token.scope": "true"},
+             "protocolMappers": [
+                {"name": "given name", "protocol": "openid-connect",
+                 "protocolMapper": "oidc-usermodel-attribute-mapper", "consentRequired": false,
+                 "config": {"user.attribute": "firstName", "claim.name": "given_name",
+                            "jsonType.label": "String", "access.token.claim": "true",
+                            "id.token.claim": "true", "userinfo.token.claim": "true"}}
+             ]}
         ],
         "defaultDefaultClientScopes": ["department", "profile", "roles"],
         "clients": [{
             "clientId": "kc-cli", "publicClient": true, "standardFlowEnabled": false,
             "directAccessGrantsEnabled": true, "protocol": "openid-connect",
-            "defaultClientScopes": ["department", "roles", "web-origins"]
+            "defaultClientScopes": ["department", "profile", "roles", "web-origins"]
         }],
         "users": [{
-            "username": "kcuser", "enabled": true, "totp": false, "emailVerified": true,
+            "username": "kcuser", "firstName": "Kim", "enabled": true, "totp": false, "emailVerified": true,
             "groups": ["/team"], "attributes": {"department": ["sales"]},
             "credentials": [{
                 "type": "password",
@@ -252,6 +262,7 @@ async fn a_keycloak_file_imports_and_its_pbkdf2_password_is_upgraded(backend: Ba
     );
     assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 120);
     assert_eq!(c["department"], "sales", "the file's scope and mapper");
+    assert_eq!(c["given_name"], "Kim", "firstName mapped as an attribute");
     // Upgraded: the export now shows an argon2 credential, and it still works.
     let token = app.admin_token().await;
     let (_, doc) = app
