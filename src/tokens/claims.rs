@@ -101,18 +101,12 @@ fn read(source: &Source, subject: Subject<'_>) -> Vec<String> {
     let user = subject.user;
     match source {
         Source::Property(p) => user.and_then(|u| property(u, *p)).into_iter().collect(),
-        Source::Attribute(name) => {
-            let stored = subject.attributes.and_then(|a| a.get(name)).cloned();
-            match stored {
-                Some(values) => values,
-                // Keycloak lets the attribute mapper name a user property.
-                None => user
-                    .zip(property_named(name))
-                    .and_then(|(u, p)| property(u, p))
-                    .into_iter()
-                    .collect(),
-            }
-        }
+        // An attribute named like a user property was parsed as one.
+        Source::Attribute(name) => subject
+            .attributes
+            .and_then(|a| a.get(name))
+            .cloned()
+            .unwrap_or_default(),
         Source::FullName => user
             .map(|u| {
                 [&u.first_name, &u.last_name]
@@ -148,16 +142,6 @@ fn read(source: &Source, subject: Subject<'_>) -> Vec<String> {
         Source::HardCoded(value) => vec![value.clone()],
         Source::ClientRoles { .. } | Source::Audience(_) | Source::AudienceResolve => Vec::new(),
     }
-}
-
-fn property_named(name: &str) -> Option<Property> {
-    Some(match name {
-        "username" => Property::Username,
-        "email" => Property::Email,
-        "firstName" => Property::FirstName,
-        "lastName" => Property::LastName,
-        _ => return None,
-    })
 }
 
 fn property(user: &User, p: Property) -> Option<String> {
