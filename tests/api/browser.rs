@@ -391,6 +391,19 @@ fn spa_page(app: &TestApp, verifier: &str) -> String {
     )
 }
 
+/// Opens a code request of realm `demo` (`openid`, S256 PKCE, and
+/// `params`: client, redirect URI, state, challenge…) and signs alice in.
+async fn alice_signs_in_to(browser: &Client, app: &TestApp, params: &[(&str, &str)]) {
+    let mut all = vec![
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("code_challenge_method", "S256"),
+    ];
+    all.extend_from_slice(params);
+    browser.goto(&app.auth_url("demo", &all)).await.unwrap();
+    sign_in(browser, "alice", &app.alice_password()).await;
+}
+
 /// Waits until `#out` no longer says `working`; returns what it says.
 async fn page_result(browser: &Client) -> String {
     for _ in 0..100 {
@@ -432,19 +445,17 @@ async fn a_single_page_app_on_another_origin_signs_in_with_cors_in_chromium() {
     let chromium = browser(&driver, &profiles.path().join("spa")).await;
 
     // The app's own origin: sign-in, then the code and userinfo over CORS.
-    let mut authorize =
-        reqwest::Url::parse(&app.url("/realms/demo/protocol/openid-connect/auth")).unwrap();
-    authorize
-        .query_pairs_mut()
-        .append_pair("client_id", "spa")
-        .append_pair("response_type", "code")
-        .append_pair("redirect_uri", &callback)
-        .append_pair("scope", "openid")
-        .append_pair("state", "s1")
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
-    chromium.goto(authorize.as_str()).await.unwrap();
-    sign_in(&chromium, "alice", &app.alice_password()).await;
+    alice_signs_in_to(
+        &chromium,
+        &app,
+        &[
+            ("client_id", "spa"),
+            ("redirect_uri", &callback),
+            ("state", "s1"),
+            ("code_challenge", &challenge),
+        ],
+    )
+    .await;
     let result: serde_json::Value =
         serde_json::from_str(&page_result(&chromium).await).expect("the app read both answers");
     assert_eq!(
@@ -482,20 +493,18 @@ async fn a_form_post_relying_party_gets_its_code_posted_in_chromium() {
     let profiles = tempfile::tempdir().unwrap();
     let chromium = browser(&driver, &profiles.path().join("rp")).await;
     let (verifier, challenge) = crate::helpers::pkce();
-    let mut authorize =
-        reqwest::Url::parse(&app.url("/realms/demo/protocol/openid-connect/auth")).unwrap();
-    authorize
-        .query_pairs_mut()
-        .append_pair("client_id", "rp")
-        .append_pair("response_type", "code")
-        .append_pair("response_mode", "form_post")
-        .append_pair("redirect_uri", &callback)
-        .append_pair("scope", "openid")
-        .append_pair("state", "s2")
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
-    chromium.goto(authorize.as_str()).await.unwrap();
-    sign_in(&chromium, "alice", &app.alice_password()).await;
+    alice_signs_in_to(
+        &chromium,
+        &app,
+        &[
+            ("client_id", "rp"),
+            ("response_mode", "form_post"),
+            ("redirect_uri", &callback),
+            ("state", "s2"),
+            ("code_challenge", &challenge),
+        ],
+    )
+    .await;
 
     // The auto-submitting form ran under its CSP and posted to the RP.
     let mut posted = String::new();
