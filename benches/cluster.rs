@@ -7,6 +7,7 @@
 //! ```sh
 //! cargo bench --bench cluster -- [--revocations N] [--postgres URL] [--redis URL]
 //! ```
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;

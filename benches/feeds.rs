@@ -6,6 +6,7 @@
 //! ```sh
 //! cargo bench --bench feeds -- [--tokens N] [--subscribers N]
 //! ```
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Read;
 use std::process::{Child, Command, Stdio};

@@ -9,19 +9,19 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
+use crate::app::Latch;
 use crate::directory::bootstrap::{account_redirect_uri, ACCOUNT_CLIENT};
 use crate::directory::RealmState;
 use crate::http::first_party::{see_other, FirstParty};
 use crate::http::form::Params;
 use crate::http::pages::{self, PageError};
-use crate::http::AppState;
 use crate::login::{credentials, csrf};
 use crate::revocation::cascade::{Actor, SecurityEvent};
 use crate::store::sessions::SessionRow;
 use crate::store::users::User;
 use crate::store::{self};
 
-fn first_party(state: &AppState, realm: &str) -> FirstParty {
+fn first_party(state: &Latch, realm: &str) -> FirstParty {
     FirstParty {
         realm: realm.to_string(),
         client_id: ACCOUNT_CLIENT,
@@ -110,7 +110,7 @@ fn notice(code: Option<&str>) -> Option<&'static str> {
 }
 
 async fn render(
-    state: &AppState,
+    state: &Latch,
     realm: &RealmState,
     req: &HttpRequest,
     current: &SessionRow,
@@ -184,7 +184,7 @@ fn error_page(e: PageError) -> HttpResponse {
 }
 
 async fn signed_in(
-    state: &AppState,
+    state: &Latch,
     realm: &RealmState,
     req: &HttpRequest,
 ) -> Result<Option<(SessionRow, User)>, HttpResponse> {
@@ -195,7 +195,7 @@ async fn signed_in(
 
 /// `GET /realms/{realm}/account`
 pub async fn show(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     path: web::Path<String>,
     req: HttpRequest,
 ) -> HttpResponse {
@@ -214,7 +214,7 @@ pub async fn show(
 
 /// `GET /realms/{realm}/account/callback`
 pub async fn callback(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     path: web::Path<String>,
     req: HttpRequest,
 ) -> HttpResponse {
@@ -233,7 +233,7 @@ pub async fn callback(
 
 /// Runs a security event for the signed-in user and tells every node.
 async fn run(
-    state: &AppState,
+    state: &Latch,
     realm: &RealmState,
     actor: Actor,
     event: SecurityEvent,
@@ -251,7 +251,7 @@ async fn run(
 
 /// `POST /realms/{realm}/account/actions`
 pub async fn act(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     path: web::Path<String>,
     req: HttpRequest,
     body: web::Payload,
@@ -272,8 +272,9 @@ pub async fn act(
         Ok(None) => return see_other(&page_path(&realm.realm.name)),
         Err(response) => return response,
     };
-    let actor = Actor {
-        who: format!("user:{}", user.id),
+    let actor = Actor::User {
+        user_id: user.id.clone().into(),
+        sid: None,
         ip: req.peer_addr().map(|a| a.ip().to_string()),
     };
     let field = |name: &str| form.get(name).ok().flatten().unwrap_or("").to_string();
@@ -342,7 +343,7 @@ pub async fn act(
 }
 
 async fn change_password(
-    state: &AppState,
+    state: &Latch,
     realm: &RealmState,
     req: &HttpRequest,
     current: &SessionRow,

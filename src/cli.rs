@@ -536,7 +536,7 @@ fn run_admin(
         }) => {
             let alg = alg.map(|a| a.parse::<Alg>()).transpose()?;
             if emergency {
-                let retired = actions::emergency_rotate(conn, master, &realm, alg, &Actor::cli())?;
+                let retired = actions::emergency_rotate(conn, master, &realm, alg, &Actor::Cli)?;
                 println!(
                     "retired {} key(s) at once: {}",
                     retired.len(),
@@ -647,7 +647,7 @@ fn run_admin(
                     &username,
                     &role,
                     client.as_deref(),
-                    &Actor::cli(),
+                    &Actor::Cli,
                 )?),
             }
         }
@@ -683,7 +683,7 @@ fn run_admin(
                     &realm,
                     &username,
                     &path,
-                    &Actor::cli(),
+                    &Actor::Cli,
                 )?),
                 GroupCommand::GrantRole {
                     realm,
@@ -698,10 +698,10 @@ fn run_admin(
             }
         }
         Command::Realm(RealmCommand::LogoutAll { name }) => {
-            report(actions::logout_realm(conn, &name, &Actor::cli())?)
+            report(actions::logout_realm(conn, &name, &Actor::Cli)?)
         }
         Command::Client(ClientCommand::RevokeTokens { realm, client_id }) => report(
-            actions::revoke_client_tokens(conn, &realm, &client_id, &Actor::cli())?,
+            actions::revoke_client_tokens(conn, &realm, &client_id, &Actor::Cli)?,
         ),
         Command::User(UserCommand::SetPassword(u)) => {
             let password = read_password()?;
@@ -710,14 +710,14 @@ fn run_admin(
                 &u.realm,
                 &u.username,
                 &password,
-                &Actor::cli(),
+                &Actor::Cli,
             )?)
         }
         Command::User(UserCommand::Disable(u)) => report(actions::disable_user(
             conn,
             &u.realm,
             &u.username,
-            &Actor::cli(),
+            &Actor::Cli,
         )?),
         Command::User(UserCommand::Enable(u)) => {
             actions::enable_user(conn, &u.realm, &u.username)?;
@@ -728,7 +728,7 @@ fn run_admin(
             conn,
             &u.realm,
             &u.username,
-            &Actor::cli(),
+            &Actor::Cli,
         )?),
         Command::Session(SessionCommand::List { realm, user }) => {
             list_sessions(conn, &realm, user.as_deref())
@@ -756,7 +756,7 @@ fn run_admin(
             list_notices(conn, &realm, sid.as_deref())
         }
         Command::Session(SessionCommand::End { realm, sid }) => {
-            report(actions::end_session(conn, &realm, &sid, &Actor::cli())?)
+            report(actions::end_session(conn, &realm, &sid, &Actor::Cli)?)
         }
     }
 }

@@ -3,7 +3,9 @@
 //! binary and the tests both use it.
 
 pub mod account;
+pub mod actor;
 pub mod admin;
+pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -12,11 +14,14 @@ pub mod crypto;
 pub mod directory;
 pub mod error;
 pub mod http;
+pub mod ids;
 pub mod keys;
 pub mod limits;
 pub mod login;
 pub mod oidc;
+pub mod operations;
 pub mod revocation;
+pub mod routes;
 pub mod setup;
 pub mod store;
 pub mod telemetry;
@@ -26,17 +31,12 @@ pub mod verify;
 pub mod workers;
 
 use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::web;
 
+use app::Latch;
 use config::Settings;
-use directory::Directory;
-use http::metrics::Metrics;
-use http::AppState;
-use revocation::{EventSink, Follower};
 use setup::{Opened, StartError};
 
 /// A server bound to its port, ready to run.
@@ -44,7 +44,7 @@ pub struct Application {
     server: Server,
     addr: SocketAddr,
     public_base: String,
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     background: Vec<tokio::task::JoinHandle<()>>,
     bootstrap: Bootstrap,
 }
@@ -84,126 +84,16 @@ impl Application {
         listener: TcpListener,
         addr: SocketAddr,
     ) -> Result<Application, StartError> {
-        let Opened { store, master } = opened;
         let public_base = settings.public_base_for(addr);
-        {
-            let (store, master, base) = (store.clone(), master.clone(), public_base.clone());
-            tokio::task::spawn_blocking(move || -> Result<(), error::Error> {
-                let mut conn = store.conn()?;
-                directory::bootstrap::ensure_builtins_everywhere(&mut conn, &master, &base)
-            })
-            .await
-            .map_err(|e| StartError::Failed(format!("start-up task failed: {e}")))??;
-        }
-        let directory = Arc::new(Directory::new(store.clone(), master));
-        let index = Arc::new(revocation::Index::default());
-        let (event_feed, _) = tokio::sync::broadcast::channel(4096);
-        let metrics = web::Data::new(Metrics::default());
-        let follower = {
-            let store = store.clone();
-            let index = Arc::clone(&index);
-            let sinks: Vec<Arc<dyn EventSink>> = vec![
-                directory.clone(),
-                Arc::new(revocation::Feed(event_feed.clone())),
-            ];
-            tokio::task::spawn_blocking(move || Follower::new(store, index, sinks))
-                .await
-                .map_err(|e| StartError::Failed(format!("start-up task failed: {e}")))??
-        };
-        let poll = Duration::from_millis(settings.revocation_poll_ms);
-        follower.metrics.register(&metrics);
-        let fanout = match &settings.redis {
-            Some(url) => {
-                let fanout = revocation::fanout::Fanout::new(
-                    url,
-                    &settings.redis_channel,
-                    settings.simulate_fanout_loss_one_in,
-                )
-                .map_err(|e| StartError::Config(config::ConfigError(e)))?;
-                metrics.register(
-                    "redis_fanout_connected",
-                    "1 while subscribed to Redis fan-out",
-                    fanout.connected.clone(),
-                );
-                Some(fanout)
-            }
-            None => None,
-        };
-        let clock = Arc::new(clock::Clock::skewed(settings.simulate_clock_skew_ms));
-        {
-            let (clock, store) = (Arc::clone(&clock), store.clone());
-            let offset = store.run(move |conn| clock.sync(conn)).await?;
-            tracing::debug!(offset_ms = offset, "measured the database clock");
-        }
-        let mut background = vec![
-            follower.spawn_polling(poll),
-            keys::maintenance::spawn(
-                store.clone(),
-                Arc::clone(&directory),
-                Duration::from_secs(1),
-            ),
-            revocation::housekeeping::spawn(store.clone(), Arc::clone(&index), Arc::clone(&clock)),
-            revocation::expiry::spawn(
-                store.clone(),
-                Arc::clone(&follower),
-                fanout.clone(),
-                Arc::clone(&clock),
-            ),
-        ];
-        if let Some(fanout) = &fanout {
-            background.push(fanout.spawn_subscriber(Arc::clone(&follower)));
-        }
-        let deliverer = revocation::notices::Deliverer::new(
-            store.clone(),
-            Arc::clone(&directory),
-            public_base.clone(),
-            settings.backchannel_horizon_s,
-        )?;
-        background.push(deliverer.spawn(Duration::from_millis(250)));
-        let status_lists = {
-            let (store, index, follower) =
-                (store.clone(), Arc::clone(&index), Arc::clone(&follower));
-            tokio::task::spawn_blocking(move || {
-                revocation::status_list::StatusLists::load(store, index, follower)
-            })
-            .await
-            .map_err(|e| StartError::Failed(format!("start-up task failed: {e}")))??
-        };
-        background.push(status_lists.spawn_sync(Duration::from_millis(200)));
-        let committer = revocation::committer::Committer::start(
-            store.clone(),
-            after_commit(&follower, fanout.clone()),
-        );
-        tokens::set_leeway_s(settings.clock_leeway_s);
-        let defences = Arc::new(limits::Defences::from_settings(&settings));
-        background.push({
-            let defences = Arc::clone(&defences);
-            tokio::spawn(async move {
-                let mut ticker = tokio::time::interval(Duration::from_secs(60));
-                loop {
-                    ticker.tick().await;
-                    defences.prune(time::now_ms());
-                }
-            })
-        });
-        let state = web::Data::new(AppState {
-            settings: settings.clone(),
-            public_base: public_base.clone(),
-            directory,
-            follower,
-            clock,
-            password_pool: login::password_pool::PasswordPool::for_this_machine(),
-            index,
-            committer,
-            verified: tokens::cache::VerifiedCache::default(),
-            fanout,
-            event_feed,
-            status_lists,
-            defences,
-        });
+        let (latch, metrics, background) =
+            Latch::assemble(settings.clone(), opened, public_base.clone())
+                .await?
+                .spawn_background();
+        let state = web::Data::new(latch);
+        let metrics = web::Data::from(metrics);
         let app_state = state.clone();
         let mut server =
-            actix_web::HttpServer::new(move || http::app(app_state.clone(), metrics.clone()))
+            actix_web::HttpServer::new(move || routes::app(app_state.clone(), metrics.clone()))
                 .shutdown_timeout(10);
         if settings.workers > 0 {
             server = server.workers(settings.workers);
@@ -286,22 +176,4 @@ fn open_and_bootstrap(settings: &Settings) -> Result<(Opened, Bootstrap), StartE
             demo,
         },
     ))
-}
-
-/// What the group committer does after each commit: apply the batch's
-/// events to this node's index, then publish them to the other nodes.
-fn after_commit(
-    follower: &revocation::FollowerHandle,
-    fanout: Option<Arc<revocation::fanout::Fanout>>,
-) -> revocation::committer::AfterCommit {
-    let follower = Arc::clone(follower);
-    let runtime = tokio::runtime::Handle::current();
-    Box::new(move |conn| match follower.catch_up_on(conn) {
-        Ok(events) => {
-            if let Some(fanout) = &fanout {
-                runtime.block_on(fanout.publish(&events));
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "cannot read back committed events; the poll will"),
-    })
 }

@@ -8,9 +8,9 @@ use std::pin::Pin;
 
 use actix_web::{web, FromRequest, HttpRequest};
 
+use crate::app::Latch;
 use crate::directory::bootstrap::{ADMIN_ROLE, MASTER_REALM};
 use crate::http::errors::ApiError;
-use crate::http::AppState;
 use crate::revocation::cascade::Actor;
 use crate::tokens::AccessClaims;
 
@@ -27,7 +27,7 @@ pub struct Admin {
 impl Admin {
     /// Checks a bearer token; the error is the response to send.
     pub async fn from_token(
-        state: &AppState,
+        state: &Latch,
         token: &str,
         ip: Option<String>,
     ) -> Result<Admin, ApiError> {
@@ -44,8 +44,9 @@ impl Admin {
             .map(str::to_string)
             .unwrap_or_else(|| claims.sub.clone());
         Ok(Admin {
-            actor: Actor {
-                who: format!("admin:{username}"),
+            actor: Actor::Admin {
+                user_id: claims.sub.clone().into(),
+                username: username.clone(),
                 ip,
             },
             user_id: claims.sub,
@@ -74,7 +75,7 @@ impl FromRequest for Admin {
         let req = req.clone();
         Box::pin(async move {
             let state = req
-                .app_data::<web::Data<AppState>>()
+                .app_data::<web::Data<Latch>>()
                 .ok_or_else(|| ApiError::unavailable("the server is starting"))?;
             let token = bearer(&req)
                 .ok_or_else(|| ApiError::unauthorized("a bearer access token is required"))?;

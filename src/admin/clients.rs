@@ -10,10 +10,10 @@ use utoipa::ToSchema;
 
 use super::realms::{find as find_realm, run_event};
 use super::{audit, created, in_field, Admin, ErrorRepresentation, OutcomeRepresentation};
+use crate::app::Latch;
 use crate::directory::clients::{self as client_dir, Client, Credentials, GrantType, NewClient};
 use crate::error::Error;
 use crate::http::errors::ApiError;
-use crate::http::AppState;
 use crate::revocation::cascade::SecurityEvent;
 use crate::store::clients::{ClientChanges, ClientRow};
 use crate::store::realms::Realm;
@@ -221,7 +221,7 @@ pub struct ClientFilter {
 }
 
 pub async fn list_clients(
-    state: &AppState,
+    state: &Latch,
     realm: String,
     client_id: Option<String>,
 ) -> Result<Vec<Client>, ApiError> {
@@ -251,7 +251,7 @@ pub async fn list_clients(
 )]
 #[get("/{realm}/clients")]
 async fn list(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<String>,
     filter: web::Query<ClientFilter>,
@@ -264,7 +264,7 @@ async fn list(
 
 /// Registers a client; returns it with its secret (shown this once).
 pub async fn create_client(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     realm: String,
     rep: ClientRepresentation,
@@ -396,7 +396,7 @@ pub async fn create_client(
 )]
 #[post("/{realm}/clients")]
 async fn create(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<String>,
     body: web::Json<ClientRepresentation>,
@@ -414,7 +414,7 @@ async fn create(
     ))
 }
 
-pub async fn read_client(state: &AppState, realm: String, id: String) -> Result<Client, ApiError> {
+pub async fn read_client(state: &Latch, realm: String, id: String) -> Result<Client, ApiError> {
     Ok(state
         .directory
         .store()
@@ -437,7 +437,7 @@ pub async fn read_client(state: &AppState, realm: String, id: String) -> Result<
 )]
 #[get("/{realm}/clients/{id}")]
 async fn read(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<ClientRepresentation>, ApiError> {
@@ -449,7 +449,7 @@ async fn read(
 
 /// Changes a client; `enabled: false` also revokes every token it holds.
 pub async fn update_client(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     realm: String,
     id: String,
@@ -593,7 +593,7 @@ pub async fn update_client(
 )]
 #[put("/{realm}/clients/{id}")]
 async fn update(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
     body: web::Json<ClientRepresentation>,
@@ -605,7 +605,7 @@ async fn update(
 
 /// Deletes a client after revoking every token it holds.
 pub async fn delete_client(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     realm: String,
     id: String,
@@ -655,7 +655,7 @@ pub async fn delete_client(
 )]
 #[delete("/{realm}/clients/{id}")]
 async fn remove(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -683,7 +683,7 @@ pub struct Rotation {
 
 /// Replaces the secret; for a compromise use [`compromised_client`].
 pub async fn new_secret(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     realm: String,
     id: String,
@@ -737,7 +737,7 @@ pub async fn new_secret(
 )]
 #[post("/{realm}/clients/{id}/client-secret")]
 async fn regenerate_secret(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
     rotation: web::Query<Rotation>,
@@ -760,7 +760,7 @@ async fn regenerate_secret(
 }
 
 pub async fn revoke_client_tokens(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     realm: String,
     id: String,
@@ -787,7 +787,7 @@ pub async fn revoke_client_tokens(
 )]
 #[post("/{realm}/clients/{id}/revoke-tokens")]
 async fn revoke_tokens(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<OutcomeRepresentation>, ApiError> {
@@ -814,7 +814,7 @@ pub struct CompromiseRepresentation {
 /// once (no overlap), and its back-channel is told to end every session
 /// it took part in.
 pub async fn compromised_client(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     realm: String,
     id: String,
@@ -853,7 +853,7 @@ pub async fn compromised_client(
 )]
 #[post("/{realm}/clients/{id}/compromised")]
 async fn compromised(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {

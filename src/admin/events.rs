@@ -6,9 +6,9 @@ use utoipa::ToSchema;
 
 use super::realms::find as find_realm;
 use super::{Admin, ErrorRepresentation, Page};
+use crate::app::Latch;
 use crate::error::Error;
 use crate::http::errors::ApiError;
-use crate::http::AppState;
 use crate::store::{self, audit::AuditQuery};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -83,7 +83,7 @@ fn parse_time(field: &str, text: &str, end_of_day: bool) -> Result<i64, ApiError
 }
 
 pub async fn list_events(
-    state: &AppState,
+    state: &Latch,
     realm: String,
     filter: &EventFilter,
 ) -> Result<Vec<EventRepresentation>, ApiError> {
@@ -139,7 +139,7 @@ pub async fn list_events(
 )]
 #[get("/{realm}/events")]
 async fn list(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<String>,
     filter: web::Query<EventFilter>,

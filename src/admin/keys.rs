@@ -9,10 +9,10 @@ use utoipa::ToSchema;
 
 use super::realms::find as find_realm;
 use super::{audit, in_field, Admin, ErrorRepresentation};
+use crate::app::Latch;
 use crate::directory::realms as realm_dir;
 use crate::error::Error;
 use crate::http::errors::ApiError;
-use crate::http::AppState;
 use crate::keys::Alg;
 use crate::store;
 
@@ -50,7 +50,7 @@ pub struct KeysRepresentation {
     pub keys: Vec<KeyRepresentation>,
 }
 
-pub async fn list_keys(state: &AppState, realm: String) -> Result<KeysRepresentation, ApiError> {
+pub async fn list_keys(state: &Latch, realm: String) -> Result<KeysRepresentation, ApiError> {
     let rows = state
         .directory
         .store()
@@ -107,7 +107,7 @@ pub async fn list_keys(state: &AppState, realm: String) -> Result<KeysRepresenta
 )]
 #[get("/{realm}/keys")]
 async fn list(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<String>,
 ) -> Result<web::Json<KeysRepresentation>, ApiError> {
@@ -133,7 +133,7 @@ pub struct RotationRepresentation {
 }
 
 pub async fn rotate_keys(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     realm: String,
     request: RotationRequest,
@@ -189,7 +189,7 @@ pub async fn rotate_keys(
 )]
 #[post("/{realm}/keys/rotate")]
 async fn rotate(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<String>,
     body: web::Bytes,

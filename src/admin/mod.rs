@@ -167,10 +167,10 @@ pub fn audit(
         &[NewAudit {
             realm_id: realm_id.to_string(),
             at_ms: crate::time::now_ms(),
-            actor: admin.actor.who.clone(),
+            actor: admin.actor.audit_name(),
             kind: kind.to_string(),
             subject: subject.to_string(),
-            ip: admin.actor.ip.clone(),
+            ip: admin.actor.ip(),
             detail: detail.map(|d| d.to_string()),
         }],
     )

@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{audit, created, in_field, Admin, ErrorRepresentation, OutcomeRepresentation};
+use crate::app::Latch;
 use crate::directory::bootstrap::{self, MASTER_REALM};
 use crate::directory::realms as realm_dir;
 use crate::error::Error;
 use crate::http::errors::ApiError;
-use crate::http::AppState;
 use crate::revocation::cascade::SecurityEvent;
 use crate::store::realms::{Realm, RealmChanges};
 use crate::store::{self, DbConnection};
@@ -197,7 +197,7 @@ pub fn find(conn: &mut DbConnection, name: &str) -> Result<Realm, Error> {
 )]
 #[get("")]
 async fn list(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
 ) -> Result<web::Json<Vec<RealmRepresentation>>, ApiError> {
     let realms = state
@@ -212,7 +212,7 @@ async fn list(
 
 /// Creates a realm (with its signing keys and built-in clients).
 pub async fn create_realm(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     rep: RealmRepresentation,
 ) -> Result<Realm, ApiError> {
@@ -272,7 +272,7 @@ pub async fn create_realm(
 )]
 #[post("")]
 async fn create(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     body: web::Json<RealmRepresentation>,
 ) -> Result<HttpResponse, ApiError> {
@@ -295,7 +295,7 @@ async fn create(
 )]
 #[get("/{realm}")]
 async fn read(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<String>,
 ) -> Result<web::Json<RealmRepresentation>, ApiError> {
@@ -310,7 +310,7 @@ async fn read(
 
 /// Changes realm settings (omitted fields stay as they are).
 pub async fn update_realm(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     name: String,
     rep: RealmRepresentation,
@@ -353,7 +353,7 @@ pub async fn update_realm(
 )]
 #[put("/{realm}")]
 async fn update(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<String>,
     body: web::Json<RealmRepresentation>,
@@ -364,7 +364,7 @@ async fn update(
 
 /// Deletes a realm: first every token and session in it is revoked (so
 /// nothing issued there keeps working anywhere), then its rows go.
-pub async fn delete_realm(state: &AppState, admin: &Admin, name: String) -> Result<(), ApiError> {
+pub async fn delete_realm(state: &Latch, admin: &Admin, name: String) -> Result<(), ApiError> {
     if name == MASTER_REALM {
         return Err(ApiError::new(
             actix_web::http::StatusCode::CONFLICT,
@@ -419,7 +419,7 @@ pub async fn delete_realm(state: &AppState, admin: &Admin, name: String) -> Resu
 )]
 #[delete("/{realm}")]
 async fn remove(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -429,7 +429,7 @@ async fn remove(
 
 /// Runs a security event of the realm through the cascade and announces it.
 pub async fn run_event(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     realm: String,
     make: impl FnOnce(&mut DbConnection, &Realm) -> Result<SecurityEvent, Error> + Send + 'static,
@@ -456,7 +456,7 @@ pub async fn run_event(
 )]
 #[post("/{realm}/logout-all")]
 async fn logout_all(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<String>,
 ) -> Result<web::Json<OutcomeRepresentation>, ApiError> {
@@ -485,7 +485,7 @@ pub struct ExposureRepresentation {
 }
 
 pub async fn realm_exposure(
-    state: &AppState,
+    state: &Latch,
     name: String,
 ) -> Result<ExposureRepresentation, ApiError> {
     let now = state.clock.now_ms();
@@ -536,7 +536,7 @@ pub async fn realm_exposure(
 )]
 #[get("/{realm}/exposure")]
 async fn exposure(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<String>,
 ) -> Result<web::Json<ExposureRepresentation>, ApiError> {
@@ -555,7 +555,7 @@ async fn exposure(
 )]
 #[get("/{realm}/export")]
 async fn export(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -587,7 +587,7 @@ async fn export(
 )]
 #[post("/import")]
 async fn import(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {

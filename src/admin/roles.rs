@@ -16,10 +16,10 @@ use super::clients::find_client;
 use super::realms::{find as find_realm, run_event};
 use super::users::find_user;
 use super::{audit, created, Admin, ErrorRepresentation};
+use crate::app::Latch;
 use crate::crypto;
 use crate::error::Error;
 use crate::http::errors::ApiError;
-use crate::http::AppState;
 use crate::revocation::cascade::SecurityEvent;
 use crate::store::groups::GroupRow;
 use crate::store::realms::Realm;
@@ -144,7 +144,7 @@ fn resolve_client_role(
 
 /// Runs a change; then cuts off the users it took roles from.
 async fn change_then_cut_off(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     realm: String,
     kind: &'static str,
@@ -167,7 +167,7 @@ async fn change_then_cut_off(
 
 /// Runs a change that takes nothing away (adds a role, a mapping).
 async fn change(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     realm: String,
     kind: &'static str,
@@ -198,7 +198,7 @@ enum Holder {
 /// them cuts off whoever held them through it: the user, or every member
 /// of the group and of its subgroups.
 async fn map_realm_roles(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     realm: String,
     holder: Holder,
@@ -256,7 +256,7 @@ async fn map_realm_roles(
     responses((status = 200, body = Vec<RoleRepresentation>), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[get("/{realm}/roles")]
 async fn list_realm_roles(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<String>,
 ) -> Result<web::Json<Vec<RoleRepresentation>>, ApiError> {
@@ -279,7 +279,7 @@ async fn list_realm_roles(
     responses((status = 201, description = "Created"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation), (status = 409, body = ErrorRepresentation), (status = 422, body = ErrorRepresentation)))]
 #[post("/{realm}/roles")]
 async fn create_realm_role(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<String>,
     body: web::Json<RoleRepresentation>,
@@ -322,7 +322,7 @@ async fn create_realm_role(
     responses((status = 200, body = RoleRepresentation), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[get("/{realm}/roles/{name}")]
 async fn get_realm_role(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<RoleRepresentation>, ApiError> {
@@ -345,7 +345,7 @@ async fn get_realm_role(
     responses((status = 204, description = "Deleted; its holders' tokens are rejected"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation), (status = 409, body = ErrorRepresentation)))]
 #[delete("/{realm}/roles/{name}")]
 async fn delete_realm_role(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -380,7 +380,7 @@ async fn delete_realm_role(
     responses((status = 204, description = "Added"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[post("/{realm}/roles/{name}/composites")]
 async fn add_composites(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
     body: web::Json<Vec<RoleRepresentation>>,
@@ -412,7 +412,7 @@ async fn add_composites(
     responses((status = 204, description = "Removed; holders are cut off"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[delete("/{realm}/roles/{name}/composites")]
 async fn remove_composites(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
     body: web::Json<Vec<RoleRepresentation>>,
@@ -445,7 +445,7 @@ async fn remove_composites(
     responses((status = 200, body = Vec<RoleRepresentation>), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[get("/{realm}/clients/{id}/roles")]
 async fn list_client_roles(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Vec<RoleRepresentation>>, ApiError> {
@@ -471,7 +471,7 @@ async fn list_client_roles(
     responses((status = 201, description = "Created"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation), (status = 409, body = ErrorRepresentation), (status = 422, body = ErrorRepresentation)))]
 #[post("/{realm}/clients/{id}/roles")]
 async fn create_client_role(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
     body: web::Json<RoleRepresentation>,
@@ -518,7 +518,7 @@ async fn create_client_role(
     responses((status = 204, description = "Deleted; its holders' tokens are rejected"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[delete("/{realm}/clients/{id}/roles/{name}")]
 async fn delete_client_role(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -583,7 +583,7 @@ fn group_in(conn: &mut DbConnection, realm: &Realm, id: &str) -> Result<GroupRow
     responses((status = 200, body = Vec<GroupRepresentation>), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[get("/{realm}/groups")]
 async fn list_groups(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<String>,
 ) -> Result<web::Json<Vec<GroupRepresentation>>, ApiError> {
@@ -601,7 +601,7 @@ async fn list_groups(
 }
 
 async fn new_group(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     realm: String,
     parent: Option<String>,
@@ -647,7 +647,7 @@ async fn new_group(
     responses((status = 201, description = "Created"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation), (status = 409, body = ErrorRepresentation), (status = 422, body = ErrorRepresentation)))]
 #[post("/{realm}/groups")]
 async fn create_group(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<String>,
     body: web::Json<GroupRepresentation>,
@@ -660,7 +660,7 @@ async fn create_group(
     responses((status = 201, description = "Created"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation), (status = 409, body = ErrorRepresentation), (status = 422, body = ErrorRepresentation)))]
 #[post("/{realm}/groups/{id}/children")]
 async fn create_child_group(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
     body: web::Json<GroupRepresentation>,
@@ -674,7 +674,7 @@ async fn create_child_group(
     responses((status = 200, body = GroupRepresentation), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[get("/{realm}/groups/{id}")]
 async fn get_group(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<GroupRepresentation>, ApiError> {
@@ -704,7 +704,7 @@ async fn get_group(
     responses((status = 204, description = "Deleted with its subgroups; its members are cut off"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[delete("/{realm}/groups/{id}")]
 async fn delete_group(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -731,7 +731,7 @@ async fn delete_group(
     responses((status = 200, body = Vec<RoleRepresentation>), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[get("/{realm}/groups/{id}/role-mappings/realm")]
 async fn group_realm_mappings(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Vec<RoleRepresentation>>, ApiError> {
@@ -760,7 +760,7 @@ async fn group_realm_mappings(
     responses((status = 204, description = "Mapped"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[post("/{realm}/groups/{id}/role-mappings/realm")]
 async fn add_group_realm_mappings(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
     body: web::Json<Vec<RoleRepresentation>>,
@@ -782,7 +782,7 @@ async fn add_group_realm_mappings(
     responses((status = 204, description = "Unmapped; members are cut off"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[delete("/{realm}/groups/{id}/role-mappings/realm")]
 async fn remove_group_realm_mappings(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
     body: web::Json<Vec<RoleRepresentation>>,
@@ -822,7 +822,7 @@ pub struct MappingsRepresentation {
     responses((status = 200, body = MappingsRepresentation), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[get("/{realm}/users/{id}/role-mappings")]
 async fn user_role_mappings(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<MappingsRepresentation>, ApiError> {
@@ -877,7 +877,7 @@ async fn user_role_mappings(
     responses((status = 204, description = "Granted"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[post("/{realm}/users/{id}/role-mappings/realm")]
 async fn add_user_realm_mappings(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
     body: web::Json<Vec<RoleRepresentation>>,
@@ -899,7 +899,7 @@ async fn add_user_realm_mappings(
     responses((status = 204, description = "Revoked; the user's tokens are rejected"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[delete("/{realm}/users/{id}/role-mappings/realm")]
 async fn remove_user_realm_mappings(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
     body: web::Json<Vec<RoleRepresentation>>,
@@ -921,7 +921,7 @@ async fn remove_user_realm_mappings(
     responses((status = 204, description = "Granted"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[post("/{realm}/users/{id}/role-mappings/clients/{client}")]
 async fn add_user_client_mappings(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String, String)>,
     body: web::Json<Vec<RoleRepresentation>>,
@@ -952,7 +952,7 @@ async fn add_user_client_mappings(
     responses((status = 204, description = "Revoked; the user's tokens are rejected"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[delete("/{realm}/users/{id}/role-mappings/clients/{client}")]
 async fn remove_user_client_mappings(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String, String)>,
     body: web::Json<Vec<RoleRepresentation>>,
@@ -983,7 +983,7 @@ async fn remove_user_client_mappings(
     responses((status = 200, body = Vec<GroupRepresentation>), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[get("/{realm}/users/{id}/groups")]
 async fn user_groups(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Vec<GroupRepresentation>>, ApiError> {
@@ -1016,7 +1016,7 @@ async fn user_groups(
     responses((status = 204, description = "Joined"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[put("/{realm}/users/{id}/groups/{group}")]
 async fn join_group(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -1042,7 +1042,7 @@ async fn join_group(
     responses((status = 204, description = "Left; the user's tokens are rejected"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[delete("/{realm}/users/{id}/groups/{group}")]
 async fn leave_group(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {

@@ -11,12 +11,12 @@ use utoipa::ToSchema;
 use super::clients::find_client;
 use super::realms::find as find_realm;
 use super::{audit, created, in_field, Admin, ErrorRepresentation};
+use crate::app::Latch;
 use crate::directory::scopes::{
     self as scope_dir, ClientScopeRepresentation, Kind, ProtocolMapperRepresentation,
 };
 use crate::error::Error;
 use crate::http::errors::ApiError;
-use crate::http::AppState;
 use crate::store::realms::Realm;
 use crate::store::{self, DbConnection};
 
@@ -54,7 +54,7 @@ pub struct ScopeLink {
 /// Runs a change in one transaction with its audit row, then lets every
 /// node see it.
 async fn change<T: Send + 'static>(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     realm: String,
     kind: &'static str,
@@ -79,7 +79,7 @@ async fn change<T: Send + 'static>(
 }
 
 async fn read<T: Send + 'static>(
-    state: &AppState,
+    state: &Latch,
     realm: String,
     f: impl FnOnce(&mut DbConnection, &Realm) -> Result<T, Error> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -100,7 +100,7 @@ async fn read<T: Send + 'static>(
     responses((status = 200, body = Vec<ClientScopeRepresentation>), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[get("/{realm}/client-scopes")]
 async fn list_scopes(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<String>,
 ) -> Result<web::Json<Vec<ClientScopeRepresentation>>, ApiError> {
@@ -120,7 +120,7 @@ async fn list_scopes(
     responses((status = 201, description = "Created; Location names the scope"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation), (status = 409, body = ErrorRepresentation), (status = 422, body = ErrorRepresentation)))]
 #[post("/{realm}/client-scopes")]
 async fn create_scope(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<String>,
     body: web::Json<ClientScopeRepresentation>,
@@ -153,7 +153,7 @@ async fn create_scope(
     responses((status = 200, body = ClientScopeRepresentation), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[get("/{realm}/client-scopes/{id}")]
 async fn get_scope(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<ClientScopeRepresentation>, ApiError> {
@@ -172,7 +172,7 @@ async fn get_scope(
     responses((status = 204, description = "Updated; a new name follows into every client that lists the scope"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation), (status = 409, body = ErrorRepresentation), (status = 422, body = ErrorRepresentation)))]
 #[put("/{realm}/client-scopes/{id}")]
 async fn update_scope(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
     body: web::Json<ClientScopeRepresentation>,
@@ -198,7 +198,7 @@ async fn update_scope(
     responses((status = 204, description = "Deleted and taken off every client"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[delete("/{realm}/client-scopes/{id}")]
 async fn delete_scope(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -221,7 +221,7 @@ async fn delete_scope(
     responses((status = 200, body = Vec<ProtocolMapperRepresentation>), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[get("/{realm}/client-scopes/{id}/protocol-mappers/models")]
 async fn list_mappers(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Vec<ProtocolMapperRepresentation>>, ApiError> {
@@ -243,7 +243,7 @@ async fn list_mappers(
     responses((status = 201, description = "Created; Location names the mapper"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation), (status = 409, body = ErrorRepresentation), (status = 422, body = ErrorRepresentation)))]
 #[post("/{realm}/client-scopes/{id}/protocol-mappers/models")]
 async fn add_mapper(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
     body: web::Json<ProtocolMapperRepresentation>,
@@ -276,7 +276,7 @@ async fn add_mapper(
     responses((status = 204, description = "Updated"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation), (status = 409, body = ErrorRepresentation), (status = 422, body = ErrorRepresentation)))]
 #[put("/{realm}/client-scopes/{id}/protocol-mappers/models/{mapper}")]
 async fn update_mapper(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String, String)>,
     body: web::Json<ProtocolMapperRepresentation>,
@@ -302,7 +302,7 @@ async fn update_mapper(
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[delete("/{realm}/client-scopes/{id}/protocol-mappers/models/{mapper}")]
 async fn delete_mapper(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -340,7 +340,7 @@ fn links(
 }
 
 async fn client_list(
-    state: &AppState,
+    state: &Latch,
     realm: String,
     client: String,
     kind: Kind,
@@ -361,7 +361,7 @@ async fn client_list(
 /// Puts a scope on a client's list (`Some(kind)`; off the other list) or
 /// takes it off that list (`None`).
 async fn client_link(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     (realm, client, scope): (String, String, String),
     kind: Kind,
@@ -405,7 +405,7 @@ async fn client_link(
     responses((status = 200, body = Vec<ScopeLink>), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[get("/{realm}/clients/{id}/default-client-scopes")]
 async fn client_defaults(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Vec<ScopeLink>>, ApiError> {
@@ -418,7 +418,7 @@ async fn client_defaults(
     responses((status = 204, description = "Every token of the client gets the scope"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[put("/{realm}/clients/{id}/default-client-scopes/{scope}")]
 async fn add_client_default(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -430,7 +430,7 @@ async fn add_client_default(
     responses((status = 204, description = "Removed"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[delete("/{realm}/clients/{id}/default-client-scopes/{scope}")]
 async fn remove_client_default(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -442,7 +442,7 @@ async fn remove_client_default(
     responses((status = 200, body = Vec<ScopeLink>), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[get("/{realm}/clients/{id}/optional-client-scopes")]
 async fn client_optionals(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Vec<ScopeLink>>, ApiError> {
@@ -455,7 +455,7 @@ async fn client_optionals(
     responses((status = 204, description = "The client's requests may ask for the scope"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[put("/{realm}/clients/{id}/optional-client-scopes/{scope}")]
 async fn add_client_optional(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -467,7 +467,7 @@ async fn add_client_optional(
     responses((status = 204, description = "Removed"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[delete("/{realm}/clients/{id}/optional-client-scopes/{scope}")]
 async fn remove_client_optional(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -477,7 +477,7 @@ async fn remove_client_optional(
 // ---- what new clients get -------------------------------------------------
 
 async fn realm_list(
-    state: &AppState,
+    state: &Latch,
     realm: String,
     kind: Kind,
 ) -> Result<web::Json<Vec<ScopeLink>>, ApiError> {
@@ -496,7 +496,7 @@ async fn realm_list(
 }
 
 async fn realm_link(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     (realm, scope): (String, String),
     kind: Kind,
@@ -521,7 +521,7 @@ async fn realm_link(
     responses((status = 200, description = "Default scopes of new clients", body = Vec<ScopeLink>), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[get("/{realm}/default-default-client-scopes")]
 async fn realm_defaults(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<String>,
 ) -> Result<web::Json<Vec<ScopeLink>>, ApiError> {
@@ -533,7 +533,7 @@ async fn realm_defaults(
     responses((status = 204, description = "New clients get the scope as a default scope"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[put("/{realm}/default-default-client-scopes/{scope}")]
 async fn add_realm_default(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -545,7 +545,7 @@ async fn add_realm_default(
     responses((status = 204, description = "New clients no longer get it"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[delete("/{realm}/default-default-client-scopes/{scope}")]
 async fn remove_realm_default(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -557,7 +557,7 @@ async fn remove_realm_default(
     responses((status = 200, description = "Optional scopes of new clients", body = Vec<ScopeLink>), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[get("/{realm}/default-optional-client-scopes")]
 async fn realm_optionals(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<String>,
 ) -> Result<web::Json<Vec<ScopeLink>>, ApiError> {
@@ -569,7 +569,7 @@ async fn realm_optionals(
     responses((status = 204, description = "New clients get the scope as an optional scope"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[put("/{realm}/default-optional-client-scopes/{scope}")]
 async fn add_realm_optional(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -581,7 +581,7 @@ async fn add_realm_optional(
     responses((status = 204, description = "New clients no longer get it"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
 #[delete("/{realm}/default-optional-client-scopes/{scope}")]
 async fn remove_realm_optional(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {

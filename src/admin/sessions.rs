@@ -9,9 +9,9 @@ use utoipa::ToSchema;
 
 use super::realms::{find as find_realm, run_event};
 use super::{Admin, ErrorRepresentation, OutcomeRepresentation};
+use crate::app::Latch;
 use crate::error::Error;
 use crate::http::errors::ApiError;
-use crate::http::AppState;
 use crate::revocation::cascade::SecurityEvent;
 use crate::store;
 
@@ -38,7 +38,7 @@ pub struct SessionRepresentation {
 
 /// Live sessions of the realm, or of one user, newest first.
 pub async fn sessions_of(
-    state: &AppState,
+    state: &Latch,
     realm: String,
     user_id: Option<String>,
 ) -> Result<Vec<SessionRepresentation>, ApiError> {
@@ -101,7 +101,7 @@ pub async fn sessions_of(
 )]
 #[get("/{realm}/sessions")]
 async fn list(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<String>,
 ) -> Result<web::Json<Vec<SessionRepresentation>>, ApiError> {
@@ -111,7 +111,7 @@ async fn list(
 }
 
 pub async fn end_session(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     realm: String,
     sid: String,
@@ -140,7 +140,7 @@ pub async fn end_session(
 )]
 #[delete("/{realm}/sessions/{session}")]
 async fn end(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<OutcomeRepresentation>, ApiError> {
@@ -179,7 +179,7 @@ pub struct DeliveryFilter {
 }
 
 pub async fn list_deliveries(
-    state: &AppState,
+    state: &Latch,
     realm: String,
     filter: &DeliveryFilter,
 ) -> Result<Vec<DeliveryRepresentation>, ApiError> {
@@ -254,7 +254,7 @@ pub async fn list_deliveries(
 )]
 #[get("/{realm}/backchannel-deliveries")]
 async fn deliveries(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<String>,
     filter: web::Query<DeliveryFilter>,

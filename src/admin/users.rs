@@ -10,10 +10,10 @@ use utoipa::ToSchema;
 use super::realms::{find as find_realm, run_event};
 use super::sessions::{sessions_of, SessionRepresentation};
 use super::{audit, created, in_field, Admin, ErrorRepresentation, OutcomeRepresentation, Page};
+use crate::app::Latch;
 use crate::directory::users::{self as user_dir, NewUser};
 use crate::error::Error;
 use crate::http::errors::ApiError;
-use crate::http::AppState;
 use crate::revocation::cascade::SecurityEvent;
 use crate::store::realms::Realm;
 use crate::store::users::{ProfileChanges, User, UserQuery, UPDATE_PASSWORD};
@@ -188,7 +188,7 @@ impl UserSearch {
 }
 
 pub async fn search_users(
-    state: &AppState,
+    state: &Latch,
     realm: String,
     filter: &UserSearch,
 ) -> Result<Vec<User>, ApiError> {
@@ -220,7 +220,7 @@ pub async fn search_users(
 )]
 #[get("/{realm}/users")]
 async fn search(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<String>,
     query: web::Query<UserSearch>,
@@ -243,7 +243,7 @@ async fn search(
 )]
 #[get("/{realm}/users/count")]
 async fn count(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<String>,
     query: web::Query<UserSearch>,
@@ -261,7 +261,7 @@ async fn count(
 }
 
 pub async fn create_user(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     realm: String,
     rep: UserRepresentation,
@@ -369,7 +369,7 @@ pub async fn create_user(
 )]
 #[post("/{realm}/users")]
 async fn create(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<String>,
     body: web::Json<UserRepresentation>,
@@ -385,7 +385,7 @@ async fn create(
     ))
 }
 
-pub async fn read_user(state: &AppState, realm: String, id: String) -> Result<User, ApiError> {
+pub async fn read_user(state: &Latch, realm: String, id: String) -> Result<User, ApiError> {
     Ok(state
         .directory
         .store()
@@ -408,7 +408,7 @@ pub async fn read_user(state: &AppState, realm: String, id: String) -> Result<Us
 )]
 #[get("/{realm}/users/{id}")]
 async fn read(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<UserRepresentation>, ApiError> {
@@ -428,7 +428,7 @@ async fn read(
 /// Changes a user's profile; `enabled: false` disables them through the
 /// cascade (every session and token dies), `true` lets them sign in again.
 pub async fn update_user(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     realm: String,
     id: String,
@@ -503,7 +503,7 @@ pub async fn update_user(
 )]
 #[put("/{realm}/users/{id}")]
 async fn update(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
     body: web::Json<UserRepresentation>,
@@ -515,7 +515,7 @@ async fn update(
 
 /// Deletes a user after cutting them off, so no token of theirs survives.
 pub async fn delete_user(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     realm: String,
     id: String,
@@ -562,7 +562,7 @@ pub async fn delete_user(
 )]
 #[delete("/{realm}/users/{id}")]
 async fn remove(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -574,7 +574,7 @@ async fn remove(
 /// Checks a new password against the realm's policy (history included)
 /// and hashes it on the password pool; a refusal is a 422 naming `field`.
 pub async fn new_password_hash(
-    state: &AppState,
+    state: &Latch,
     realm: &Realm,
     user: &User,
     value: String,
@@ -593,7 +593,7 @@ pub async fn new_password_hash(
 /// Sets a user's password: every session and token of theirs dies; a
 /// temporary one makes them choose a new password at the next sign-in.
 pub async fn set_password(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     realm: String,
     id: String,
@@ -642,7 +642,7 @@ pub async fn set_password(
 )]
 #[put("/{realm}/users/{id}/reset-password")]
 async fn reset_password(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
     body: web::Json<CredentialRepresentation>,
@@ -653,7 +653,7 @@ async fn reset_password(
 }
 
 pub async fn logout_user(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     realm: String,
     id: String,
@@ -677,7 +677,7 @@ pub async fn logout_user(
 )]
 #[post("/{realm}/users/{id}/logout")]
 async fn logout(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<OutcomeRepresentation>, ApiError> {
@@ -699,7 +699,7 @@ async fn logout(
 )]
 #[get("/{realm}/users/{id}/sessions")]
 async fn sessions(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Vec<SessionRepresentation>>, ApiError> {
@@ -725,7 +725,7 @@ pub struct LockoutRepresentation {
 }
 
 pub async fn lockout_of(
-    state: &AppState,
+    state: &Latch,
     realm: String,
     id: String,
 ) -> Result<LockoutRepresentation, ApiError> {
@@ -757,7 +757,7 @@ pub async fn lockout_of(
 )]
 #[get("/{realm}/attack-detection/brute-force/users/{id}")]
 async fn lockout(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     _admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<LockoutRepresentation>, ApiError> {
@@ -768,7 +768,7 @@ async fn lockout(
 /// Lifts a user's lockout and forgets their failures (`None`: everyone's
 /// in the realm).
 pub async fn clear_lockouts(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     realm: String,
     id: Option<String>,
@@ -838,7 +838,7 @@ pub async fn clear_lockouts(
 )]
 #[delete("/{realm}/attack-detection/brute-force/users/{id}")]
 async fn clear_lockout(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -859,7 +859,7 @@ async fn clear_lockout(
 )]
 #[delete("/{realm}/attack-detection/brute-force/users")]
 async fn clear_all_lockouts(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {

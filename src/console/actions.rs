@@ -8,10 +8,10 @@ use askama::Template;
 use super::pages::{respond, start, Nav};
 use super::{api_error_page, error_page};
 use crate::admin::{self, Admin};
+use crate::app::Latch;
 use crate::http::errors::ApiError;
 use crate::http::first_party::see_other;
 use crate::http::form::Params;
-use crate::http::AppState;
 use crate::login::csrf;
 
 #[derive(Template)]
@@ -108,7 +108,7 @@ fn number(form: &Params, name: &'static str) -> Result<Option<i64>, ApiError> {
 }
 
 async fn execute(
-    state: &AppState,
+    state: &Latch,
     admin: &Admin,
     action: &str,
     form: &Params,
@@ -306,7 +306,7 @@ async fn execute(
 }
 
 /// `POST /admin/console/actions`
-pub async fn act(state: web::Data<AppState>, req: HttpRequest, body: web::Payload) -> HttpResponse {
+pub async fn act(state: web::Data<Latch>, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let form = match crate::http::form::from_body(&req, body).await {
         Ok(form) => form,
         Err(e) => return error_page(e.into()),

@@ -14,11 +14,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::Admin;
+use crate::app::Latch;
 use crate::directory::bootstrap::{console_redirect_uri, CONSOLE_CLIENT, MASTER_REALM};
 use crate::http::errors::ApiError;
 use crate::http::first_party::{see_other, FirstParty};
 use crate::http::pages::PageError;
-use crate::http::AppState;
 use crate::login::csrf;
 use crate::tokens::grants::{self, Context};
 
@@ -63,7 +63,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-fn first_party(state: &AppState) -> FirstParty {
+fn first_party(state: &Latch) -> FirstParty {
     FirstParty {
         realm: MASTER_REALM.into(),
         client_id: CONSOLE_CLIENT,
@@ -80,11 +80,11 @@ struct Tokens {
     refresh: Option<String>,
 }
 
-fn cookie(state: &AppState) -> crate::http::cookies::Spec {
+fn cookie(state: &Latch) -> crate::http::cookies::Spec {
     crate::http::cookies::Spec::new(COOKIE, None, PATH, state.secure_cookies())
 }
 
-fn session_cookie(state: &AppState, tokens: &Tokens) -> Cookie<'static> {
+fn session_cookie(state: &Latch, tokens: &Tokens) -> Cookie<'static> {
     cookie(state).build(state.directory.master().seal_value(
         SEAL,
         CONSOLE_CLIENT.as_bytes(),
@@ -110,7 +110,7 @@ pub(crate) fn api_error_page(e: ApiError) -> HttpResponse {
 /// token had to be renewed. Otherwise the response to send instead: the
 /// sign-in, or a page saying the account is no administrator.
 pub(crate) async fn operator(
-    state: &AppState,
+    state: &Latch,
     req: &HttpRequest,
 ) -> Result<(Admin, Option<Cookie<'static>>), HttpResponse> {
     let ip = req.peer_addr().map(|a| a.ip().to_string());
@@ -162,7 +162,7 @@ fn not_an_admin() -> HttpResponse {
     ))
 }
 
-async fn renew(state: &AppState, refresh: &str) -> Option<Tokens> {
+async fn renew(state: &Latch, refresh: &str) -> Option<Tokens> {
     let realm = state.directory.realm(MASTER_REALM).await.ok()?;
     let client = state
         .directory
@@ -189,12 +189,12 @@ async fn renew(state: &AppState, refresh: &str) -> Option<Tokens> {
 }
 
 /// The CSRF value for console forms, with its cookie when new.
-pub(crate) fn csrf_token(state: &AppState, req: &HttpRequest) -> (String, Option<Cookie<'static>>) {
+pub(crate) fn csrf_token(state: &Latch, req: &HttpRequest) -> (String, Option<Cookie<'static>>) {
     csrf::token(req, PATH, state.secure_cookies())
 }
 
 /// `GET /admin/console/callback`
-async fn callback(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+async fn callback(state: web::Data<Latch>, req: HttpRequest) -> HttpResponse {
     let fp = first_party(&state);
     match fp.finish(&state, &req).await {
         Ok((tokens, return_to)) => {
@@ -218,7 +218,7 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
 
 /// `POST /admin/console/logout`: ends the operator's session (their
 /// tokens die everywhere) and forgets the cookie.
-async fn logout(state: web::Data<AppState>, req: HttpRequest, body: web::Payload) -> HttpResponse {
+async fn logout(state: web::Data<Latch>, req: HttpRequest, body: web::Payload) -> HttpResponse {
     let form = match crate::http::form::from_body(&req, body).await {
         Ok(form) => form,
         Err(e) => return error_page(e.into()),

@@ -9,7 +9,7 @@ use askama::Template;
 use super::{api_error_page, csrf_token, operator};
 use crate::account::describe_device;
 use crate::admin::{self, Admin};
-use crate::http::AppState;
+use crate::app::Latch;
 use crate::time::format_utc;
 
 /// The navigation and the things every console page carries.
@@ -51,7 +51,7 @@ fn notice(code: &str) -> Option<&'static str> {
 
 /// The start of every page: the operator, the nav, the cookies to set.
 pub(crate) async fn start(
-    state: &AppState,
+    state: &Latch,
     req: &HttpRequest,
     realm: Option<String>,
     section: &'static str,
@@ -123,7 +123,7 @@ struct RealmsPage {
     realms: Vec<RealmLine>,
 }
 
-pub async fn realms(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+pub async fn realms(state: web::Data<Latch>, req: HttpRequest) -> HttpResponse {
     let (_admin, nav, cookies) = page_start!(state, req, None, "realms");
     let list = load!(state
         .directory
@@ -163,7 +163,7 @@ struct RealmPage {
 }
 
 pub async fn realm(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
@@ -239,7 +239,7 @@ struct UsersPage {
 }
 
 pub async fn users(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
@@ -306,7 +306,7 @@ struct UserPage {
 }
 
 pub async fn user(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> HttpResponse {
@@ -347,7 +347,7 @@ struct SessionsPage {
 }
 
 pub async fn sessions(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
@@ -428,7 +428,7 @@ struct ClientsPage {
 }
 
 pub async fn clients(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
@@ -465,7 +465,7 @@ struct ClientPage {
 }
 
 pub async fn client(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> HttpResponse {
@@ -527,7 +527,7 @@ struct KeysPage {
 }
 
 pub async fn keys(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
@@ -581,7 +581,7 @@ struct EventsPage {
 const EVENTS_PER_PAGE: i64 = 50;
 
 pub async fn events(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {

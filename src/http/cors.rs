@@ -18,7 +18,7 @@ use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpResponse};
 
-use super::AppState;
+use crate::app::Latch;
 use crate::directory::Client;
 
 /// The client a protocol request was for, left by the handler for the
@@ -90,7 +90,7 @@ pub async fn cors(
             Ok(response)
         }
         Kind::ClientEndpoint(realm) if is_preflight => {
-            let allowed = match req.app_data::<web::Data<AppState>>() {
+            let allowed = match req.app_data::<web::Data<Latch>>() {
                 Some(state) => state
                     .directory
                     .origin_allowed(&realm, &origin)

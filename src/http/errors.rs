@@ -162,23 +162,12 @@ impl From<crate::store::StoreError> for ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        match e {
-            Error::NotFound(what) => ApiError::not_found(format!("{what} not found")),
-            Error::Invalid(msg) => ApiError::invalid_request(msg),
-            Error::Conflict(msg) => ApiError::new(StatusCode::CONFLICT, "conflict", msg),
-            Error::Store(cause) => {
-                tracing::error!(error = %cause, "storage failure");
-                ApiError::unavailable("the database is unavailable; try again shortly")
-            }
-            Error::Unavailable(msg) => ApiError::unavailable(msg),
-            other => {
-                tracing::error!(error = %other, "internal failure");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "server_error",
-                    "the server could not complete the request",
-                )
-            }
+        let c = e.classify();
+        let status = StatusCode::from_u16(c.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut error = ApiError::new(status, c.code, c.message);
+        if c.code == "invalid_client" {
+            error.challenge = Some(r#"Basic realm="latch""#.into());
         }
+        error
     }
 }

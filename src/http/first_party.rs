@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::pages::PageError;
-use super::AppState;
+use crate::app::Latch;
 use crate::crypto;
 use crate::tokens::grants::{self, CodeRedemption, Context, Failure, TokenResponse};
 
@@ -43,7 +43,7 @@ fn local_path(path: &str) -> bool {
 
 impl FirstParty {
     /// Sends the browser to the authorization endpoint.
-    pub fn begin(&self, state: &AppState, return_to: &str) -> HttpResponse {
+    pub fn begin(&self, state: &Latch, return_to: &str) -> HttpResponse {
         let verifier = crypto::random_token::<32>();
         let challenge = crypto::b64url(&crypto::sha256(verifier.as_bytes()));
         let pending = Pending {
@@ -91,7 +91,7 @@ impl FirstParty {
     /// tokens and where to go next.
     pub async fn finish(
         &self,
-        state: &AppState,
+        state: &Latch,
         req: &HttpRequest,
     ) -> Result<(TokenResponse, String), PageError> {
         let params = crate::http::form::from_query(req)?;
@@ -162,7 +162,7 @@ impl FirstParty {
         Ok((tokens, pending.return_to))
     }
 
-    fn spec(&self, state: &AppState) -> super::cookies::Spec {
+    fn spec(&self, state: &Latch) -> super::cookies::Spec {
         super::cookies::Spec::new(
             self.cookie,
             Some(&self.realm),
@@ -172,7 +172,7 @@ impl FirstParty {
     }
 
     /// Clears the pending-request cookie (on the callback's response).
-    pub fn clear(&self, state: &AppState, response: &mut HttpResponse) {
+    pub fn clear(&self, state: &Latch, response: &mut HttpResponse) {
         let _ = response.add_cookie(&self.spec(state).removal());
     }
 }

@@ -3,8 +3,8 @@
 use actix_web::{get, web, HttpResponse};
 use serde_json::json;
 
-use super::metrics::Metrics;
-use super::AppState;
+use crate::app::Latch;
+use crate::telemetry::Metrics;
 
 #[get("/health/live")]
 pub async fn live() -> HttpResponse {
@@ -13,7 +13,7 @@ pub async fn live() -> HttpResponse {
 
 /// Ready when the database answers; reports the last applied log event.
 #[get("/health/ready")]
-pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+pub async fn ready(state: web::Data<Latch>) -> HttpResponse {
     let store = state.directory.store().clone();
     let database = store.run(crate::store::events::last_seq).await;
     let applied = state.follower.applied_seq();

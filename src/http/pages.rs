@@ -112,22 +112,21 @@ impl ResponseError for PageError {
 
 impl From<crate::error::Error> for PageError {
     fn from(e: crate::error::Error) -> Self {
-        use crate::error::Error;
-        match e {
-            Error::NotFound(what) => PageError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("{what} not found."),
-            ),
-            Error::Invalid(msg) => PageError::bad_request("invalid_request", msg),
-            Error::Unavailable(msg) => PageError::unavailable(msg),
-            other => {
-                tracing::error!(error = %other, "page failed");
-                PageError::unavailable(
-                    "The service is temporarily unavailable. Please try again shortly.",
-                )
+        let c = e.classify();
+        let status = StatusCode::from_u16(c.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let message = match c.code {
+            "not_found" => format!("{}.", c.message),
+            "temporarily_unavailable"
+                if c.status == 503 && matches!(e, crate::error::Error::Store(_)) =>
+            {
+                "The service is temporarily unavailable. Please try again shortly.".to_string()
             }
-        }
+            _ if status.is_server_error() && c.code == "server_error" => {
+                "The server could not complete the request. Please try again shortly.".to_string()
+            }
+            _ => c.message,
+        };
+        PageError::new(status, c.code, message)
     }
 }
 

@@ -11,10 +11,10 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
+use crate::app::Latch;
 use crate::directory::{Client, GrantType, RealmState};
 use crate::http::form::Params;
 use crate::http::pages::{self, PageError};
-use crate::http::AppState;
 use crate::login::{csrf, session};
 use crate::revocation::cascade::Actor;
 use crate::store::sessions::SessionRow;
@@ -80,7 +80,7 @@ pub fn redirect_uri_allowed(client: &Client, presented: &str) -> bool {
 }
 
 pub async fn validate(
-    state: &AppState,
+    state: &Latch,
     realm: &RealmState,
     params: Params,
 ) -> Result<AuthRequest, Rejection> {
@@ -243,7 +243,7 @@ fn redirect(uri: &str, pairs: &[(&str, String)], status: StatusCode) -> HttpResp
 }
 
 fn reject(
-    state: &AppState,
+    state: &Latch,
     realm: &RealmState,
     rejection: Rejection,
     status: StatusCode,
@@ -261,7 +261,7 @@ pub(crate) fn cookie_path(realm: &RealmState) -> String {
 
 /// The browser's live session in this realm, if any.
 pub(crate) async fn current_session(
-    state: &AppState,
+    state: &Latch,
     realm: &RealmState,
     req: &HttpRequest,
 ) -> Result<Option<(SessionRow, User)>, PageError> {
@@ -294,7 +294,7 @@ struct LoginPage<'a> {
 }
 
 fn login_page(
-    state: &AppState,
+    state: &Latch,
     realm: &RealmState,
     http: &HttpRequest,
     request: &AuthRequest,
@@ -331,7 +331,7 @@ struct ConsentPage<'a> {
 }
 
 fn consent_page(
-    state: &AppState,
+    state: &Latch,
     realm: &RealmState,
     http: &HttpRequest,
     request: &AuthRequest,
@@ -358,7 +358,7 @@ fn consent_page(
 /// Whether the user must be asked: the client demands consent, the request
 /// does, or a scope (notably `offline_access`, OIDC Core §11) was never granted.
 async fn needs_consent(
-    state: &AppState,
+    state: &Latch,
     request: &AuthRequest,
     user: &User,
 ) -> Result<bool, PageError> {
@@ -388,7 +388,7 @@ async fn needs_consent(
 
 /// Issues the code and sends the browser back to the client.
 async fn issue_code(
-    state: &AppState,
+    state: &Latch,
     realm: &RealmState,
     request: &AuthRequest,
     session: &SessionRow,
@@ -440,7 +440,7 @@ async fn issue_code(
 
 /// After validation: sign in if needed, ask consent if needed, issue the code.
 async fn proceed(
-    state: &AppState,
+    state: &Latch,
     realm: &RealmState,
     http: &HttpRequest,
     request: AuthRequest,
@@ -488,7 +488,7 @@ async fn proceed(
 }
 
 async fn authorize(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     realm_name: String,
     http: HttpRequest,
     params: Params,
@@ -528,7 +528,7 @@ fn reject_page(e: PageError) -> HttpResponse {
 
 /// `GET /realms/{realm}/protocol/openid-connect/auth`
 pub async fn authorize_get(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     path: web::Path<String>,
     http: HttpRequest,
 ) -> HttpResponse {
@@ -540,7 +540,7 @@ pub async fn authorize_get(
 
 /// `POST /realms/{realm}/protocol/openid-connect/auth` (form-encoded, OIDC Core §3.1.2.1)
 pub async fn authorize_post(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     path: web::Path<String>,
     http: HttpRequest,
     body: web::Payload,
@@ -559,7 +559,7 @@ struct ActionForm {
 }
 
 async fn read_action_form(
-    state: &AppState,
+    state: &Latch,
     realm_name: &str,
     http: &HttpRequest,
     body: web::Payload,
@@ -589,7 +589,7 @@ async fn read_action_form(
 
 /// `POST /realms/{realm}/login-actions/authenticate`: the login form.
 pub async fn authenticate(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     path: web::Path<String>,
     http: HttpRequest,
     body: web::Payload,
@@ -649,7 +649,7 @@ pub async fn authenticate(
 /// Starts the session for a user who has just proved who they are, and
 /// goes on with the authorization request (consent, then the code).
 async fn signed_in_response(
-    state: &web::Data<AppState>,
+    state: &web::Data<Latch>,
     realm: &Arc<RealmState>,
     http: &HttpRequest,
     request: AuthRequest,
@@ -712,7 +712,7 @@ struct UpdatePasswordPage<'a> {
 
 /// The required action after a temporary password: choose a new one.
 fn update_password_page(
-    state: &AppState,
+    state: &Latch,
     realm: &RealmState,
     http: &HttpRequest,
     request: &AuthRequest,
@@ -746,7 +746,7 @@ fn update_password_page(
 /// `POST /realms/{realm}/login-actions/required-action`: the new password
 /// replacing a temporary one.
 pub async fn required_action(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     path: web::Path<String>,
     http: HttpRequest,
     body: web::Payload,
@@ -871,7 +871,7 @@ pub async fn required_action(
 /// is a wrong username or password (or a locked account), which the page
 /// does not tell apart; a throttled IP gets a 429 page.
 async fn check_password(
-    state: &AppState,
+    state: &Latch,
     realm: &RealmState,
     http: &HttpRequest,
     request: &AuthRequest,
@@ -903,7 +903,7 @@ async fn check_password(
 
 /// The login page again, with 429 and Retry-After.
 fn throttled_page(
-    state: &AppState,
+    state: &Latch,
     realm: &RealmState,
     http: &HttpRequest,
     request: &AuthRequest,
@@ -924,7 +924,7 @@ fn throttled_page(
 
 /// Starts a new browser session, ending the one this browser had.
 async fn start_session(
-    state: &AppState,
+    state: &Latch,
     realm: &RealmState,
     http: &HttpRequest,
     user: &User,
@@ -947,8 +947,9 @@ async fn start_session(
         .run(move |conn| -> Result<SessionRow, crate::error::Error> {
             if let Some(previous) = previous {
                 if let Some(old) = store::sessions::find_by_cookie(conn, &previous)? {
-                    let actor = Actor {
-                        who: format!("user:{}", old.user_id),
+                    let actor = Actor::User {
+                        user_id: old.user_id.clone().into(),
+                        sid: Some(old.id.clone().into()),
                         ip: None,
                     };
                     session::end(
@@ -977,7 +978,7 @@ async fn start_session(
 
 /// `POST /realms/{realm}/login-actions/consent`: the consent form.
 pub async fn consent(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     path: web::Path<String>,
     http: HttpRequest,
     body: web::Payload,

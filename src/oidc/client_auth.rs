@@ -7,10 +7,10 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::HttpRequest;
 
+use crate::app::Latch;
 use crate::directory::{Client, RealmState};
 use crate::http::errors::ApiError;
 use crate::http::form::Params;
-use crate::http::AppState;
 
 /// Who is calling, and whether they proved it with a secret.
 pub struct Caller {
@@ -19,7 +19,7 @@ pub struct Caller {
 }
 
 pub async fn authenticate(
-    state: &AppState,
+    state: &Latch,
     realm: &RealmState,
     req: &HttpRequest,
     params: &Params,
@@ -82,7 +82,7 @@ pub async fn authenticate(
 /// Rate limits after authentication: a public client's requests count
 /// against its IP's budget for unauthenticated requests; a confidential
 /// one is limited only by a quota an operator set for it.
-fn limit(state: &AppState, caller: &Caller, ip: &str, now: i64) -> Result<(), ApiError> {
+fn limit(state: &Latch, caller: &Caller, ip: &str, now: i64) -> Result<(), ApiError> {
     let result = if !caller.authenticated {
         state.defences.unauthenticated.take(&("protocol", ip), now)
     } else if let Some(quota) = caller.client.rate_limit_per_s {

@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use super::{
     AUTH_PATH, CERTS_PATH, INTROSPECT_PATH, LOGOUT_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
 };
+use crate::app::Latch;
 use crate::http::errors::ApiError;
-use crate::http::AppState;
 
 /// Fields beyond what `openidconnect` models.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -168,7 +168,7 @@ pub fn metadata(
 
 #[get("/realms/{realm}/.well-known/openid-configuration")]
 pub async fn openid_configuration(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let realm = super::realm(&state, &path).await?;

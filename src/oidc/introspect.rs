@@ -4,9 +4,9 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use crate::app::Latch;
 use crate::directory::{Client, RealmState};
 use crate::http::errors::ApiError;
-use crate::http::AppState;
 use crate::store;
 use crate::tokens::AccessClaims;
 
@@ -74,7 +74,7 @@ fn access(claims: AccessClaims) -> Introspection {
 /// A refresh token is active while its family lives, it has not been
 /// rotated, and (online) its session lives. Only its own client may ask.
 async fn refresh(
-    state: &AppState,
+    state: &Latch,
     realm: &RealmState,
     caller: &Client,
     token: &str,
@@ -132,7 +132,7 @@ async fn refresh(
 
 /// `POST /realms/{realm}/protocol/openid-connect/token/introspect`
 pub async fn introspect(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     path: web::Path<String>,
     req: HttpRequest,
     body: web::Payload,

@@ -3,8 +3,8 @@
 use actix_web::http::header;
 use actix_web::{get, web, HttpResponse};
 
+use crate::app::Latch;
 use crate::http::errors::ApiError;
-use crate::http::AppState;
 
 /// Short enough that relying parties pick up a new key soon after a
 /// rotation; `must-revalidate` so no stale copy outlives it.
@@ -12,7 +12,7 @@ const CACHE_CONTROL: &str = "public, max-age=60, must-revalidate";
 
 #[get("/realms/{realm}/protocol/openid-connect/certs")]
 pub async fn certs(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let realm = super::realm(&state, &path).await?;

@@ -11,10 +11,10 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
+use crate::app::Latch;
 use crate::directory::{Client, RealmState};
 use crate::http::form::Params;
 use crate::http::pages::{self, PageError};
-use crate::http::AppState;
 use crate::login::csrf;
 use crate::revocation::cascade::{self, Actor, SecurityEvent};
 use crate::store;
@@ -52,7 +52,7 @@ fn bad(message: &str) -> PageError {
 }
 
 async fn validate(
-    state: &AppState,
+    state: &Latch,
     realm: &RealmState,
     params: &Params,
 ) -> Result<LogoutRequest, PageError> {
@@ -114,7 +114,7 @@ async fn validate(
 /// Ends the sessions: the one the hint names, and this browser's. Returns
 /// the front-channel logout URIs (with `iss` and `sid`) of their clients.
 async fn end_sessions(
-    state: &AppState,
+    state: &Latch,
     realm: &RealmState,
     req: &HttpRequest,
     hint_sid: Option<String>,
@@ -126,8 +126,7 @@ async fn end_sessions(
         .map(|c| state.directory.hash_token(&c));
     let realm_row = realm.realm.clone();
     let now = state.clock.now_ms();
-    let actor = Actor {
-        who: "user".into(),
+    let actor = Actor::Anonymous {
         ip: req.peer_addr().map(|a| a.ip().to_string()),
     };
     let frames = state
@@ -168,7 +167,7 @@ async fn end_sessions(
 }
 
 fn finish(
-    state: &AppState,
+    state: &Latch,
     realm: &RealmState,
     request: &LogoutRequest,
     frames: Vec<String>,
@@ -209,7 +208,7 @@ fn finish(
 }
 
 async fn logout(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     realm_name: &str,
     req: HttpRequest,
     params: Params,
@@ -246,7 +245,7 @@ async fn logout(
 
 /// `GET /realms/{realm}/protocol/openid-connect/logout`
 pub async fn logout_get(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     path: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
@@ -256,7 +255,7 @@ pub async fn logout_get(
 
 /// `POST .../logout` (form-encoded, RP-Initiated Logout §2)
 pub async fn logout_post(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     path: web::Path<String>,
     req: HttpRequest,
     body: web::Payload,
@@ -267,7 +266,7 @@ pub async fn logout_post(
 
 /// `POST .../logout/confirm`: the confirmation form.
 pub async fn confirm(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     path: web::Path<String>,
     req: HttpRequest,
     body: web::Payload,

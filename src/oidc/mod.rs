@@ -14,9 +14,9 @@ pub mod userinfo;
 
 use std::sync::Arc;
 
+use crate::app::Latch;
 use crate::directory::RealmState;
 use crate::http::errors::ApiError;
-use crate::http::AppState;
 
 /// Paths under the issuer, as Keycloak names them.
 pub const AUTH_PATH: &str = "/protocol/openid-connect/auth";
@@ -39,7 +39,7 @@ pub enum Refused {
 /// The one access-token check every endpoint uses: key ring, signature,
 /// type and lifetime, then the revocation index — all in memory.
 pub fn validate_access(
-    state: &AppState,
+    state: &Latch,
     realm: &RealmState,
     token: &str,
 ) -> Result<crate::tokens::AccessClaims, Refused> {
@@ -77,7 +77,7 @@ pub fn validate_access(
 /// the realm, the form (no parameter repeated, RFC 6749 §3.2) and the
 /// authenticated caller.
 pub async fn protocol_form(
-    state: &AppState,
+    state: &Latch,
     realm_name: &str,
     req: &actix_web::HttpRequest,
     body: actix_web::web::Payload,
@@ -101,6 +101,6 @@ pub async fn protocol_form(
 }
 
 /// Looks the realm up; an unknown one is a 404 with a JSON error.
-pub async fn realm(state: &AppState, name: &str) -> Result<Arc<RealmState>, ApiError> {
+pub async fn realm(state: &Latch, name: &str) -> Result<Arc<RealmState>, ApiError> {
     Ok(state.directory.realm(name).await?)
 }

@@ -3,8 +3,8 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use crate::app::Latch;
 use crate::http::errors::ApiError;
-use crate::http::AppState;
 use crate::revocation::cascade::{self, Actor, SecurityEvent};
 use crate::store;
 use crate::tokens::AccessClaims;
@@ -18,7 +18,7 @@ enum Presented {
 }
 
 async fn identify(
-    state: &AppState,
+    state: &Latch,
     realm: &crate::directory::RealmState,
     token: &str,
     hint: Option<&str>,
@@ -61,7 +61,7 @@ fn other_client() -> ApiError {
 
 /// `POST /realms/{realm}/protocol/openid-connect/revoke`
 pub async fn revoke(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     path: web::Path<String>,
     req: HttpRequest,
     body: web::Payload,
@@ -89,8 +89,8 @@ pub async fn revoke(
     };
     if let Some(event) = event {
         let realm_row = realm.realm.clone();
-        let actor = Actor {
-            who: format!("client:{}", caller.client.client_id),
+        let actor = Actor::Client {
+            client_id: caller.client.client_id.clone().into(),
             ip: req.peer_addr().map(|a| a.ip().to_string()),
         };
         let now = state.clock.now_ms();

@@ -3,14 +3,14 @@
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
+use crate::app::Latch;
 use crate::http::errors::ApiError;
-use crate::http::AppState;
 use crate::revocation::status_list::TTL_S;
 
 /// Always `application/statuslist+jwt`, whatever the Accept header says;
 /// readable from any origin; cacheable for the list's `ttl`.
 pub async fn status_list(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (realm_name, list) = path.into_inner();

@@ -17,10 +17,10 @@ use serde_json::json;
 use tokio::sync::broadcast;
 
 use super::client_auth;
+use crate::app::Latch;
 use crate::directory::{Client, RealmState};
 use crate::http::errors::ApiError;
 use crate::http::form::Params;
-use crate::http::AppState;
 use crate::keys::Alg;
 use crate::revocation::EventKind;
 use crate::store::{self, events::Event};
@@ -57,7 +57,7 @@ struct Filter {
 }
 
 impl Filter {
-    async fn concerns(&mut self, state: &AppState, event: &Event) -> bool {
+    async fn concerns(&mut self, state: &Latch, event: &Event) -> bool {
         if event.realm_id != self.realm_id || stream_kind(event).is_none() {
             return false;
         }
@@ -76,7 +76,7 @@ impl Filter {
     }
 
     /// Whether the client received tokens in the session, or for the user.
-    async fn participated(&mut self, state: &AppState, what: &str, id: &str) -> bool {
+    async fn participated(&mut self, state: &Latch, what: &str, id: &str) -> bool {
         let key = (what.to_string(), id.to_string());
         if let Some(known) = self.known.get(&key) {
             return *known;
@@ -159,7 +159,7 @@ fn frame(realm: &RealmState, issuer: &str, client: &Client, event: &Event) -> Op
 
 /// `GET` (Basic) or `POST` (Basic or form) `/realms/{realm}/protocol/openid-connect/revocations`
 pub async fn revocations(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     path: web::Path<String>,
     req: HttpRequest,
     body: web::Payload,

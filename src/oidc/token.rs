@@ -3,8 +3,8 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use crate::app::Latch;
 use crate::http::errors::ApiError;
-use crate::http::AppState;
 use crate::tokens::grants::{self, CodeRedemption, Context, Failure};
 
 fn failure(f: Failure) -> ApiError {
@@ -17,7 +17,7 @@ fn failure(f: Failure) -> ApiError {
 /// The password grant's user: the setting must allow the grant, and the
 /// credentials go through the same check as the login form.
 async fn password_user(
-    state: &AppState,
+    state: &Latch,
     realm: &crate::directory::RealmState,
     username: &str,
     password: &str,
@@ -48,7 +48,7 @@ async fn password_user(
 
 /// `POST /realms/{realm}/protocol/openid-connect/token`
 pub async fn token(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     path: web::Path<String>,
     req: HttpRequest,
     body: web::Payload,

@@ -5,9 +5,9 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use crate::app::Latch;
 use crate::directory::scopes::Target;
 use crate::http::errors::ApiError;
-use crate::http::AppState;
 use crate::store;
 use crate::tokens::grants::Facts;
 use crate::tokens::{claims as mappers, Scopes};
@@ -37,7 +37,7 @@ struct UserInfo {
 }
 
 async fn userinfo(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     realm_name: String,
     req: &HttpRequest,
     token: Option<String>,
@@ -108,7 +108,7 @@ async fn userinfo(
 
 /// `GET /realms/{realm}/protocol/openid-connect/userinfo`
 pub async fn userinfo_get(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     path: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
@@ -118,7 +118,7 @@ pub async fn userinfo_get(
 
 /// `POST .../userinfo`: the token in the header or (RFC 6750 §2.2) the form.
 pub async fn userinfo_post(
-    state: web::Data<AppState>,
+    state: web::Data<Latch>,
     path: web::Path<String>,
     req: HttpRequest,
     body: web::Payload,

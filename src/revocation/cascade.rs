@@ -136,21 +136,7 @@ impl SecurityEvent {
     }
 }
 
-/// Who caused an event, and from where (for the audit trail).
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub who: String,
-    pub ip: Option<String>,
-}
-
-impl Actor {
-    pub fn cli() -> Actor {
-        Actor {
-            who: "cli".into(),
-            ip: None,
-        }
-    }
-}
+pub use crate::actor::Actor;
 
 /// What an event took back, for callers that report it.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -388,10 +374,10 @@ pub fn apply(
         &[NewAudit {
             realm_id: realm.id.clone(),
             at_ms: now_ms,
-            actor: actor.who.clone(),
+            actor: actor.audit_name(),
             kind: event.kind().into(),
             subject: event.subject(),
-            ip: actor.ip.clone(),
+            ip: actor.ip(),
             detail: serde_json::to_string(&serde_json::json!({
                 "sessions_ended": outcome.sessions_ended,
                 "families_revoked": outcome.families_revoked,

@@ -15,10 +15,7 @@ const BATCH: i64 = 200;
 
 /// Ends what ran out; returns how many sessions and families.
 pub fn sweep(conn: &mut DbConnection, now_ms: i64) -> Result<(usize, usize), Error> {
-    let actor = Actor {
-        who: "system".into(),
-        ip: None,
-    };
+    let actor = Actor::System { task: "expiry" };
     let mut sessions = 0;
     for session in store::sessions::expired(conn, now_ms, BATCH)? {
         let ended = store::write(conn, |conn| -> Result<bool, Error> {

@@ -49,7 +49,7 @@ impl FollowerMetrics {
         }
     }
 
-    pub fn register(&self, metrics: &crate::http::metrics::Metrics) {
+    pub fn register(&self, metrics: &crate::telemetry::Metrics) {
         metrics.register(
             "revocation_events_applied_from_log",
             "Events applied from the database log",

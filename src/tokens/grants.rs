@@ -737,8 +737,8 @@ async fn apply_cascade(
 ) -> Result<(), Failure> {
     let realm = ctx.realm.realm.clone();
     let now = ctx.now_ms;
-    let actor = Actor {
-        who: format!("client:{client}"),
+    let actor = Actor::Client {
+        client_id: client.to_string().into(),
         ip: None,
     };
     ctx.directory

@@ -1,0 +1,257 @@
+//! The service handle: everything a front door (protocol endpoints, admin
+//! API, console, account page, CLI) needs to run a use-case — settings,
+//! clock, directory, revocation index, committer, fan-out, verified-token
+//! cache, status lists, defences. Built once by `Latch::assemble`; serving
+//! it over HTTP is `crate::Application`'s job.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{self, Settings};
+use crate::directory::Directory;
+use crate::error::Error;
+use crate::revocation::{self, EventSink, Follower, FollowerHandle};
+use crate::setup::{Opened, StartError};
+use crate::telemetry::Metrics;
+use crate::{clock, keys, limits, login, time, tokens};
+
+/// What every front door can reach.
+pub struct Latch {
+    pub settings: Settings,
+    pub public_base: String,
+    pub directory: Arc<Directory>,
+    pub follower: FollowerHandle,
+    pub clock: Arc<clock::Clock>,
+    pub password_pool: login::password_pool::PasswordPool,
+    pub index: Arc<revocation::Index>,
+    pub committer: revocation::committer::Committer,
+    pub verified: tokens::cache::VerifiedCache,
+    pub fanout: Option<Arc<revocation::fanout::Fanout>>,
+    /// Every event this node applies, for the revocation event stream.
+    pub event_feed: tokio::sync::broadcast::Sender<Arc<crate::store::events::Event>>,
+    pub status_lists: Arc<revocation::status_list::StatusLists>,
+    pub defences: Arc<limits::Defences>,
+}
+
+/// The handle, before the background tasks that keep it current start.
+pub struct Assembled {
+    pub latch: Latch,
+    pub metrics: Arc<Metrics>,
+    deliverer: revocation::notices::Deliverer,
+}
+
+impl Latch {
+    pub fn issuer(&self, realm: &str) -> String {
+        format!("{}/realms/{realm}", self.public_base)
+    }
+
+    /// Whether Latch is served over TLS: cookies are then `Secure` with the
+    /// `__Host-` prefix.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_base.starts_with("https://")
+    }
+
+    /// The password check with this node's defences.
+    pub fn checker(&self) -> login::credentials::Checker<'_> {
+        login::credentials::Checker {
+            pool: &self.password_pool,
+            directory: &self.directory,
+            defences: &self.defences,
+            now_ms: self.clock.now_ms(),
+        }
+    }
+
+    /// After a committed revocation: apply it here, publish it to the others.
+    pub async fn announce(&self) -> Result<(), crate::store::StoreError> {
+        revocation::announce(&self.follower, self.fanout.as_ref()).await
+    }
+
+    /// Builds the handle on an opened database: the built-in realms'
+    /// defaults, the directory, the revocation index rebuilt from the log,
+    /// the fan-out, the clock synced with the database, and every background
+    /// task (log poll, key maintenance, housekeeping, expiry, back-channel
+    /// delivery, status-list sync, limiter pruning).
+    pub async fn assemble(
+        settings: Settings,
+        opened: Opened,
+        public_base: String,
+    ) -> Result<Assembled, StartError> {
+        let Opened { store, master } = opened;
+        {
+            let (store, master, base) = (store.clone(), master.clone(), public_base.clone());
+            blocking(move || -> Result<(), Error> {
+                let mut conn = store.conn()?;
+                crate::directory::bootstrap::ensure_builtins_everywhere(&mut conn, &master, &base)
+            })
+            .await??;
+        }
+        let directory = Arc::new(Directory::new(store.clone(), master));
+        let index = Arc::new(revocation::Index::default());
+        let (event_feed, _) = tokio::sync::broadcast::channel(4096);
+        let metrics = Arc::new(Metrics::default());
+        let follower = {
+            let (store, index) = (store.clone(), Arc::clone(&index));
+            let sinks: Vec<Arc<dyn EventSink>> = vec![
+                directory.clone(),
+                Arc::new(revocation::Feed(event_feed.clone())),
+            ];
+            blocking(move || Follower::new(store, index, sinks)).await??
+        };
+        follower.metrics.register(&metrics);
+        let fanout = connect_fanout(&settings, &metrics)?;
+        let clock = Arc::new(clock::Clock::skewed(settings.simulate_clock_skew_ms));
+        {
+            let (clock, store) = (Arc::clone(&clock), store.clone());
+            let offset = store.run(move |conn| clock.sync(conn)).await?;
+            tracing::debug!(offset_ms = offset, "measured the database clock");
+        }
+        let deliverer = revocation::notices::Deliverer::new(
+            store.clone(),
+            Arc::clone(&directory),
+            public_base.clone(),
+            settings.backchannel_horizon_s,
+        )?;
+        let status_lists = {
+            let (store, index, follower) =
+                (store.clone(), Arc::clone(&index), Arc::clone(&follower));
+            blocking(move || revocation::status_list::StatusLists::load(store, index, follower))
+                .await??
+        };
+        let committer =
+            revocation::committer::Committer::start(store, after_commit(&follower, fanout.clone()));
+        tokens::set_leeway_s(settings.clock_leeway_s);
+        let defences = Arc::new(limits::Defences::from_settings(&settings));
+        let latch = Latch {
+            settings,
+            public_base,
+            directory,
+            follower,
+            clock,
+            password_pool: login::password_pool::PasswordPool::for_this_machine(),
+            index,
+            committer,
+            verified: tokens::cache::VerifiedCache::default(),
+            fanout,
+            event_feed,
+            status_lists,
+            defences,
+        };
+        Ok(Assembled {
+            latch,
+            metrics,
+            deliverer,
+        })
+    }
+
+    /// Opens the database and builds the handle for one command-line
+    /// operation: no background task runs, and changes reach running nodes
+    /// through the announcement (Redis) or their poll of the log.
+    pub async fn for_tool(settings: Settings) -> Result<Latch, StartError> {
+        let public_base = settings.public_base_for(settings.listen_addr()?);
+        let opened = {
+            let settings = settings.clone();
+            blocking(move || crate::setup::open(&settings)).await??
+        };
+        Ok(Latch::assemble(settings, opened, public_base).await?.latch)
+    }
+}
+
+impl Assembled {
+    /// Starts the tasks that keep a serving node current: the log poll,
+    /// key maintenance, housekeeping, expiry, the Redis subscriber,
+    /// back-channel delivery, status-list sync and limiter pruning.
+    pub fn spawn_background(self) -> (Latch, Arc<Metrics>, Vec<tokio::task::JoinHandle<()>>) {
+        let Assembled {
+            latch,
+            metrics,
+            deliverer,
+        } = self;
+        let store = latch.directory.store().clone();
+        let mut background = vec![
+            latch
+                .follower
+                .spawn_polling(Duration::from_millis(latch.settings.revocation_poll_ms)),
+            keys::maintenance::spawn(
+                store.clone(),
+                Arc::clone(&latch.directory),
+                Duration::from_secs(1),
+            ),
+            revocation::housekeeping::spawn(
+                store.clone(),
+                Arc::clone(&latch.index),
+                Arc::clone(&latch.clock),
+            ),
+            revocation::expiry::spawn(
+                store,
+                Arc::clone(&latch.follower),
+                latch.fanout.clone(),
+                Arc::clone(&latch.clock),
+            ),
+            deliverer.spawn(Duration::from_millis(250)),
+            latch.status_lists.spawn_sync(Duration::from_millis(200)),
+            prune_defences(Arc::clone(&latch.defences)),
+        ];
+        if let Some(fanout) = &latch.fanout {
+            background.push(fanout.spawn_subscriber(Arc::clone(&latch.follower)));
+        }
+        (latch, metrics, background)
+    }
+}
+
+/// Runs start-up work that blocks (database, files) off the executor.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, StartError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StartError::Failed(format!("start-up task failed: {e}")))
+}
+
+fn connect_fanout(
+    settings: &Settings,
+    metrics: &Metrics,
+) -> Result<Option<Arc<revocation::fanout::Fanout>>, StartError> {
+    let Some(url) = &settings.redis else {
+        return Ok(None);
+    };
+    let fanout = revocation::fanout::Fanout::new(
+        url,
+        &settings.redis_channel,
+        settings.simulate_fanout_loss_one_in,
+    )
+    .map_err(|e| StartError::Config(config::ConfigError(e)))?;
+    metrics.register(
+        "redis_fanout_connected",
+        "1 while subscribed to Redis fan-out",
+        fanout.connected.clone(),
+    );
+    Ok(Some(fanout))
+}
+
+fn prune_defences(defences: Arc<limits::Defences>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            ticker.tick().await;
+            defences.prune(time::now_ms());
+        }
+    })
+}
+
+/// What the group committer does after each commit: apply the batch's
+/// events to this node's index, then publish them to the other nodes.
+fn after_commit(
+    follower: &FollowerHandle,
+    fanout: Option<Arc<revocation::fanout::Fanout>>,
+) -> revocation::committer::AfterCommit {
+    let follower = Arc::clone(follower);
+    let runtime = tokio::runtime::Handle::current();
+    Box::new(move |conn| match follower.catch_up_on(conn) {
+        Ok(events) => {
+            if let Some(fanout) = &fanout {
+                runtime.block_on(fanout.publish(&events));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read back committed events; the poll will"),
+    })
+}
