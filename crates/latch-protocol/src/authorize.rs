@@ -75,107 +75,109 @@ pub struct Request {
 /// The parts that go back to the client as an error redirect once the
 /// target is trusted.
 pub fn parse(params: &Params) -> Result<Request, OAuthError> {
-    let fail = |error, description: &str| OAuthError::new(error, description);
     if let Some(name) = params.first_repeated() {
-        return Err(fail(
+        return Err(OAuthError::new(
             "invalid_request",
-            &format!("parameter `{}` is repeated", clip(name, 64)),
+            format!("parameter `{}` is repeated", clip(name, 64)),
         ));
     }
     let one = |name: &str| params.get(name).ok().flatten();
+    refuse_unsupported(&one)?;
+    let response_mode = response_mode(params)?;
+    let scopes = Scopes::parse(one("scope").unwrap_or("openid"))
+        .map_err(|bad| OAuthError::new("invalid_scope", format!("scope `{bad}` is malformed")))?;
+    Ok(Request {
+        scopes,
+        response_mode,
+        code_challenge: code_challenge(one("code_challenge"), one("code_challenge_method"))?,
+        prompt: prompt(one("prompt").unwrap_or(""))?,
+        max_age: max_age(one("max_age"))?,
+        nonce: one("nonce").map(str::to_string),
+        login_hint: one("login_hint").map(|h| clip(h, 255)),
+    })
+}
+
+/// Request objects (OIDC Core §6) and any response type but `code`.
+fn refuse_unsupported<'a>(one: &impl Fn(&str) -> Option<&'a str>) -> Result<(), OAuthError> {
     if one("request").is_some() {
-        return Err(fail(
+        return Err(OAuthError::new(
             "request_not_supported",
             "request objects are not supported",
         ));
     }
     if one("request_uri").is_some() {
-        return Err(fail(
+        return Err(OAuthError::new(
             "request_uri_not_supported",
             "request_uri is not supported",
         ));
     }
     match one("response_type") {
-        None => return Err(fail("invalid_request", "response_type is required")),
-        Some("code") => {}
-        Some(_) => {
-            return Err(fail(
-                "unsupported_response_type",
-                "only response_type=code is supported",
-            ))
-        }
+        None => Err(OAuthError::new(
+            "invalid_request",
+            "response_type is required",
+        )),
+        Some("code") => Ok(()),
+        Some(_) => Err(OAuthError::new(
+            "unsupported_response_type",
+            "only response_type=code is supported",
+        )),
     }
-    let response_mode = response_mode(params)?;
-    let scopes = Scopes::parse(one("scope").unwrap_or("openid"))
-        .map_err(|bad| fail("invalid_scope", &format!("scope `{bad}` is malformed")))?;
-    let code_challenge = match (one("code_challenge"), one("code_challenge_method")) {
-        (None, None) => None,
+}
+
+/// RFC 7636 §4.3, with `plain` refused (RFC 9700 §2.1.1: S256 only).
+fn code_challenge(
+    challenge: Option<&str>,
+    method: Option<&str>,
+) -> Result<Option<String>, OAuthError> {
+    let refuse = |description: &str| Err(OAuthError::new("invalid_request", description));
+    match (challenge, method) {
+        (None, None) => Ok(None),
         (Some(challenge), Some("S256")) if crate::pkce::valid_value(challenge) => {
-            Some(challenge.to_string())
+            Ok(Some(challenge.to_string()))
         }
-        (Some(_), Some("S256")) => {
-            return Err(fail("invalid_request", "code_challenge is malformed"))
-        }
+        (Some(_), Some("S256")) => refuse("code_challenge is malformed"),
         (Some(_), None) | (Some(_), Some("plain")) => {
-            return Err(fail(
-                "invalid_request",
-                "PKCE method `plain` is not allowed; use S256",
-            ))
+            refuse("PKCE method `plain` is not allowed; use S256")
         }
-        (None, Some(_)) => {
-            return Err(fail(
-                "invalid_request",
-                "code_challenge_method without code_challenge",
-            ))
-        }
-        (Some(_), Some(_)) => {
-            return Err(fail(
-                "invalid_request",
-                "unsupported code_challenge_method; use S256",
-            ))
-        }
-    };
+        (None, Some(_)) => refuse("code_challenge_method without code_challenge"),
+        (Some(_), Some(_)) => refuse("unsupported code_challenge_method; use S256"),
+    }
+}
+
+/// OIDC Core §3.1.2.1: space-separated; `none` stands alone.
+fn prompt(values: &str) -> Result<Prompt, OAuthError> {
     let mut prompt = Prompt::default();
-    for value in one("prompt")
-        .unwrap_or("")
-        .split(' ')
-        .filter(|v| !v.is_empty())
-    {
+    for value in values.split(' ').filter(|v| !v.is_empty()) {
         match value {
             "none" => prompt.none = true,
             "login" => prompt.login = true,
             "consent" => prompt.consent = true,
             "select_account" => {}
             _ => {
-                return Err(fail(
+                return Err(OAuthError::new(
                     "invalid_request",
-                    &format!("unknown prompt value `{}`", clip(value, 32)),
+                    format!("unknown prompt value `{}`", clip(value, 32)),
                 ))
             }
         }
     }
     if prompt.none && (prompt.login || prompt.consent) {
-        return Err(fail(
+        return Err(OAuthError::new(
             "invalid_request",
             "prompt=none cannot be combined with other values",
         ));
     }
-    let max_age =
-        match one("max_age") {
-            None => None,
-            Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                fail("invalid_request", "max_age must be a non-negative integer")
-            })?),
-        };
-    Ok(Request {
-        scopes,
-        response_mode,
-        code_challenge,
-        prompt,
-        max_age,
-        nonce: one("nonce").map(str::to_string),
-        login_hint: one("login_hint").map(|h| clip(h, 255)),
-    })
+    Ok(prompt)
+}
+
+fn max_age(value: Option<&str>) -> Result<Option<i64>, OAuthError> {
+    value
+        .map(|v| {
+            v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                OAuthError::new("invalid_request", "max_age must be a non-negative integer")
+            })
+        })
+        .transpose()
 }
 
 /// RFC 8252 §7.3: a native app's loopback redirect may use any port;
