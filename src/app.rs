@@ -81,7 +81,9 @@ impl Latch {
             let (store, master, base) = (store.clone(), master.clone(), public_base.clone());
             blocking(move || -> Result<(), Error> {
                 let mut conn = store.conn()?;
-                crate::directory::bootstrap::ensure_builtins_everywhere(&mut conn, &master, &base)
+                crate::store::serialised_bootstrap(&mut conn, |conn| {
+                    crate::directory::bootstrap::ensure_builtins_everywhere(conn, &master, &base)
+                })
             })
             .await??;
         }

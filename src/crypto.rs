@@ -50,7 +50,11 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 #[derive(Debug, thiserror::Error)]
 pub enum MasterKeyError {
-    #[error("LATCH_MASTER_KEY must be 32 bytes as 64 hex digits or 43 base64url characters")]
+    #[error(
+        "LATCH_MASTER_KEY must be 32 bytes written as 64 hex digits, or as base64 \
+         (standard or URL-safe alphabet, with or without `=` padding, e.g. from \
+         `openssl rand -base64 32` or `openssl rand -hex 32`)"
+    )]
     Malformed,
     #[error("a secret could not be decrypted with this master key")]
     Decrypt,
@@ -78,11 +82,19 @@ impl MasterKey {
 
     pub fn parse(text: &str) -> Result<MasterKey, MasterKeyError> {
         let text = text.trim();
+        // 64 hex digits, or 32 bytes of base64 in either alphabet: the two
+        // alphabets differ only in `+/` and `-_`, so no text reads as two keys.
         let bytes = if text.len() == 64 {
             hex::decode(text).map_err(|_| MasterKeyError::Malformed)?
         } else {
-            URL_SAFE_NO_PAD
-                .decode(text.trim_end_matches('='))
+            let unpadded = text.trim_end_matches('=');
+            let engine = if unpadded.contains(['+', '/']) {
+                &base64::engine::general_purpose::STANDARD_NO_PAD
+            } else {
+                &URL_SAFE_NO_PAD
+            };
+            engine
+                .decode(unpadded)
                 .map_err(|_| MasterKeyError::Malformed)?
         };
         let key: [u8; 32] = bytes.try_into().map_err(|_| MasterKeyError::Malformed)?;
@@ -190,5 +202,25 @@ mod tests {
         let again = MasterKey::parse(&key.encode()).unwrap();
         assert_eq!(key.check_value(), again.check_value());
         assert!(MasterKey::parse("short").is_err());
+    }
+
+    #[test]
+    fn master_key_reads_every_unambiguous_encoding() {
+        let key = MasterKey::parse(&"fb".repeat(32)).unwrap();
+        let bytes = [0xfbu8; 32]; // `+/v7…` in the standard alphabet, `-_v7…` in the URL-safe one
+        use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE};
+        for text in [
+            STANDARD.encode(bytes),
+            STANDARD_NO_PAD.encode(bytes),
+            URL_SAFE.encode(bytes),
+            URL_SAFE_NO_PAD.encode(bytes),
+            format!("{}\n", STANDARD.encode(bytes)),
+        ] {
+            let again = MasterKey::parse(&text).unwrap();
+            assert_eq!(key.check_value(), again.check_value(), "{text}");
+        }
+        let message = MasterKey::parse("not a key").unwrap_err().to_string();
+        assert!(message.contains("hex") && message.contains("base64"), "{message}");
+        assert!(MasterKey::parse(&STANDARD.encode([1u8; 31])).is_err());
     }
 }

@@ -47,6 +47,8 @@ pub struct Application {
     state: web::Data<Latch>,
     background: Vec<tokio::task::JoinHandle<()>>,
     bootstrap: Bootstrap,
+    /// Held while serving an SQLite file, so a second server refuses it.
+    serving_lock: Option<std::fs::File>,
 }
 
 /// What the first start (and `--demo`) created, for the start-up banner.
@@ -62,11 +64,14 @@ impl Application {
     /// first start, binds the listener and starts the background tasks.
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
         let addr = settings.listen_addr()?;
-        let (opened, bootstrap) = {
+        let (serving_lock, (opened, bootstrap)) = {
             let settings = settings.clone();
-            tokio::task::spawn_blocking(move || open_and_bootstrap(&settings))
-                .await
-                .map_err(|e| StartError::Failed(format!("start-up task failed: {e}")))??
+            tokio::task::spawn_blocking(move || {
+                let lock = setup::claim_sqlite_file(&settings.database_url()?)?;
+                Ok::<_, StartError>((lock, open_and_bootstrap(&settings)?))
+            })
+            .await
+            .map_err(|e| StartError::Failed(format!("start-up task failed: {e}")))??
         };
         let listener = TcpListener::bind(addr)
             .map_err(|e| StartError::Failed(format!("cannot listen on {addr}: {e}")))?;
@@ -75,6 +80,7 @@ impl Application {
             .map_err(|e| StartError::Failed(format!("cannot read bound address: {e}")))?;
         let mut app = Self::start(settings, opened, listener, addr).await?;
         app.bootstrap = bootstrap;
+        app.serving_lock = serving_lock;
         Ok(app)
     }
 
@@ -114,6 +120,7 @@ impl Application {
             state,
             background,
             bootstrap: Bootstrap::default(),
+            serving_lock: None,
         })
     }
 
@@ -144,7 +151,9 @@ impl Application {
     /// Serves until SIGTERM/SIGINT (actix stops gracefully: in-flight
     /// requests finish within the shutdown timeout).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let serving_lock = self.serving_lock;
         let result = self.server.await;
+        drop(serving_lock);
         for task in self.background {
             task.abort();
         }
@@ -155,25 +164,22 @@ impl Application {
 fn open_and_bootstrap(settings: &Settings) -> Result<(Opened, Bootstrap), StartError> {
     let opened = setup::open(settings)?;
     let mut conn = opened.store.conn()?;
-    let admin_password = directory::bootstrap::ensure_master(
-        &mut conn,
-        &opened.master,
-        settings.admin_password.as_deref(),
-    )?;
-    let demo = if settings.demo {
-        Some(directory::bootstrap::ensure_demo(
-            &mut conn,
-            &opened.master,
-        )?)
-    } else {
-        None
-    };
-    drop(conn);
-    Ok((
-        opened,
-        Bootstrap {
+    let master = &opened.master;
+    let bootstrap = store::serialised_bootstrap(&mut conn, |conn| {
+        let admin_password = directory::bootstrap::ensure_master(
+            conn,
+            master,
+            settings.admin_password.as_deref(),
+        )?;
+        let demo = match settings.demo {
+            true => Some(directory::bootstrap::ensure_demo(conn, master)?),
+            false => None,
+        };
+        Ok::<_, StartError>(Bootstrap {
             admin_password,
             demo,
-        },
-    ))
+        })
+    })?;
+    drop(conn);
+    Ok((opened, bootstrap))
 }

@@ -39,6 +39,41 @@ impl From<crate::error::Error> for StartError {
     }
 }
 
+/// One SQLite file has one serving process: two writers on one file are
+/// not a supported set-up (each node keeps caches and an index that only
+/// the shared log would keep current). A lock on `FILE.serve-lock`, held
+/// while serving and released by the kernel when the process ends, even by
+/// SIGKILL. Command-line tools do not take it: they write through SQLite's
+/// own locking, and running nodes pick their changes up from the log.
+pub fn claim_sqlite_file(url: &DatabaseUrl) -> Result<Option<std::fs::File>, StartError> {
+    let DatabaseUrl::Sqlite(path) = url else {
+        return Ok(None);
+    };
+    let lock_path = format!("{path}.serve-lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StartError::Failed(format!("cannot open {lock_path}: {e}")))?;
+    // A server that is stopping releases it within moments: wait that long.
+    for _ in 0..50 {
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                std::thread::sleep(std::time::Duration::from_millis(100))
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(StartError::Failed(format!("cannot lock {lock_path}: {e}")))
+            }
+        }
+    }
+    Err(StartError::Failed(format!(
+        "another `latch serve` is serving {path}; one SQLite file has one server \
+         (run several nodes on PostgreSQL)"
+    )))
+}
+
 /// An open, migrated, unlocked database.
 pub struct Opened {
     pub store: Store,

@@ -99,7 +99,10 @@ pub fn insert_key(
     generated.public_jwk.set_algorithm(alg.as_str());
     generated.public_jwk.set_key_use("sig");
     let now = now_ms();
-    let staged = activate_after_ms.is_some_and(|at| at > now);
+    // A rotation always stages its key, even with no stage time: the key is
+    // then due at once, and `promote_due` activates it and retires the one
+    // it replaces (activating it here would leave the old key active).
+    let staged = activate_after_ms.is_some();
     key_rows::insert(
         conn,
         &KeyRow {

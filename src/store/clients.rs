@@ -123,10 +123,11 @@ pub fn update(
     id: &str,
     changes: &ClientChanges,
 ) -> Result<(), StoreError> {
-    diesel::update(clients::table.find(id))
-        .set(changes)
-        .execute(conn)?;
-    Ok(())
+    super::updated(
+        diesel::update(clients::table.find(id))
+            .set(changes)
+            .execute(conn),
+    )
 }
 
 /// Replaces the secret; the previous one keeps working until

@@ -32,6 +32,9 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 
 /// Serialises migrations when several nodes start at once on one PostgreSQL.
 const MIGRATION_LOCK_ID: i64 = 0x4c41_5443_4801;
+/// Serialises the bootstrap (realm `master`, its roles and admin, the demo
+/// realm, built-in clients, scopes and keys) the same way.
+const BOOTSTRAP_LOCK_ID: i64 = 0x4c41_5443_4802;
 
 /// A connection to either backend; queries are written once against it.
 #[derive(diesel::MultiConnection)]
@@ -245,6 +248,19 @@ fn migrate(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
     applied.map_err(|e| StoreError::Migration(e.to_string()))
 }
 
+/// An update whose changes are all "leave as it is" changes nothing: diesel
+/// refuses an empty `SET`, which is not a failure of the caller's request.
+pub fn updated(result: QueryResult<usize>) -> Result<(), StoreError> {
+    match result {
+        Err(diesel::result::Error::QueryBuilderError(e))
+            if e.is::<diesel::result::EmptyChangeset>() =>
+        {
+            Ok(())
+        }
+        other => other.map(|_| ()).map_err(StoreError::from),
+    }
+}
+
 /// Runs `f` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`, which
 /// takes the write lock up front so a read-then-write transaction never
 /// fails half-way with "database is locked".
@@ -270,6 +286,29 @@ where
             Ok(_) => AnsiTransactionManager::commit_transaction(inner)?,
             Err(_) => AnsiTransactionManager::rollback_transaction(inner)?,
         }
+    }
+    result
+}
+
+/// Runs start-up work that checks, then creates, while every other node
+/// starting on the same PostgreSQL database waits: orchestrators start
+/// replicas together, and each must find what the first one created rather
+/// than create it again. One SQLite file has one serving process.
+pub fn serialised_bootstrap<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<StoreError>,
+{
+    if let DbConnection::Pg(c) = conn {
+        c.batch_execute(&format!("SELECT pg_advisory_lock({BOOTSTRAP_LOCK_ID})"))
+            .map_err(StoreError::from)?;
+    }
+    let result = f(conn);
+    if let DbConnection::Pg(c) = conn {
+        c.batch_execute(&format!("SELECT pg_advisory_unlock({BOOTSTRAP_LOCK_ID})"))
+            .map_err(StoreError::from)?;
     }
     result
 }

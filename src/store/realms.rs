@@ -97,10 +97,11 @@ pub struct RealmChanges {
 }
 
 pub fn update(conn: &mut DbConnection, id: &str, changes: &RealmChanges) -> Result<(), StoreError> {
-    diesel::update(realms::table.find(id))
-        .set(changes)
-        .execute(conn)?;
-    Ok(())
+    super::updated(
+        diesel::update(realms::table.find(id))
+            .set(changes)
+            .execute(conn),
+    )
 }
 
 /// Deletes a realm and everything in it (foreign keys cascade); the

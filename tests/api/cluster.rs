@@ -265,3 +265,30 @@ async fn scheduled_rotation_from_two_nodes_makes_exactly_one_new_key() {
         "one new key per algorithm, once: {listing}"
     );
 }
+
+/// Orchestrators start replicas together: nodes started at the same moment
+/// on an empty database all come up (one bootstraps, the others find what it
+/// created) and serve the same realms and keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_started_together_on_an_empty_database_all_serve() {
+    for _ in 0..3 {
+        let db = TestDatabase::new(Backend::Postgres);
+        let key = latch::crypto::MasterKey::generate().encode();
+        let databases = vec![db.shared(), db.shared(), db];
+        let nodes = futures_util::future::join_all(
+            databases
+                .into_iter()
+                .map(|db| spawn_node(db, &key, |s| s.public_base = Some(PUBLIC_BASE.into()))),
+        )
+        .await;
+        let first = nodes[0].jwks_kids("master").await;
+        assert!(!first.is_empty());
+        for node in &nodes {
+            assert_eq!(node.jwks_kids("master").await, first, "every node signs with one ring");
+            let token = node.service_token().await;
+            for other in &nodes {
+                other.assert_accepted(&token).await;
+            }
+        }
+    }
+}

@@ -100,6 +100,7 @@ crate::both_backends!(
     realm_created_by_cli_is_served_without_restart,
     eddsa_keys_can_be_added,
     realm_settings_change_through_the_cli,
+    rotation_without_a_stage_retires_the_old_key,
 );
 
 async fn realm_settings_change_through_the_cli(backend: Backend) {
@@ -130,4 +131,40 @@ async fn realm_settings_change_through_the_cli(backend: Backend) {
     let refused = app.cli(&["realm", "update", "demo", "--access-token-lifetime", "0"]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(crate::helpers::stderr(&refused).contains("access token lifetime must be positive"));
+}
+
+/// With no stage time a rotated key signs at once, and the key it replaces
+/// moves to retiring (verifying until its tokens expire) instead of staying
+/// active for ever.
+async fn rotation_without_a_stage_retires_the_old_key(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let updated = app.cli(&["realm", "update", "demo", "--key-stage", "0"]);
+    assert!(updated.status.success(), "{}", crate::helpers::describe(&updated));
+    let rotated = app.cli(&["keys", "rotate", "--realm", "demo", "--alg", "ES256"]);
+    assert!(rotated.status.success(), "{}", crate::helpers::describe(&rotated));
+    let new_kid = stdout(&rotated)
+        .lines()
+        .find_map(|l| l.strip_prefix("new signing key "))
+        .expect("new kid printed")
+        .to_string();
+    let listing = stdout(&app.cli(&["keys", "list", "--realm", "demo"]));
+    let es256: Vec<&str> = listing.lines().filter(|l| l.contains(" ES256 ")).collect();
+    let active: Vec<&&str> = es256.iter().filter(|l| l.contains(" active ")).collect();
+    assert_eq!(active.len(), 1, "{listing}");
+    assert!(active[0].starts_with(&new_kid), "{listing}");
+    assert_eq!(
+        es256.iter().filter(|l| l.contains(" retiring ")).count(),
+        1,
+        "{listing}"
+    );
+    // New tokens are signed by the new key once the server has read the log.
+    let started = Instant::now();
+    loop {
+        let token = app.service_token().await;
+        if crate::helpers::header(&token)["kid"] == new_kid.as_str() {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(3), "never signed by {new_kid}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

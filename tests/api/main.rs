@@ -18,6 +18,7 @@ mod grants;
 mod keys;
 mod login;
 mod notices;
+mod operator;
 mod policy;
 mod portability;
 mod resource_server;

@@ -1,0 +1,98 @@
+//! What an operator meets running Latch: one server per SQLite file, logs
+//! fit for files and pipes, master keys in the encodings tools print.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+use base64::Engine;
+
+use crate::helpers::{free_port, latch_bin, run_cli, spawn_app, test_settings, Backend, TestDatabase};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_on_one_sqlite_file_is_refused() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let second = latch::Application::build(test_settings(&app.db, &app.master_key)).await;
+    let message = match second {
+        Ok(_) => panic!("a second server started on the same SQLite file"),
+        Err(e) => e.to_string(),
+    };
+    assert!(message.contains("another `latch serve`"), "{message}");
+    // The first one still serves.
+    assert_eq!(app.get("/health/ready").await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_written_to_a_pipe_carries_no_colour_codes() {
+    let db = TestDatabase::new(Backend::Sqlite);
+    let key = latch::crypto::MasterKey::generate().encode();
+    let port = free_port();
+    let mut child = Command::new(latch_bin())
+        .current_dir(db.dir.path())
+        .env_remove("LATCH_CONFIG")
+        .env("LATCH_DATABASE", &db.url)
+        .env("LATCH_MASTER_KEY", &key)
+        .env("RUST_LOG", "info")
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..200 {
+        let url = format!("http://127.0.0.1:{port}/health/ready");
+        if client.get(url).send().await.is_ok_and(|r| r.status() == 200) {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut log = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    assert!(ready, "the server did not come up: {log}");
+    assert!(log.contains("INFO"), "the log says something: {log}");
+    assert!(!log.contains('\u{1b}'), "escape sequences in a piped log: {log:?}");
+}
+
+#[test]
+fn a_master_key_from_openssl_rand_base64_is_accepted() {
+    let db = TestDatabase::new(Backend::Sqlite);
+    // What `openssl rand -base64 32` prints: standard alphabet, padded.
+    let key = base64::engine::general_purpose::STANDARD.encode([0xfb_u8; 32]);
+    assert!(key.contains('+') && key.ends_with('='));
+    let out = run_cli(&db, &key, &["migrate"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run_cli(&db, "not-a-key", &["migrate"], "");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("hex") && err.contains("base64"), "{err}");
+}
+
+/// A realm file with nothing but a name, and an update carrying only
+/// fields Latch does not know, change nothing — and succeed.
+async fn requests_with_nothing_to_change_succeed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token().await;
+    let (status, body) = app
+        .admin_as(&token, reqwest::Method::POST, "/import", serde_json::json!({"realm": "bare"}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = app
+        .admin_as(
+            &token,
+            reqwest::Method::PUT,
+            "/bare",
+            serde_json::json!({"someFutureSetting": true}),
+        )
+        .await;
+    assert!(status == 204 || status == 200, "{status} {body}");
+    let (status, realm) = app
+        .admin_as(&token, reqwest::Method::GET, "/bare", serde_json::Value::Null)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(realm["realm"], "bare");
+}
+
+crate::both_backends!(requests_with_nothing_to_change_succeed);
