@@ -89,7 +89,56 @@ pub fn open(settings: &Settings) -> Result<Opened, StartError> {
         tracing::info!(count = applied.len(), "applied database migrations");
     }
     check_master_key(&store, &master)?;
+    check_schema_floor(&store)?;
     Ok(Opened { store, master })
+}
+
+/// The oldest Latch release that can run on the schema this binary migrates
+/// to. Migrations expand (add tables, columns with defaults) so that two
+/// consecutive releases run side by side during a rolling upgrade; one that
+/// contracts (drops or renames what an older release reads) raises this.
+pub const SCHEMA_FLOOR: &str = "0.1.0";
+const FLOOR_NAME: &str = "schema_floor";
+
+/// Refuses to run a binary older than the floor a newer one recorded, and
+/// records this binary's floor when it is higher.
+fn check_schema_floor(store: &Store) -> Result<(), StartError> {
+    let own = env!("CARGO_PKG_VERSION");
+    let mut conn = store.conn()?;
+    store::serialised_bootstrap(&mut conn, |conn| {
+        let stored = store::meta::get(conn, FLOOR_NAME)?;
+        if let Some(floor) = &stored {
+            if release(own) < release(floor) {
+                return Err(StartError::Failed(format!(
+                    "this database was migrated by a newer Latch and needs Latch {floor} or \
+                     later; this is {own} (upgrade the binary, or restore a backup taken \
+                     before the upgrade)"
+                )));
+            }
+        }
+        if stored.is_none_or(|floor| release(&floor) < release(SCHEMA_FLOOR)) {
+            store::meta::set(conn, FLOOR_NAME, SCHEMA_FLOOR)?;
+        }
+        Ok(())
+    })
+}
+
+/// `major.minor.patch` as numbers (pre-release suffixes ignored).
+fn release(version: &str) -> (u64, u64, u64) {
+    let mut parts = version
+        .split(['.', '-', '+'])
+        .map(|p| p.parse::<u64>().unwrap_or(0));
+    let mut next = || parts.next().unwrap_or(0);
+    (next(), next(), next())
+}
+
+/// The schema version: the newest migration applied, and the floor.
+pub fn schema_version(store: &Store) -> Result<(Option<String>, Option<String>), StartError> {
+    let mut conn = store.conn()?;
+    Ok((
+        store::meta::newest_migration(&mut conn)?,
+        store::meta::get(&mut conn, FLOOR_NAME)?,
+    ))
 }
 
 /// `LATCH_MASTER_KEY` when set; on SQLite otherwise a key file beside the

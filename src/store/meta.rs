@@ -20,6 +20,33 @@ pub fn insert(conn: &mut DbConnection, name: &str, value: &str) -> Result<(), St
     Ok(())
 }
 
+/// Sets a value, replacing the one there.
+pub fn set(conn: &mut DbConnection, name: &str, value: &str) -> Result<(), StoreError> {
+    let updated = diesel::update(server_meta::table.find(name))
+        .set(server_meta::value.eq(value))
+        .execute(conn)?;
+    if updated == 0 {
+        insert(conn, name, value)?;
+    }
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Migration {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    version: String,
+}
+
+/// The newest migration applied (diesel's bookkeeping table).
+pub fn newest_migration(conn: &mut DbConnection) -> Result<Option<String>, StoreError> {
+    Ok(diesel::sql_query(
+        "SELECT version FROM __diesel_schema_migrations ORDER BY version DESC LIMIT 1",
+    )
+    .get_result::<Migration>(conn)
+    .optional()?
+    .map(|m| m.version))
+}
+
 #[derive(QueryableByName)]
 struct Now {
     #[diesel(sql_type = diesel::sql_types::BigInt)]

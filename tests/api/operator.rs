@@ -96,3 +96,21 @@ async fn requests_with_nothing_to_change_succeed(backend: Backend) {
 }
 
 crate::both_backends!(requests_with_nothing_to_change_succeed);
+
+/// A binary older than the floor a newer release recorded refuses to start
+/// and says which release the database needs.
+#[test]
+fn a_binary_below_the_schema_floor_refuses_to_start() {
+    let db = TestDatabase::new(Backend::Sqlite);
+    let key = latch::crypto::MasterKey::generate().encode();
+    assert!(run_cli(&db, &key, &["migrate"], "").status.success());
+    let url = latch::store::DatabaseUrl::parse(&db.url).unwrap();
+    let store = latch::store::Store::open(&url, 1).unwrap();
+    let mut conn = store.conn().unwrap();
+    latch::store::meta::set(&mut conn, "schema_floor", "99.0.0").unwrap();
+    drop(conn);
+    let out = run_cli(&db, &key, &["migrate"], "");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("needs Latch 99.0.0 or later"), "{err}");
+}
