@@ -25,7 +25,8 @@ pub struct Latch {
     pub password_pool: login::password_pool::PasswordPool,
     pub index: Arc<revocation::Index>,
     pub committer: revocation::committer::Committer,
-    pub verified: tokens::cache::VerifiedCache,
+    /// The access-token check (DESIGN §4) with this server's leeway.
+    pub access: tokens::AccessCheck,
     pub fanout: Option<Arc<revocation::fanout::Fanout>>,
     /// Every event this node applies, for the revocation event stream.
     pub event_feed: tokio::sync::broadcast::Sender<Arc<crate::store::events::Event>>,
@@ -121,7 +122,12 @@ impl Latch {
         };
         let committer =
             revocation::committer::Committer::start(store, after_commit(&follower, fanout.clone()));
-        tokens::set_leeway_s(settings.clock_leeway_s);
+        let access = tokens::AccessCheck::new(
+            Arc::clone(&clock),
+            Arc::clone(&index),
+            &public_base,
+            settings.clock_leeway_s,
+        );
         let defences = Arc::new(limits::Defences::from_settings(&settings));
         let latch = Latch {
             settings,
@@ -132,7 +138,7 @@ impl Latch {
             password_pool: login::password_pool::PasswordPool::for_this_machine(),
             index,
             committer,
-            verified: tokens::cache::VerifiedCache::default(),
+            access,
             fanout,
             event_feed,
             status_lists,

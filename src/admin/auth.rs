@@ -32,7 +32,9 @@ impl Admin {
         ip: Option<String>,
     ) -> Result<Admin, ApiError> {
         let realm = state.directory.realm(MASTER_REALM).await?;
-        let claims: AccessClaims = crate::oidc::validate_access(state, &realm, token)
+        let claims: AccessClaims = state
+            .access
+            .check(&realm, token)
             .map_err(|e| ApiError::unauthorized(e.to_string()))?;
         if !claims.has_realm_role(ADMIN_ROLE) {
             return Err(ApiError::forbidden(

@@ -147,7 +147,7 @@ pub async fn introspect(
         .get("token")?
         .ok_or_else(|| ApiError::invalid_request("token is required"))?;
     let answer = if token.matches('.').count() == 2 {
-        match super::validate_access(&state, &realm, token) {
+        match state.access.check(&realm, token) {
             Ok(claims) if may_see_access(&caller.client, &claims) => access(claims),
             _ => Introspection::default(),
         }

@@ -27,52 +27,6 @@ pub const REVOKE_PATH: &str = "/protocol/openid-connect/revoke";
 pub const INTROSPECT_PATH: &str = "/protocol/openid-connect/token/introspect";
 pub const LOGOUT_PATH: &str = "/protocol/openid-connect/logout";
 
-/// Why an access token is refused.
-#[derive(Debug, Clone, Copy, thiserror::Error)]
-pub enum Refused {
-    #[error(transparent)]
-    Token(#[from] crate::tokens::TokenError),
-    #[error(transparent)]
-    Revoked(#[from] crate::revocation::Revoked),
-}
-
-/// The one access-token check every endpoint uses: key ring, signature,
-/// type and lifetime, then the revocation index — all in memory.
-pub fn validate_access(
-    state: &Latch,
-    realm: &RealmState,
-    token: &str,
-) -> Result<crate::tokens::AccessClaims, Refused> {
-    let now_ms = state.clock.now_ms();
-    let key = crate::tokens::cache::key(&realm.realm.id, token);
-    let claims = match state.verified.get(&key, now_ms / 1000) {
-        // Verified before: the key must still be live (emergency rotation).
-        Some((claims, kid)) if realm.keys.verifying_key(&kid).is_some() => claims,
-        Some(_) => {
-            return Err(crate::tokens::TokenError::Jwt(crate::tokens::JwtError::UnknownKey).into())
-        }
-        None => {
-            let issuer = state.issuer(&realm.realm.name);
-            let (claims, kid) =
-                crate::tokens::check_access_with_kid(realm, &issuer, token, now_ms)?;
-            let claims = std::sync::Arc::new(claims);
-            state
-                .verified
-                .insert(key, std::sync::Arc::clone(&claims), kid, now_ms / 1000);
-            claims
-        }
-    };
-    state.index.check(&crate::revocation::TokenFacts {
-        realm_id: &realm.realm.id,
-        jti: &claims.jti,
-        sid: claims.sid.as_deref(),
-        subject: &claims.sub,
-        client_id: &claims.client_id,
-        issued_at_ms: claims.iat_ms,
-    })?;
-    Ok((*claims).clone())
-}
-
 /// The common start of the token, revocation and introspection endpoints:
 /// the realm, the form (no parameter repeated, RFC 6749 §3.2) and the
 /// authenticated caller.

@@ -52,7 +52,9 @@ async fn userinfo(
         e.challenge = Some(r#"Bearer realm="latch""#.into());
         return Err(e);
     };
-    let claims = super::validate_access(&state, &realm, &token)
+    let claims = state
+        .access
+        .check(&realm, &token)
         .map_err(|e| invalid_token(&e.to_string()))?;
     let client = state
         .directory

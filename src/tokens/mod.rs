@@ -2,8 +2,10 @@
 //! (OIDC Core §2), and the opaque secrets (codes, refresh tokens) whose
 //! hashes the database keeps.
 
+pub mod access;
 pub mod cache;
 pub mod claims;
+pub mod codes;
 pub mod grants;
 pub mod jwt;
 
@@ -15,27 +17,13 @@ use crate::directory::{Client, RealmState};
 use crate::error::Error;
 use crate::keys::Alg;
 use crate::store::users::User;
+pub use access::{AccessCheck, Refused, TokenError};
 pub use jwt::JwtError;
 pub use latch_protocol::scope;
 pub use latch_protocol::Scopes;
 
 /// RFC 9068 §2.1: the header type of JWT access tokens.
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
-/// Tolerance for clocks that disagree a little, in seconds (the default).
-pub const LEEWAY_S: i64 = 30;
-
-static LEEWAY: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(LEEWAY_S);
-
-/// Sets the clock leeway of every token check in this process (setting
-/// `clock_leeway_s`).
-pub fn set_leeway_s(seconds: i64) {
-    LEEWAY.store(seconds.clamp(0, 300), std::sync::atomic::Ordering::Relaxed);
-}
-
-pub fn leeway_s() -> i64 {
-    LEEWAY.load(std::sync::atomic::Ordering::Relaxed)
-}
-
 /// `aud`: one audience as a string, several as an array (RFC 7519 §4.1.3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -233,49 +221,6 @@ pub fn token_hash_claim(alg: Alg, token: &str) -> String {
         }
         _ => b64url(&crypto::sha256(token.as_bytes())[..16]),
     }
-}
-
-/// Why an access token is not accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum TokenError {
-    #[error(transparent)]
-    Jwt(#[from] JwtError),
-    #[error("the token was issued by another realm")]
-    WrongIssuer,
-    #[error("the token has expired")]
-    Expired,
-    #[error("the token is not valid yet")]
-    NotYetValid,
-}
-
-/// Checks an access token of this realm: signature and type by the key
-/// ring, then issuer and lifetime. Returns its claims and the signing kid.
-pub fn check_access_with_kid(
-    realm: &RealmState,
-    issuer: &str,
-    token: &str,
-    now_ms: i64,
-) -> Result<(AccessClaims, String), TokenError> {
-    let verified = jwt::verify::<AccessClaims>(&realm.keys, token, ACCESS_TOKEN_TYP)?;
-    let kid = verified.key.kid.clone();
-    let claims = verified.claims;
-    if claims.iss != issuer {
-        return Err(TokenError::WrongIssuer);
-    }
-    // Expiry is exact (Latch's own clock issued it); the leeway only
-    // forgives a verifier whose clock runs behind for iat and nbf.
-    latch_protocol::jws::check_times(
-        claims.exp,
-        claims.iat,
-        claims.nbf,
-        now_ms / 1000,
-        leeway_s(),
-    )
-    .map_err(|e| match e {
-        latch_protocol::jws::TimeError::Expired => TokenError::Expired,
-        latch_protocol::jws::TimeError::NotYetValid => TokenError::NotYetValid,
-    })?;
-    Ok((claims, kid))
 }
 
 /// The claims of a logout token (OIDC Back-Channel Logout 1.0 §2.4).

@@ -20,7 +20,12 @@ fn b64(bytes: &[u8]) -> String {
 
 /// Signs `header.payload` with the realm's live ES256 key — the attacker
 /// who somehow holds a real signature still has to get past the policy.
-async fn sign_with_realm_key(app: &TestApp, realm: &str, header: Value, payload: Value) -> String {
+pub(crate) async fn sign_with_realm_key(
+    app: &TestApp,
+    realm: &str,
+    header: Value,
+    payload: Value,
+) -> String {
     let (url, key, realm) = (
         app.db.url.clone(),
         app.master_key.clone(),
@@ -55,7 +60,7 @@ async fn sign_with_realm_key(app: &TestApp, realm: &str, header: Value, payload:
     .unwrap()
 }
 
-fn es256_header() -> Value {
+pub(crate) fn es256_header() -> Value {
     json!({"alg": "ES256", "typ": "at+jwt"})
 }
 

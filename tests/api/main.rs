@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod access_check;
 mod account;
 mod admin;
 mod attacks;
