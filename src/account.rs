@@ -12,11 +12,15 @@ use askama::Template;
 use crate::app::Latch;
 use crate::directory::bootstrap::{account_redirect_uri, ACCOUNT_CLIENT};
 use crate::directory::RealmState;
-use crate::http::first_party::{see_other, FirstParty};
+use crate::error::Error;
+use crate::http::csrf;
 use crate::http::form::Params;
 use crate::http::pages::{self, PageError};
-use crate::login::{credentials, csrf};
-use crate::revocation::cascade::{Actor, SecurityEvent};
+use crate::ids::{RealmName, Sid, UserId};
+use crate::operations::credentials::{self, PasswordChange};
+use crate::operations::users::UserRef;
+use crate::pages::first_party::{see_other, FirstParty};
+use crate::revocation::cascade::{Actor, EndReason, SecurityEvent};
 use crate::store::sessions::SessionRow;
 use crate::store::users::User;
 use crate::store::{self};
@@ -152,7 +156,7 @@ async fn render(
         .collect();
     let (csrf_token, cookie) = csrf::token(
         req,
-        &crate::oidc::authorize::cookie_path(realm),
+        &crate::pages::cookie_path(realm),
         state.secure_cookies(),
     );
     let query = crate::http::form::from_query(req).ok();
@@ -188,7 +192,7 @@ async fn signed_in(
     realm: &RealmState,
     req: &HttpRequest,
 ) -> Result<Option<(SessionRow, User)>, HttpResponse> {
-    crate::oidc::authorize::current_session(state, realm, req)
+    crate::pages::current_session(state, realm, req)
         .await
         .map_err(error_page)
 }
@@ -300,7 +304,7 @@ pub async fn act(
             }
             let event = SecurityEvent::SessionEnded {
                 sid,
-                reason: "signed out from the account page".into(),
+                reason: EndReason::Account,
             };
             match run(&state, &realm, actor, event).await {
                 Ok(()) => back("signed-out-device"),
@@ -311,7 +315,7 @@ pub async fn act(
             let event = SecurityEvent::OtherSessionsEnded {
                 user_id: user.id.clone(),
                 keep_sid: current.id.clone(),
-                password_changed: false,
+                credential_changed: None,
             };
             match run(&state, &realm, actor, event).await {
                 Ok(()) => back("signed-out-others"),
@@ -324,7 +328,7 @@ pub async fn act(
         "sign-out" => {
             let event = SecurityEvent::SessionEnded {
                 sid: current.id.clone(),
-                reason: "signed out from the account page".into(),
+                reason: EndReason::Account,
             };
             if let Err(response) = run(&state, &realm, actor, event).await {
                 return response;
@@ -342,6 +346,9 @@ pub async fn act(
     }
 }
 
+/// The user changes their password, proving the current one: every other
+/// device is signed out. Refusals come back on the page in the words every
+/// other path uses.
 async fn change_password(
     state: &Latch,
     realm: &RealmState,
@@ -357,85 +364,30 @@ async fn change_password(
         field("password-new"),
         field("password-confirm"),
     );
-    let busy = || {
-        error_page(PageError::unavailable(
-            "Too many sign-ins at once; try again in a moment.",
-        ))
-    };
     let problem = if new.is_empty() {
         Some("Enter a new password.")
     } else if new != confirm {
         Some("The two new passwords do not match.")
-    } else if new == old {
-        Some("The new password must differ from the current one.")
     } else {
         None
     };
     if let Some(problem) = problem {
         return render(state, realm, req, current, user, Some(problem)).await;
     }
-    match credentials::check_user(&state.password_pool, user, old).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return render(
-                state,
-                realm,
-                req,
-                current,
-                user,
-                Some("The current password is wrong."),
-            )
-            .await
-        }
-        Err(_) => return busy(),
-    }
-    use crate::login::policy::{hash_new_password, Refusal};
-    let hash = match hash_new_password(
-        &state.password_pool,
-        &state.directory,
-        &realm.realm,
-        user,
-        new,
-    )
-    .await
-    {
-        Ok(hash) => hash,
-        Err(Refusal::Policy(message)) => {
-            return render(state, realm, req, current, user, Some(&message)).await
-        }
-        Err(Refusal::Busy(_)) => return busy(),
-        Err(Refusal::Internal(e)) => return error_page(e.into()),
+    let change = PasswordChange::Own {
+        current: old,
+        keep_sid: Sid(current.id.clone()),
     };
-    let (name, user_id, keep) = (
-        realm.realm.name.clone(),
-        user.id.clone(),
-        current.id.clone(),
-    );
-    let outcome = state
-        .directory
-        .store()
-        .run(move |conn| {
-            crate::revocation::actions::run(conn, &name, &actor, |conn, _| {
-                let now = store::meta::database_now_ms(conn)?;
-                store::passwords::replace(conn, &user_id, &hash, now)?;
-                Ok(SecurityEvent::OtherSessionsEnded {
-                    user_id,
-                    keep_sid: keep,
-                    password_changed: true,
-                })
-            })
-        })
-        .await;
-    if let Err(e) = outcome {
-        return error_page(e.into());
+    let who = UserRef::Id(UserId(user.id.clone()));
+    let name = RealmName(realm.realm.name.clone());
+    match credentials::set_password(state, &actor, &name, &who, new, change).await {
+        Ok(_) => see_other(&format!(
+            "{}?done=password-changed",
+            page_path(&realm.realm.name)
+        )),
+        Err(Error::Invalid(words)) => render(state, realm, req, current, user, Some(&words)).await,
+        Err(e) => error_page(e.into()),
     }
-    if let Err(e) = state.announce().await {
-        return error_page(e.into());
-    }
-    see_other(&format!(
-        "{}?done=password-changed",
-        page_path(&realm.realm.name)
-    ))
 }
 
 #[cfg(test)]

@@ -704,14 +704,17 @@ fn run_admin(
             actions::revoke_client_tokens(conn, &realm, &client_id, &Actor::Cli)?,
         ),
         Command::User(UserCommand::SetPassword(u)) => {
+            use crate::operations::credentials::{set_password, PasswordChange};
             let password = read_password()?;
-            report(actions::set_password(
-                conn,
-                &u.realm,
-                &u.username,
-                &password,
-                &Actor::Cli,
-            )?)
+            let user = crate::operations::users::UserRef::Username(u.username);
+            let set = crate::operations::blocking(settings.clone(), move |latch| {
+                Box::pin(async move {
+                    let realm = crate::ids::RealmName(u.realm);
+                    let reset = PasswordChange::Reset { temporary: false };
+                    set_password(latch, &Actor::Cli, &realm, &user, password, reset).await
+                })
+            })?;
+            report(set.outcome)
         }
         Command::User(UserCommand::Disable(u)) => report(actions::disable_user(
             conn,

@@ -14,6 +14,9 @@ use crate::app::Latch;
 use crate::directory::users::{self as user_dir, NewUser};
 use crate::error::Error;
 use crate::http::errors::ApiError;
+use crate::ids::{RealmName, UserId};
+use crate::operations::credentials::{self, PasswordChange};
+use crate::operations::users::UserRef;
 use crate::revocation::cascade::SecurityEvent;
 use crate::store::realms::Realm;
 use crate::store::users::{ProfileChanges, User, UserQuery, UPDATE_PASSWORD};
@@ -127,9 +130,6 @@ impl CredentialRepresentation {
             .clone()
             .filter(|v| !v.is_empty())
             .ok_or_else(|| ApiError::invalid_field(field, "the password must not be empty"))?;
-        if value.len() > 1024 {
-            return Err(ApiError::invalid_field(field, "the password is too long"));
-        }
         Ok((value, self.temporary.unwrap_or(false)))
     }
 }
@@ -571,25 +571,6 @@ async fn remove(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Checks a new password against the realm's policy (history included)
-/// and hashes it on the password pool; a refusal is a 422 naming `field`.
-pub async fn new_password_hash(
-    state: &Latch,
-    realm: &Realm,
-    user: &User,
-    value: String,
-    field: &'static str,
-) -> Result<String, ApiError> {
-    use crate::login::policy::{hash_new_password, Refusal};
-    hash_new_password(&state.password_pool, &state.directory, realm, user, value)
-        .await
-        .map_err(|e| match e {
-            Refusal::Policy(message) => ApiError::invalid_field(field, message),
-            Refusal::Busy(busy) => ApiError::unavailable(busy.to_string()),
-            Refusal::Internal(e) => e.into(),
-        })
-}
-
 /// Sets a user's password: every session and token of theirs dies; a
 /// temporary one makes them choose a new password at the next sign-in.
 pub async fn set_password(
@@ -600,33 +581,17 @@ pub async fn set_password(
     credential: &CredentialRepresentation,
 ) -> Result<crate::revocation::cascade::Outcome, ApiError> {
     let (value, temporary) = credential.password("value")?;
-    let (realm_name, user_id) = (realm.clone(), id.clone());
-    let (realm_row, user) = state
-        .directory
-        .store()
-        .run(move |conn| -> Result<_, Error> {
-            let realm = find_realm(conn, &realm_name)?;
-            let user = find_user(conn, &realm, &user_id)?;
-            Ok((realm, user))
-        })
-        .await?;
-    let hash = new_password_hash(state, &realm_row, &user, value, "value").await?;
-    run_event(state, admin, realm, move |conn, realm| {
-        let user = find_user(conn, realm, &id)?;
-        let now = store::meta::database_now_ms(conn)?;
-        store::passwords::replace(conn, &user.id, &hash, now)?;
-        let mut actions: Vec<&str> = user
-            .required_actions()
-            .into_iter()
-            .filter(|a| *a != UPDATE_PASSWORD)
-            .collect();
-        if temporary {
-            actions.push(UPDATE_PASSWORD);
-        }
-        store::users::set_required_actions(conn, &user.id, &actions)?;
-        Ok(SecurityEvent::PasswordReset { user_id: user.id })
-    })
+    let set = credentials::set_password(
+        state,
+        &admin.actor,
+        &RealmName(realm),
+        &UserRef::Id(UserId(id)),
+        value,
+        PasswordChange::Reset { temporary },
+    )
     .await
+    .map_err(in_field("value"))?;
+    Ok(set.outcome)
 }
 
 #[utoipa::path(

@@ -75,15 +75,7 @@ impl Checker<'_> {
             .and_then(|u| u.password_hash.clone());
         let needs_upgrade = stored.as_deref().is_some_and(password::needs_upgrade);
         let presented_again = needs_upgrade.then(|| presented.clone());
-        let matches = slot
-            .run(move || match stored {
-                Some(hash) => password::verify(&presented, &hash),
-                None => {
-                    password::verify_dummy(&presented);
-                    false
-                }
-            })
-            .await?;
+        let matches = slot.verify(presented, stored).await?;
         match user {
             Some(user) if matches && user.enabled => {
                 self.upgrade_hash(&user, &presented_again).await;

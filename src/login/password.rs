@@ -94,12 +94,11 @@ pub fn verify(password: &str, stored: &str) -> bool {
     }
 }
 
-/// Runs the same work as a real check, so an unknown username takes as long
-/// as a wrong password and timing reveals nothing.
-pub fn verify_dummy(password: &str) {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let stored = DUMMY.get_or_init(|| hash("dummy password for timing").unwrap_or_default());
-    let _ = verify(password, stored);
+/// What a check of an unknown user's password is made against, so it
+/// takes as long as a wrong password and timing reveals nothing. Owned by
+/// the hashing pool (no process-global state), hashed on first use.
+pub fn dummy_hash() -> String {
+    hash("dummy password for timing").unwrap_or_default()
 }
 
 #[cfg(test)]

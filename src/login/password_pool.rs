@@ -3,20 +3,25 @@
 //! login flood from starving token issuance, and when the queue is full a
 //! login is refused at once (503) instead of waiting without bound.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use crate::login::password;
 use crate::workers::Workers;
 
 pub struct PasswordPool {
     workers: Workers,
     /// Places: threads + queue. The queue is bounded by these, not by the channel.
     slots: Arc<tokio::sync::Semaphore>,
+    /// The hash an unknown user's password is checked against (hashed on
+    /// first use, on the pool).
+    dummy: Arc<OnceLock<String>>,
 }
 
 /// A place in the pool, taken before any other work on a sign-in so a
 /// flood is turned away at the cost of an atomic operation.
 pub struct Reservation {
     workers: Workers,
+    dummy: Arc<OnceLock<String>>,
     _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
@@ -32,6 +37,7 @@ impl PasswordPool {
         PasswordPool {
             workers: Workers::start("latch-password", threads, lower_priority),
             slots: Arc::new(tokio::sync::Semaphore::new(queue + threads)),
+            dummy: Arc::new(OnceLock::new()),
         }
     }
 
@@ -50,6 +56,7 @@ impl PasswordPool {
             .map_err(|_| Busy)?;
         Ok(Reservation {
             workers: self.workers.clone(),
+            dummy: Arc::clone(&self.dummy),
             _slot: slot,
         })
     }
@@ -63,6 +70,21 @@ impl Reservation {
         F: FnOnce() -> T + Send + 'static,
     {
         self.workers.run(work).await.map_err(|_| Busy)
+    }
+
+    /// Checks `presented` against `stored`; without a stored hash (an
+    /// unknown user) the same work is done against a dummy, so an unknown
+    /// username takes as long as a wrong password and timing reveals nothing.
+    pub async fn verify(self, presented: String, stored: Option<String>) -> Result<bool, Busy> {
+        let dummy = Arc::clone(&self.dummy);
+        self.run(move || match stored {
+            Some(hash) => password::verify(&presented, &hash),
+            None => {
+                let _ = password::verify(&presented, dummy.get_or_init(password::dummy_hash));
+                false
+            }
+        })
+        .await
     }
 }
 

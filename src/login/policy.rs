@@ -2,8 +2,10 @@
 //! settings move between the two unchanged: `length(N)`, `notUsername`,
 //! `notCommon` (a bundled list of the most used passwords; Keycloak's
 //! `passwordBlacklist` is read as it), `passwordHistory(N)`, joined by
-//! `and`. Every path that sets a password checks it: user creation, an
-//! administrator's reset, the temporary-password step and the account page.
+//! `and`. Every path that sets a password checks it, through one
+//! `Screening` run on the hashing pool (`operations::credentials`): user
+//! creation, an administrator's reset, the CLI, the temporary-password step
+//! and the account page.
 
 use std::fmt;
 
@@ -153,6 +155,79 @@ pub fn reused_message(history: usize) -> String {
     )
 }
 
+/// What a user is told when the current password they gave is wrong.
+pub const WRONG_CURRENT: &str = "The current password is wrong.";
+
+/// What a user is told when the new password is the temporary one again.
+pub const SAME_AS_TEMPORARY: &str = "Choose a password different from the temporary one.";
+
+/// What the person setting the password must show first.
+#[derive(Debug, Clone)]
+pub enum Proof {
+    /// Nothing: an administrator, the operator, a new user.
+    None,
+    /// The current password (the account page).
+    Knows(String),
+    /// Nothing, but the new password must not be the current (temporary)
+    /// one (the required action after a temporary password).
+    Differs,
+}
+
+/// Everything a new password is checked against, read beforehand so the
+/// whole check — proof, policy, history — and the hashing run as one job
+/// on the hashing pool, whichever front door asked.
+#[derive(Debug, Clone)]
+pub struct Screening {
+    pub policy: PasswordPolicy,
+    pub username: String,
+    /// The user's current hash, when they have one.
+    pub current: Option<String>,
+    /// The current hash and the earlier ones the history keeps, newest first.
+    pub recent: Vec<String>,
+    pub proof: Proof,
+}
+
+impl Screening {
+    /// Checks `password` in the order a user fixes problems — proof, the
+    /// cheap policy terms, then history (one argon2 check per kept hash) —
+    /// and returns its hash. Blocking: run it on the hashing pool.
+    fn run(&self, password: &str) -> Result<String, Refusal> {
+        use crate::login::password;
+        let is_current = |p: &str| {
+            self.current
+                .as_deref()
+                .is_some_and(|h| password::verify(p, h))
+        };
+        match &self.proof {
+            Proof::Knows(presented) if !is_current(presented) => {
+                return Err(Refusal::Policy(WRONG_CURRENT.into()))
+            }
+            Proof::Differs if is_current(password) => {
+                return Err(Refusal::Policy(SAME_AS_TEMPORARY.into()))
+            }
+            _ => {}
+        }
+        self.policy
+            .check(password, &self.username)
+            .map_err(Refusal::Policy)?;
+        if self.policy.history > 0 && self.recent.iter().any(|h| password::verify(password, h)) {
+            return Err(Refusal::Policy(reused_message(self.policy.history)));
+        }
+        Ok(password::hash(password)?)
+    }
+}
+
+/// Screens `password` and hashes it, on the hashing pool.
+pub async fn screen(
+    pool: &crate::login::password_pool::PasswordPool,
+    screening: Screening,
+    password: String,
+) -> Result<String, Refusal> {
+    pool.reserve()?
+        .run(move || screening.run(&password))
+        .await?
+}
+
 /// Checks a new password for `user` of `realm` against the realm's policy
 /// (history included, on the hashing pool) and returns its hash.
 pub async fn hash_new_password(
@@ -163,34 +238,20 @@ pub async fn hash_new_password(
     password: String,
 ) -> Result<String, Refusal> {
     let policy = PasswordPolicy::parse(&realm.password_policy).unwrap_or_default();
-    policy
-        .check(&password, &user.username)
-        .map_err(Refusal::Policy)?;
-    if policy.history > 0 {
-        let (user_id, n) = (user.id.clone(), policy.history);
-        let recent = directory
-            .store()
-            .run(move |conn| crate::store::passwords::recent(conn, &user_id, n))
-            .await
-            .map_err(crate::error::Error::Store)?;
-        let candidate = password.clone();
-        let reused = pool
-            .reserve()?
-            .run(move || {
-                recent
-                    .iter()
-                    .any(|hash| crate::login::password::verify(&candidate, hash))
-            })
-            .await?;
-        if reused {
-            return Err(Refusal::Policy(reused_message(policy.history)));
-        }
-    }
-    let hash = pool
-        .reserve()?
-        .run(move || crate::login::password::hash(&password))
-        .await??;
-    Ok(hash)
+    let (user_id, n) = (user.id.clone(), policy.history);
+    let recent = directory
+        .store()
+        .run(move |conn| crate::store::passwords::recent(conn, &user_id, n))
+        .await
+        .map_err(crate::error::Error::Store)?;
+    let screening = Screening {
+        policy,
+        username: user.username.clone(),
+        current: user.password_hash.clone(),
+        recent,
+        proof: Proof::None,
+    };
+    screen(pool, screening, password).await
 }
 
 #[cfg(test)]

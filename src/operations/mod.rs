@@ -5,6 +5,10 @@
 //! OAuth request) and call it. An operation owns its transaction, its audit
 //! row, its cascade and its announcement, through the two helpers below.
 
+pub mod credentials;
+pub mod sessions;
+pub mod users;
+
 use serde_json::Value;
 
 pub use crate::actor::Actor;
