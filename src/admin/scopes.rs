@@ -2,23 +2,22 @@
 //! `/client-scopes` (with `/protocol-mappers/models`), a client's
 //! `/default-client-scopes` and `/optional-client-scopes`, and the realm's
 //! `/default-default-client-scopes` and `/default-optional-client-scopes`
-//! (what new clients get). Changes shape the tokens issued afterwards.
+//! (what new clients get). The handlers convert Keycloak's representations
+//! and call `operations::scopes`; changes shape the tokens issued afterwards.
 
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::clients::find_client;
-use super::realms::find as find_realm;
-use super::{audit, created, in_field, Admin, ErrorRepresentation};
+use super::{created, in_field, Admin, ErrorRepresentation};
 use crate::app::Latch;
-use crate::directory::scopes::{
-    self as scope_dir, ClientScopeRepresentation, Kind, ProtocolMapperRepresentation,
-};
+use crate::directory::scopes::{ClientScopeRepresentation, Kind, ProtocolMapperRepresentation};
 use crate::error::Error;
 use crate::http::errors::ApiError;
-use crate::store::realms::Realm;
-use crate::store::{self, DbConnection};
+use crate::ids::{ClientRowId, RealmName};
+use crate::operations::scopes::{
+    self, ClientLink, MapperChange, NewMapper, NewScope, RealmLink, ScopeChange,
+};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_scopes)
@@ -51,46 +50,23 @@ pub struct ScopeLink {
     pub name: String,
 }
 
-/// Runs a change in one transaction with its audit row, then lets every
-/// node see it.
-async fn change<T: Send + 'static>(
-    state: &Latch,
-    admin: &Admin,
-    realm: String,
-    kind: &'static str,
-    f: impl FnOnce(&mut DbConnection, &Realm) -> Result<(String, T), Error> + Send + 'static,
-) -> Result<T, ApiError> {
-    let admin = admin.clone();
-    let out = state
-        .directory
-        .store()
-        .run(move |conn| -> Result<T, Error> {
-            store::write(conn, |conn| {
-                let realm = find_realm(conn, &realm)?;
-                let (subject, out) = f(conn, &realm)?;
-                audit(conn, &realm.id, &admin, kind, &subject, None)?;
-                Ok(out)
-            })
-        })
-        .await
-        .map_err(in_field("clientScope"))?;
-    state.announce().await?;
-    Ok(out)
+impl From<scopes::ScopeLink> for ScopeLink {
+    fn from(link: scopes::ScopeLink) -> Self {
+        ScopeLink {
+            id: link.id,
+            name: link.name,
+        }
+    }
 }
 
-async fn read<T: Send + 'static>(
-    state: &Latch,
-    realm: String,
-    f: impl FnOnce(&mut DbConnection, &Realm) -> Result<T, Error> + Send + 'static,
-) -> Result<T, ApiError> {
-    Ok(state
-        .directory
-        .store()
-        .run(move |conn| -> Result<T, Error> {
-            let realm = find_realm(conn, &realm)?;
-            f(conn, &realm)
-        })
-        .await?)
+fn links(found: Vec<scopes::ScopeLink>) -> web::Json<Vec<ScopeLink>> {
+    web::Json(found.into_iter().map(Into::into).collect())
+}
+
+/// What the admin API reports of a refused change: an invalid value is
+/// about the client scope.
+fn refused(e: Error) -> ApiError {
+    in_field("clientScope")(e)
 }
 
 // ---- client scopes --------------------------------------------------------
@@ -104,15 +80,8 @@ async fn list_scopes(
     _admin: Admin,
     path: web::Path<String>,
 ) -> Result<web::Json<Vec<ClientScopeRepresentation>>, ApiError> {
-    let reps = read(&state, path.into_inner(), |conn, realm| {
-        let mappers = store::scopes::mappers_of_realm(conn, &realm.id)?;
-        Ok(store::scopes::list(conn, &realm.id)?
-            .iter()
-            .map(|s| scope_dir::representation(s, &mappers))
-            .collect())
-    })
-    .await?;
-    Ok(web::Json(reps))
+    let found = scopes::list(&state, &RealmName(path.into_inner())).await?;
+    Ok(web::Json(found.iter().map(Into::into).collect()))
 }
 
 #[utoipa::path(tag = "client-scopes", operation_id = "createClientScope", request_body = ClientScopeRepresentation,
@@ -126,19 +95,14 @@ async fn create_scope(
     body: web::Json<ClientScopeRepresentation>,
 ) -> Result<HttpResponse, ApiError> {
     let realm = path.into_inner();
-    let mut rep = body.into_inner();
-    rep.id = None;
-    let id = change(
-        &state,
-        &admin,
-        realm.clone(),
-        "admin.client_scope.created",
-        move |conn, realm| {
-            let row = scope_dir::create_scope(conn, realm, &rep)?;
-            Ok((row.name, row.id))
-        },
-    )
-    .await?;
+    let input = NewScope {
+        realm: RealmName(realm.clone()),
+        fields: body.fields().map_err(refused)?,
+        mappers: body.mapper_fields().map_err(refused)?,
+    };
+    let id = scopes::create(&state, &admin.actor, input)
+        .await
+        .map_err(refused)?;
     Ok(created(
         format!(
             "{}/admin/realms/{realm}/client-scopes/{id}",
@@ -158,13 +122,8 @@ async fn get_scope(
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<ClientScopeRepresentation>, ApiError> {
     let (realm, id) = path.into_inner();
-    let rep = read(&state, realm, move |conn, realm| {
-        let row = scope_dir::find_scope(conn, realm, &id)?;
-        let mappers = store::scopes::mappers_of_realm(conn, &realm.id)?;
-        Ok(scope_dir::representation(&row, &mappers))
-    })
-    .await?;
-    Ok(web::Json(rep))
+    let scope = scopes::get(&state, &RealmName(realm), &id).await?;
+    Ok(web::Json((&scope).into()))
 }
 
 #[utoipa::path(tag = "client-scopes", operation_id = "updateClientScope", request_body = ClientScopeRepresentation,
@@ -177,19 +136,15 @@ async fn update_scope(
     path: web::Path<(String, String)>,
     body: web::Json<ClientScopeRepresentation>,
 ) -> Result<HttpResponse, ApiError> {
-    let (realm, id) = path.into_inner();
-    let rep = body.into_inner();
-    change(
-        &state,
-        &admin,
-        realm,
-        "admin.client_scope.updated",
-        move |conn, realm| {
-            scope_dir::update_scope(conn, realm, &id, &rep)?;
-            Ok((id, ()))
-        },
-    )
-    .await?;
+    let (realm, scope_id) = path.into_inner();
+    let input = ScopeChange {
+        realm: RealmName(realm),
+        scope_id,
+        fields: body.fields().map_err(refused)?,
+    };
+    scopes::update(&state, &admin.actor, input)
+        .await
+        .map_err(refused)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -203,14 +158,9 @@ async fn delete_scope(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (realm, id) = path.into_inner();
-    change(
-        &state,
-        &admin,
-        realm,
-        "admin.client_scope.deleted",
-        move |conn, realm| Ok((scope_dir::delete_scope(conn, realm, &id)?, ())),
-    )
-    .await?;
+    scopes::delete(&state, &admin.actor, &RealmName(realm), &id)
+        .await
+        .map_err(refused)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -226,16 +176,8 @@ async fn list_mappers(
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Vec<ProtocolMapperRepresentation>>, ApiError> {
     let (realm, id) = path.into_inner();
-    let reps = read(&state, realm, move |conn, realm| {
-        let scope = scope_dir::find_scope(conn, realm, &id)?;
-        Ok(store::scopes::mappers_of_realm(conn, &realm.id)?
-            .iter()
-            .filter(|m| m.scope_id == scope.id)
-            .map(scope_dir::mapper_representation)
-            .collect())
-    })
-    .await?;
-    Ok(web::Json(reps))
+    let found = scopes::mappers(&state, &RealmName(realm), &id).await?;
+    Ok(web::Json(found.iter().map(Into::into).collect()))
 }
 
 #[utoipa::path(tag = "client-scopes", operation_id = "addProtocolMapper", request_body = ProtocolMapperRepresentation,
@@ -249,19 +191,14 @@ async fn add_mapper(
     body: web::Json<ProtocolMapperRepresentation>,
 ) -> Result<HttpResponse, ApiError> {
     let (realm, id) = path.into_inner();
-    let rep = body.into_inner();
-    let scope = id.clone();
-    let mapper_id = change(
-        &state,
-        &admin,
-        realm.clone(),
-        "admin.client_scope.mapper_added",
-        move |conn, realm| {
-            let row = scope_dir::add_mapper(conn, realm, &scope, &rep)?;
-            Ok((format!("{scope}/{}", row.name), row.id))
-        },
-    )
-    .await?;
+    let input = NewMapper {
+        realm: RealmName(realm.clone()),
+        scope_id: id.clone(),
+        fields: body.fields().map_err(refused)?,
+    };
+    let mapper_id = scopes::add_mapper(&state, &admin.actor, input)
+        .await
+        .map_err(refused)?;
     Ok(created(
         format!(
             "{}/admin/realms/{realm}/client-scopes/{id}/protocol-mappers/models/{mapper_id}",
@@ -281,19 +218,16 @@ async fn update_mapper(
     path: web::Path<(String, String, String)>,
     body: web::Json<ProtocolMapperRepresentation>,
 ) -> Result<HttpResponse, ApiError> {
-    let (realm, id, mapper) = path.into_inner();
-    let rep = body.into_inner();
-    change(
-        &state,
-        &admin,
-        realm,
-        "admin.client_scope.mapper_updated",
-        move |conn, realm| {
-            scope_dir::update_mapper(conn, realm, &id, &mapper, &rep)?;
-            Ok((format!("{id}/{mapper}"), ()))
-        },
-    )
-    .await?;
+    let (realm, scope_id, mapper_id) = path.into_inner();
+    let input = MapperChange {
+        realm: RealmName(realm),
+        scope_id,
+        mapper_id,
+        fields: body.fields().map_err(refused)?,
+    };
+    scopes::update_mapper(&state, &admin.actor, input)
+        .await
+        .map_err(refused)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -307,96 +241,42 @@ async fn delete_mapper(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (realm, id, mapper) = path.into_inner();
-    change(
-        &state,
-        &admin,
-        realm,
-        "admin.client_scope.mapper_deleted",
-        move |conn, realm| {
-            scope_dir::delete_mapper(conn, realm, &id, &mapper)?;
-            Ok((format!("{id}/{mapper}"), ()))
-        },
-    )
-    .await?;
+    scopes::delete_mapper(&state, &admin.actor, &RealmName(realm), &id, &mapper)
+        .await
+        .map_err(refused)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 // ---- a client's scopes ----------------------------------------------------
 
-fn links(
-    conn: &mut DbConnection,
-    realm: &Realm,
-    names: &[String],
-) -> Result<Vec<ScopeLink>, Error> {
-    let all = store::scopes::list(conn, &realm.id)?;
-    Ok(names
-        .iter()
-        .filter_map(|n| all.iter().find(|s| &s.name == n))
-        .map(|s| ScopeLink {
-            id: s.id.clone(),
-            name: s.name.clone(),
-        })
-        .collect())
-}
-
 async fn client_list(
     state: &Latch,
-    realm: String,
-    client: String,
+    (realm, client): (String, String),
     kind: Kind,
 ) -> Result<web::Json<Vec<ScopeLink>>, ApiError> {
-    let out = read(state, realm, move |conn, realm| {
-        let row = find_client(conn, realm, &client)?;
-        let client = crate::directory::Client::from_row(row)?;
-        let names = match kind {
-            Kind::Default => client.default_scopes,
-            Kind::Optional => client.optional_scopes,
-        };
-        links(conn, realm, &names)
-    })
-    .await?;
-    Ok(web::Json(out))
+    let found = scopes::of_client(state, &RealmName(realm), ClientRowId(client), kind).await?;
+    Ok(links(found))
 }
 
-/// Puts a scope on a client's list (`Some(kind)`; off the other list) or
-/// takes it off that list (`None`).
+/// Puts a scope on a client's list (and off the other list), or takes it
+/// off that list.
 async fn client_link(
     state: &Latch,
     admin: &Admin,
-    (realm, client, scope): (String, String, String),
+    (realm, client, scope_id): (String, String, String),
     kind: Kind,
     on: bool,
 ) -> Result<HttpResponse, ApiError> {
-    change(
-        state,
-        admin,
-        realm,
-        "admin.client.scopes_changed",
-        move |conn, realm| {
-            let row = find_client(conn, realm, &client)?;
-            let current = crate::directory::Client::from_row(row.clone())?;
-            let name = scope_dir::find_scope(conn, realm, &scope)?.name;
-            let (mut defaults, mut optionals) = (current.default_scopes, current.optional_scopes);
-            defaults.retain(|n| *n != name);
-            optionals.retain(|n| *n != name);
-            if on {
-                match kind {
-                    Kind::Default => defaults.push(name.clone()),
-                    Kind::Optional => optionals.push(name.clone()),
-                }
-            }
-            scope_dir::set_client_links(
-                conn,
-                &realm.id,
-                &row.id,
-                &row.client_id,
-                &defaults,
-                &optionals,
-            )?;
-            Ok((format!("{}/{name}", row.client_id), ()))
-        },
-    )
-    .await?;
+    let input = ClientLink {
+        realm: RealmName(realm),
+        client: ClientRowId(client),
+        scope_id,
+        kind,
+        on,
+    };
+    scopes::link_to_client(state, &admin.actor, input)
+        .await
+        .map_err(refused)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -409,8 +289,7 @@ async fn client_defaults(
     _admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Vec<ScopeLink>>, ApiError> {
-    let (realm, client) = path.into_inner();
-    client_list(&state, realm, client, Kind::Default).await
+    client_list(&state, path.into_inner(), Kind::Default).await
 }
 
 #[utoipa::path(tag = "client-scopes", operation_id = "addClientDefaultScope",
@@ -446,8 +325,7 @@ async fn client_optionals(
     _admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Vec<ScopeLink>>, ApiError> {
-    let (realm, client) = path.into_inner();
-    client_list(&state, realm, client, Kind::Optional).await
+    client_list(&state, path.into_inner(), Kind::Optional).await
 }
 
 #[utoipa::path(tag = "client-scopes", operation_id = "addClientOptionalScope",
@@ -481,38 +359,27 @@ async fn realm_list(
     realm: String,
     kind: Kind,
 ) -> Result<web::Json<Vec<ScopeLink>>, ApiError> {
-    let out = read(state, realm, move |conn, realm| {
-        Ok(store::scopes::list(conn, &realm.id)?
-            .into_iter()
-            .filter(|s| s.realm_default.as_deref() == Some(kind.as_str()))
-            .map(|s| ScopeLink {
-                id: s.id,
-                name: s.name,
-            })
-            .collect())
-    })
-    .await?;
-    Ok(web::Json(out))
+    Ok(links(
+        scopes::of_new_clients(state, &RealmName(realm), kind).await?,
+    ))
 }
 
 async fn realm_link(
     state: &Latch,
     admin: &Admin,
-    (realm, scope): (String, String),
+    (realm, scope_id): (String, String),
     kind: Kind,
     on: bool,
 ) -> Result<HttpResponse, ApiError> {
-    change(
-        state,
-        admin,
-        realm,
-        "admin.realm.default_scopes_changed",
-        move |conn, realm| {
-            scope_dir::set_realm_default(conn, realm, &scope, kind, on)?;
-            Ok((scope, ()))
-        },
-    )
-    .await?;
+    let input = RealmLink {
+        realm: RealmName(realm),
+        scope_id,
+        kind,
+        on,
+    };
+    scopes::link_to_new_clients(state, &admin.actor, input)
+        .await
+        .map_err(refused)?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -193,6 +193,30 @@ pub fn revoke_client_role(
     Ok(diesel::delete(user_client_roles::table.find((user_id, role_id))).execute(conn)? > 0)
 }
 
+/// The realm roles mapped to the user directly (not through groups or
+/// composites).
+pub fn direct_of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<RoleRow>, StoreError> {
+    Ok(user_roles::table
+        .inner_join(roles::table)
+        .filter(user_roles::user_id.eq(user_id))
+        .select(RoleRow::as_select())
+        .load(conn)?)
+}
+
+/// The client roles mapped to the user directly, each with its client's
+/// public `client_id`.
+pub fn direct_client_roles_of_user(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<Vec<(ClientRoleRow, String)>, StoreError> {
+    use super::schema::clients;
+    Ok(user_client_roles::table
+        .inner_join(client_roles::table.inner_join(clients::table))
+        .filter(user_client_roles::user_id.eq(user_id))
+        .select((ClientRoleRow::as_select(), clients::client_id))
+        .load(conn)?)
+}
+
 pub fn add_composite(
     conn: &mut DbConnection,
     parent_id: &str,

@@ -1,0 +1,604 @@
+//! Roles and who holds them: realm roles, client roles, composites, and the
+//! realm- and client-role mappings of users and groups. Whatever takes a
+//! role away from users — removing a mapping or a composite, deleting a
+//! role — cuts those users off through the cascade, so no token still
+//! listing the old role survives. Granting takes nothing back: the next
+//! token carries the role.
+
+use super::groups::{self, GroupRef};
+use super::{change, read, take_back, Actor, Audit};
+use crate::app::Latch;
+use crate::crypto;
+use crate::directory::bootstrap::{ADMIN_ROLE, MASTER_REALM};
+use crate::directory::users::normalize_username;
+use crate::error::Error;
+use crate::ids::{ClientId, ClientRowId, RealmName, UserId};
+use crate::revocation::cascade::{Outcome, RoleChange, SecurityEvent};
+use crate::store::clients::ClientRow;
+use crate::store::realms::Realm;
+use crate::store::roles::{ClientRoleRow, RoleRow};
+use crate::store::users::User;
+use crate::store::{self, DbConnection};
+use crate::time::now_ms;
+
+/// A realm or client role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// Whether it includes other roles.
+    pub composite: bool,
+    pub client_role: bool,
+    /// The realm's id, or the client's row id.
+    pub container_id: String,
+}
+
+/// A user, by id (the admin API) or by username (the command line).
+#[derive(Debug, Clone)]
+pub enum UserRef {
+    Id(UserId),
+    Username(String),
+}
+
+/// A client, by row id (the admin API's paths) or by its public
+/// `client_id` (the command line).
+#[derive(Debug, Clone)]
+pub enum ClientRef {
+    Row(ClientRowId),
+    Public(ClientId),
+}
+
+/// A role named in a request: by id when one is given and found, else by
+/// name.
+#[derive(Debug, Clone, Default)]
+pub struct RoleRef {
+    pub id: Option<String>,
+    pub name: Option<String>,
+}
+
+impl RoleRef {
+    pub fn named(name: impl Into<String>) -> RoleRef {
+        RoleRef {
+            id: None,
+            name: Some(name.into()),
+        }
+    }
+}
+
+/// A role to create: a realm role, or a role of `client`.
+#[derive(Debug, Clone)]
+pub struct NewRole {
+    pub realm: RealmName,
+    pub client: Option<ClientRef>,
+    pub name: String,
+    pub description: Option<String>,
+}
+
+/// A role by name: a realm role, or a role of `client`.
+#[derive(Debug, Clone)]
+pub struct RoleName {
+    pub realm: RealmName,
+    pub client: Option<ClientRef>,
+    pub name: String,
+}
+
+/// Realm roles a composite role includes.
+#[derive(Debug, Clone)]
+pub struct Composites {
+    pub realm: RealmName,
+    /// The composite's name.
+    pub parent: String,
+    pub children: Vec<RoleRef>,
+}
+
+/// What holds realm-role mappings.
+#[derive(Debug, Clone)]
+pub enum Holder {
+    User(UserRef),
+    /// A group: its members and those of its subgroups hold the roles.
+    Group(GroupRef),
+}
+
+/// Realm roles granted to, or taken from, a holder.
+#[derive(Debug, Clone)]
+pub struct RealmRoles {
+    pub realm: RealmName,
+    pub holder: Holder,
+    pub roles: Vec<RoleRef>,
+}
+
+/// Roles of one client granted to, or taken from, a user.
+#[derive(Debug, Clone)]
+pub struct ClientRoles {
+    pub realm: RealmName,
+    pub user: UserRef,
+    pub client: ClientRef,
+    pub roles: Vec<RoleRef>,
+}
+
+/// A user's direct role mappings.
+#[derive(Debug, Clone)]
+pub struct Mappings {
+    pub realm: Vec<Role>,
+    /// By client, in order of the public `client_id`.
+    pub clients: Vec<ClientMappings>,
+}
+
+/// The roles of one client mapped to a user.
+#[derive(Debug, Clone)]
+pub struct ClientMappings {
+    pub client_row_id: ClientRowId,
+    pub client_id: ClientId,
+    pub roles: Vec<Role>,
+}
+
+// ---- reads ------------------------------------------------------------------
+
+pub async fn realm_roles(latch: &Latch, realm: &RealmName) -> Result<Vec<Role>, Error> {
+    read(latch, realm, |conn, realm| {
+        let rows = store::roles::list(conn, &realm.id)?;
+        rows.iter().map(|r| realm_role_of(conn, r)).collect()
+    })
+    .await
+}
+
+pub async fn realm_role(latch: &Latch, realm: &RealmName, name: &str) -> Result<Role, Error> {
+    let name = name.to_string();
+    read(latch, realm, move |conn, realm| {
+        let role = find_realm_role(conn, realm, &name)?;
+        realm_role_of(conn, &role)
+    })
+    .await
+}
+
+pub async fn client_roles(
+    latch: &Latch,
+    realm: &RealmName,
+    client: ClientRef,
+) -> Result<Vec<Role>, Error> {
+    read(latch, realm, move |conn, realm| {
+        let client = find_client(conn, realm, &client)?;
+        Ok(store::roles::client_roles_of(conn, &client.id)?
+            .iter()
+            .map(client_role_of)
+            .collect())
+    })
+    .await
+}
+
+/// The realm roles mapped to a group itself.
+pub async fn group_realm_roles(
+    latch: &Latch,
+    realm: &RealmName,
+    group: GroupRef,
+) -> Result<Vec<Role>, Error> {
+    read(latch, realm, move |conn, realm| {
+        let group = groups::find(conn, realm, &group)?;
+        let mut out = Vec::new();
+        for role_id in store::groups::role_ids(conn, &group.id)? {
+            if let Some(role) = store::roles::find(conn, &role_id)? {
+                out.push(realm_role_of(conn, &role)?);
+            }
+        }
+        Ok(out)
+    })
+    .await
+}
+
+/// The roles mapped to a user directly (not through groups or composites).
+pub async fn user_mappings(
+    latch: &Latch,
+    realm: &RealmName,
+    user: UserRef,
+) -> Result<Mappings, Error> {
+    read(latch, realm, move |conn, realm| {
+        let user = find_user(conn, realm, &user)?;
+        let mut mappings = Mappings {
+            realm: Vec::new(),
+            clients: Vec::new(),
+        };
+        for row in &store::roles::direct_of_user(conn, &user.id)? {
+            mappings.realm.push(realm_role_of(conn, row)?);
+        }
+        let mut by_client = store::roles::direct_client_roles_of_user(conn, &user.id)?;
+        by_client.sort_by(|a, b| a.1.cmp(&b.1));
+        for (role, client_id) in by_client {
+            let role_of_next_client = mappings
+                .clients
+                .last()
+                .is_none_or(|last| last.client_id.as_str() != client_id);
+            if role_of_next_client {
+                mappings.clients.push(ClientMappings {
+                    client_row_id: ClientRowId(role.client_id.clone()),
+                    client_id: ClientId(client_id),
+                    roles: Vec::new(),
+                });
+            }
+            if let Some(last) = mappings.clients.last_mut() {
+                last.roles.push(client_role_of(&role));
+            }
+        }
+        Ok(mappings)
+    })
+    .await
+}
+
+// ---- roles ------------------------------------------------------------------
+
+/// Creates a realm role, or a client role.
+pub async fn create(latch: &Latch, actor: &Actor, input: NewRole) -> Result<Role, Error> {
+    let name = valid_name(&input.name)?;
+    let description = input.description;
+    let kind = match input.client {
+        None => "admin.role.created",
+        Some(_) => "admin.client_role.created",
+    };
+    let client = input.client;
+    change(latch, actor, &input.realm, move |conn, realm| {
+        let role = match &client {
+            None => insert_realm_role(conn, realm, name, description)?,
+            Some(client) => {
+                let client = find_client(conn, realm, client)?;
+                insert_client_role(conn, &client, name, description)?
+            }
+        };
+        let audit = Audit::new(kind, role.name.clone());
+        Ok((role, audit))
+    })
+    .await
+}
+
+fn insert_realm_role(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    name: String,
+    description: Option<String>,
+) -> Result<Role, Error> {
+    if store::roles::find_by_name(conn, &realm.id, &name)?.is_some() {
+        return Err(Error::Conflict(format!("role `{name}` exists")));
+    }
+    let row = RoleRow {
+        id: crypto::random_id(),
+        realm_id: realm.id.clone(),
+        name,
+        description,
+        created_at_ms: now_ms(),
+    };
+    store::roles::insert(conn, &row)?;
+    realm_role_of(conn, &row)
+}
+
+fn insert_client_role(
+    conn: &mut DbConnection,
+    client: &ClientRow,
+    name: String,
+    description: Option<String>,
+) -> Result<Role, Error> {
+    if store::roles::find_client_role(conn, &client.id, &name)?.is_some() {
+        return Err(Error::Conflict(format!("client role `{name}` exists")));
+    }
+    let row = ClientRoleRow {
+        id: crypto::random_id(),
+        client_id: client.id.clone(),
+        name,
+        description,
+        created_at_ms: now_ms(),
+    };
+    store::roles::insert_client_role(conn, &row)?;
+    Ok(client_role_of(&row))
+}
+
+/// Deletes a role; whoever held it, directly, through a group or through a
+/// composite, is cut off. The `admin` role of realm `master` stays: without
+/// it nobody could administer Latch.
+pub async fn delete(latch: &Latch, actor: &Actor, input: RoleName) -> Result<Outcome, Error> {
+    let RoleName {
+        realm,
+        client,
+        name,
+    } = input;
+    if client.is_none() && realm.as_str() == MASTER_REALM && name == ADMIN_ROLE {
+        return Err(Error::Conflict(
+            "the `admin` role of realm `master` cannot be deleted".into(),
+        ));
+    }
+    let actor_in = actor.clone();
+    take_back(latch, actor, &realm, move |conn, realm| {
+        let (role_id, kind) = match &client {
+            None => (
+                find_realm_role(conn, realm, &name)?.id,
+                "admin.role.deleted",
+            ),
+            Some(client) => {
+                let client = find_client(conn, realm, client)?;
+                let role = store::roles::find_client_role(conn, &client.id, &name)?
+                    .ok_or_else(|| Error::NotFound(format!("client role `{name}`")))?;
+                (role.id, "admin.client_role.deleted")
+            }
+        };
+        let affected = store::roles::users_affected_by_role(conn, &role_id)?;
+        match client {
+            None => store::roles::delete(conn, &role_id)?,
+            Some(_) => store::roles::delete_client_role(conn, &role_id)?,
+        }
+        super::record(conn, &realm.id, &actor_in, Audit::new(kind, name))?;
+        Ok(roles_taken(affected))
+    })
+    .await
+}
+
+/// Makes a realm role include others (a role never includes itself).
+pub async fn add_composites(latch: &Latch, actor: &Actor, input: Composites) -> Result<(), Error> {
+    let Composites {
+        realm,
+        parent,
+        children,
+    } = input;
+    change(latch, actor, &realm, move |conn, realm| {
+        let composite = find_realm_role(conn, realm, &parent)?;
+        for child in &children {
+            let child = resolve_realm_role(conn, realm, child)?;
+            if child.id != composite.id {
+                store::roles::add_composite(conn, &composite.id, &child.id)?;
+            }
+        }
+        Ok(((), Audit::new("admin.role.composites_added", parent)))
+    })
+    .await
+}
+
+/// Takes roles out of a composite; whoever held the composite is cut off.
+pub async fn remove_composites(
+    latch: &Latch,
+    actor: &Actor,
+    input: Composites,
+) -> Result<Outcome, Error> {
+    let Composites {
+        realm,
+        parent,
+        children,
+    } = input;
+    let actor_in = actor.clone();
+    take_back(latch, actor, &realm, move |conn, realm| {
+        let composite = find_realm_role(conn, realm, &parent)?;
+        let affected = store::roles::users_affected_by_role(conn, &composite.id)?;
+        for child in &children {
+            let child = resolve_realm_role(conn, realm, child)?;
+            store::roles::remove_composite(conn, &composite.id, &child.id)?;
+        }
+        let audit = Audit::new("admin.role.composites_removed", parent);
+        super::record(conn, &realm.id, &actor_in, audit)?;
+        Ok(roles_taken(affected))
+    })
+    .await
+}
+
+// ---- mappings ---------------------------------------------------------------
+
+/// Grants realm roles to a user or a group.
+pub async fn grant_realm_roles(
+    latch: &Latch,
+    actor: &Actor,
+    input: RealmRoles,
+) -> Result<(), Error> {
+    let RealmRoles {
+        realm,
+        holder,
+        roles,
+    } = input;
+    change(latch, actor, &realm, move |conn, realm| {
+        let (holder_id, kind) = match &holder {
+            Holder::User(user) => (find_user(conn, realm, user)?.id, "admin.user.roles_added"),
+            Holder::Group(group) => (
+                groups::find(conn, realm, group)?.id,
+                "admin.group.roles_added",
+            ),
+        };
+        for role in &roles {
+            let role = resolve_realm_role(conn, realm, role)?;
+            match holder {
+                Holder::User(_) => store::roles::grant(conn, &holder_id, &role.id)?,
+                Holder::Group(_) => store::groups::add_role(conn, &holder_id, &role.id)?,
+            }
+        }
+        Ok(((), Audit::new(kind, holder_id)))
+    })
+    .await
+}
+
+/// Takes realm roles from a user or a group; whoever held them through it
+/// — the user, or every member of the group and of its subgroups — is cut
+/// off.
+pub async fn take_realm_roles(
+    latch: &Latch,
+    actor: &Actor,
+    input: RealmRoles,
+) -> Result<Outcome, Error> {
+    let RealmRoles {
+        realm,
+        holder,
+        roles,
+    } = input;
+    let actor_in = actor.clone();
+    take_back(latch, actor, &realm, move |conn, realm| {
+        let (holder_id, kind) = match &holder {
+            Holder::User(user) => (find_user(conn, realm, user)?.id, "admin.user.roles_removed"),
+            Holder::Group(group) => (
+                groups::find(conn, realm, group)?.id,
+                "admin.group.roles_removed",
+            ),
+        };
+        for role in &roles {
+            let role = resolve_realm_role(conn, realm, role)?;
+            match holder {
+                Holder::User(_) => {
+                    store::roles::revoke(conn, &holder_id, &role.id)?;
+                }
+                Holder::Group(_) => {
+                    store::groups::remove_role(conn, &holder_id, &role.id)?;
+                }
+            }
+        }
+        let affected = match holder {
+            Holder::User(_) => vec![holder_id.clone()],
+            Holder::Group(_) => store::roles::members_of_subtree(conn, &holder_id)?,
+        };
+        super::record(conn, &realm.id, &actor_in, Audit::new(kind, holder_id))?;
+        Ok(roles_taken(affected))
+    })
+    .await
+}
+
+/// Grants a user roles of one client.
+pub async fn grant_client_roles(
+    latch: &Latch,
+    actor: &Actor,
+    input: ClientRoles,
+) -> Result<(), Error> {
+    change(latch, actor, &input.realm.clone(), move |conn, realm| {
+        let user = find_user(conn, realm, &input.user)?;
+        let client = find_client(conn, realm, &input.client)?;
+        for role in &input.roles {
+            let role = resolve_client_role(conn, &client.id, role)?;
+            store::roles::grant_client_role(conn, &user.id, &role.id)?;
+        }
+        Ok(((), Audit::new("admin.user.roles_added", user.id)))
+    })
+    .await
+}
+
+/// Takes roles of one client from a user, who is cut off.
+pub async fn take_client_roles(
+    latch: &Latch,
+    actor: &Actor,
+    input: ClientRoles,
+) -> Result<Outcome, Error> {
+    let actor_in = actor.clone();
+    take_back(latch, actor, &input.realm.clone(), move |conn, realm| {
+        let user = find_user(conn, realm, &input.user)?;
+        let client = find_client(conn, realm, &input.client)?;
+        for role in &input.roles {
+            let role = resolve_client_role(conn, &client.id, role)?;
+            store::roles::revoke_client_role(conn, &user.id, &role.id)?;
+        }
+        let audit = Audit::new("admin.user.roles_removed", user.id.clone());
+        super::record(conn, &realm.id, &actor_in, audit)?;
+        Ok(roles_taken(vec![user.id]))
+    })
+    .await
+}
+
+// ---- lookups ----------------------------------------------------------------
+
+fn roles_taken(user_ids: Vec<String>) -> SecurityEvent {
+    SecurityEvent::RolesChanged {
+        user_ids,
+        reason: RoleChange::RolesTaken,
+    }
+}
+
+/// A role or group name: 1-255 characters, without `/` (group paths use
+/// it) or NUL.
+pub(super) fn valid_name(name: &str) -> Result<String, Error> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 255 || name.contains(['/', '\0']) {
+        return Err(Error::Invalid(
+            "a name is 1-255 characters without `/`".into(),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+fn realm_role_of(conn: &mut DbConnection, r: &RoleRow) -> Result<Role, Error> {
+    Ok(Role {
+        id: r.id.clone(),
+        name: r.name.clone(),
+        description: r.description.clone(),
+        composite: !store::roles::composites_of(conn, &r.id)?.is_empty(),
+        client_role: false,
+        container_id: r.realm_id.clone(),
+    })
+}
+
+fn client_role_of(r: &ClientRoleRow) -> Role {
+    Role {
+        id: r.id.clone(),
+        name: r.name.clone(),
+        description: r.description.clone(),
+        composite: false,
+        client_role: true,
+        container_id: r.client_id.clone(),
+    }
+}
+
+pub(super) fn find_user(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    user: &UserRef,
+) -> Result<User, Error> {
+    match user {
+        UserRef::Id(id) => store::users::find(conn, id.as_str())?
+            .filter(|u| u.realm_id == realm.id)
+            .ok_or_else(|| Error::NotFound(format!("user `{id}` in realm `{}`", realm.name))),
+        UserRef::Username(username) => {
+            let name = normalize_username(username)?;
+            store::users::find_by_username(conn, &realm.id, &name)?
+                .ok_or_else(|| Error::NotFound(format!("user `{name}` in realm `{}`", realm.name)))
+        }
+    }
+}
+
+pub(super) fn find_client(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    client: &ClientRef,
+) -> Result<ClientRow, Error> {
+    match client {
+        ClientRef::Row(id) => store::clients::find(conn, id.as_str())?
+            .filter(|c| c.realm_id == realm.id)
+            .ok_or_else(|| Error::NotFound(format!("client `{id}` in realm `{}`", realm.name))),
+        ClientRef::Public(client_id) => {
+            store::clients::find_by_client_id(conn, &realm.id, client_id.as_str())?
+                .ok_or_else(|| Error::NotFound(format!("client `{client_id}`")))
+        }
+    }
+}
+
+fn find_realm_role(conn: &mut DbConnection, realm: &Realm, name: &str) -> Result<RoleRow, Error> {
+    store::roles::find_by_name(conn, &realm.id, name)?
+        .ok_or_else(|| Error::NotFound(format!("role `{name}` in realm `{}`", realm.name)))
+}
+
+/// The realm role a reference names (by id, else by name).
+fn resolve_realm_role(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    role: &RoleRef,
+) -> Result<RoleRow, Error> {
+    if let Some(id) = &role.id {
+        if let Some(found) = store::roles::find(conn, id)?.filter(|r| r.realm_id == realm.id) {
+            return Ok(found);
+        }
+    }
+    find_realm_role(conn, realm, role.name.as_deref().unwrap_or(""))
+}
+
+/// The client role a reference names (by id, else by name).
+fn resolve_client_role(
+    conn: &mut DbConnection,
+    client_row_id: &str,
+    role: &RoleRef,
+) -> Result<ClientRoleRow, Error> {
+    let name = role.name.as_deref().unwrap_or("");
+    let by_name = store::roles::find_client_role(conn, client_row_id, name)?;
+    let by_id = match &role.id {
+        Some(id) => store::roles::client_roles_of(conn, client_row_id)?
+            .into_iter()
+            .find(|r| &r.id == id),
+        None => None,
+    };
+    by_id
+        .or(by_name)
+        .ok_or_else(|| Error::NotFound(format!("client role `{name}`")))
+}
