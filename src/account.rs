@@ -17,13 +17,12 @@ use crate::http::csrf;
 use crate::http::form::Params;
 use crate::http::pages::{self, PageError};
 use crate::ids::{RealmName, Sid, UserId};
+use crate::login::session::SessionRow;
 use crate::operations::credentials::{self, PasswordChange};
-use crate::operations::users::UserRef;
+use crate::operations::sessions;
+use crate::operations::users::{User, UserRef};
+use crate::operations::Actor;
 use crate::pages::first_party::{see_other, FirstParty};
-use crate::revocation::cascade::{Actor, EndReason, SecurityEvent};
-use crate::store::sessions::SessionRow;
-use crate::store::users::User;
-use crate::store::{self};
 
 fn first_party(state: &Latch, realm: &str) -> FirstParty {
     FirstParty {
@@ -121,13 +120,8 @@ async fn render(
     user: &User,
     error: Option<&str>,
 ) -> HttpResponse {
-    let lines = match crate::admin::sessions::sessions_of(
-        state,
-        realm.realm.name.clone(),
-        Some(user.id.clone()),
-    )
-    .await
-    {
+    let mine = Some(UserRef::Id(UserId(user.id.clone())));
+    let lines = match sessions::list(state, &name_of(realm), mine).await {
         Ok(list) => list,
         Err(e) => {
             tracing::error!(error = %e, "account page cannot list sessions");
@@ -139,11 +133,11 @@ async fn render(
     let sessions = lines
         .into_iter()
         .map(|s| SessionLine {
-            current: s.id == current.id,
+            current: s.id.as_str() == current.id,
             device: describe_device(s.user_agent.as_deref()),
-            ip: s.ip_address.unwrap_or_else(|| "unknown".into()),
-            started: crate::time::format_utc(s.start),
-            last_seen: crate::time::format_utc(s.last_access),
+            ip: s.ip.unwrap_or_else(|| "unknown".into()),
+            started: crate::time::format_utc(s.started_ms),
+            last_seen: crate::time::format_utc(s.last_seen_ms),
             apps: s
                 .clients
                 .values()
@@ -151,7 +145,7 @@ async fn render(
                 .cloned()
                 .collect::<Vec<_>>()
                 .join(", "),
-            id: s.id,
+            id: s.id.into_string(),
         })
         .collect();
     let (csrf_token, cookie) = csrf::token(
@@ -235,22 +229,8 @@ pub async fn callback(
     }
 }
 
-/// Runs a security event for the signed-in user and tells every node.
-async fn run(
-    state: &Latch,
-    realm: &RealmState,
-    actor: Actor,
-    event: SecurityEvent,
-) -> Result<(), HttpResponse> {
-    let name = realm.realm.name.clone();
-    state
-        .directory
-        .store()
-        .run(move |conn| crate::revocation::actions::run(conn, &name, &actor, |_, _| Ok(event)))
-        .await
-        .map_err(|e| error_page(e.into()))?;
-    state.announce().await.map_err(|e| error_page(e.into()))?;
-    Ok(())
+fn name_of(realm: &RealmState) -> RealmName {
+    RealmName(realm.realm.name.clone())
 }
 
 /// `POST /realms/{realm}/account/actions`
@@ -277,73 +257,61 @@ pub async fn act(
         Err(response) => return response,
     };
     let actor = Actor::User {
-        user_id: user.id.clone().into(),
+        user_id: UserId(user.id.clone()),
         sid: None,
         ip: req.peer_addr().map(|a| a.ip().to_string()),
     };
     let field = |name: &str| form.get(name).ok().flatten().unwrap_or("").to_string();
-    let back = |done: &str| see_other(&format!("{}?done={done}", page_path(&realm.realm.name)));
+    let (name, keep) = (name_of(&realm), Sid(current.id.clone()));
+    let done = |result: Result<_, Error>, done: &str| match result {
+        Ok(_) => see_other(&format!("{}?done={done}", page_path(&realm.realm.name))),
+        Err(e) => error_page(e.into()),
+    };
     match field("action").as_str() {
         "end-session" => {
-            let sid = field("session");
-            let (user_id, realm_id, lookup) =
-                (user.id.clone(), realm.realm.id.clone(), sid.clone());
-            let owned = state
-                .directory
-                .store()
-                .run(move |conn| store::sessions::find(conn, &lookup))
-                .await
-                .ok()
-                .flatten()
-                .is_some_and(|s| s.user_id == user_id && s.realm_id == realm_id);
-            if !owned || sid == current.id {
-                return error_page(PageError::bad_request(
-                    "unknown_session",
-                    "That is not one of your other sessions.",
-                ));
+            // The one in use here is signed out with "sign-out".
+            let sid = Sid(field("session"));
+            if sid == keep {
+                return not_another_session();
             }
-            let event = SecurityEvent::SessionEnded {
-                sid,
-                reason: EndReason::Account,
-            };
-            match run(&state, &realm, actor, event).await {
-                Ok(()) => back("signed-out-device"),
-                Err(response) => response,
+            match sessions::end(&state, &actor, &name, &sid).await {
+                // Not theirs, or no longer live.
+                Err(Error::NotFound(_)) => not_another_session(),
+                result => done(result, "signed-out-device"),
             }
         }
         "end-others" => {
-            let event = SecurityEvent::OtherSessionsEnded {
-                user_id: user.id.clone(),
-                keep_sid: current.id.clone(),
-                credential_changed: None,
-            };
-            match run(&state, &realm, actor, event).await {
-                Ok(()) => back("signed-out-others"),
-                Err(response) => response,
-            }
+            let user_id = UserId(user.id.clone());
+            let result = sessions::end_others(&state, &actor, &name, &user_id, &keep).await;
+            done(result, "signed-out-others")
         }
         "change-password" => {
             change_password(&state, &realm, &req, &current, &user, actor, &form).await
         }
-        "sign-out" => {
-            let event = SecurityEvent::SessionEnded {
-                sid: current.id.clone(),
-                reason: EndReason::Account,
-            };
-            if let Err(response) = run(&state, &realm, actor, event).await {
-                return response;
-            }
-            let mut response = see_other(&page_path(&realm.realm.name));
-            let gone =
-                crate::http::cookies::session(&realm.realm.name, state.secure_cookies()).removal();
-            let _ = response.add_cookie(&gone);
-            response
-        }
+        "sign-out" => sign_out(&state, &realm, &actor, &keep).await,
         _ => error_page(PageError::bad_request(
             "unknown_action",
             "The form asked for something this page does not do.",
         )),
     }
+}
+
+fn not_another_session() -> HttpResponse {
+    error_page(PageError::bad_request(
+        "unknown_session",
+        "That is not one of your other sessions.",
+    ))
+}
+
+/// Signs out here: this session ends and its cookie goes.
+async fn sign_out(state: &Latch, realm: &RealmState, actor: &Actor, current: &Sid) -> HttpResponse {
+    if let Err(e) = sessions::end(state, actor, &name_of(realm), current).await {
+        return error_page(e.into());
+    }
+    let mut response = see_other(&page_path(&realm.realm.name));
+    let gone = crate::http::cookies::session(&realm.realm.name, state.secure_cookies()).removal();
+    let _ = response.add_cookie(&gone);
+    response
 }
 
 /// The user changes their password, proving the current one: every other

@@ -1,19 +1,19 @@
 //! `/admin/realms/{realm}/sessions`: live sessions (who, from where,
 //! since when, which apps) and ending one; back-channel delivery status.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use actix_web::{delete, get, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::realms::{find as find_realm, run_event};
 use super::{Admin, ErrorRepresentation, OutcomeRepresentation};
 use crate::app::Latch;
-use crate::error::Error;
 use crate::http::errors::ApiError;
-use crate::revocation::cascade::SecurityEvent;
-use crate::store;
+use crate::ids::{ClientId, RealmName, Sid, UserId};
+use crate::operations::sessions::{self, Notice, NoticeFilter, Session};
+use crate::operations::users::UserRef;
+use crate::revocation::cascade::Outcome;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list).service(end).service(deliveries);
@@ -36,57 +36,31 @@ pub struct SessionRepresentation {
     pub clients: BTreeMap<String, String>,
 }
 
+impl From<Session> for SessionRepresentation {
+    fn from(s: Session) -> Self {
+        SessionRepresentation {
+            id: s.id.into_string(),
+            user_id: s.user_id.into_string(),
+            username: s.username,
+            ip_address: s.ip,
+            user_agent: s.user_agent,
+            start: s.started_ms,
+            last_access: s.last_seen_ms,
+            expires: s.expires_ms,
+            clients: s.clients,
+        }
+    }
+}
+
 /// Live sessions of the realm, or of one user, newest first.
 pub async fn sessions_of(
     state: &Latch,
     realm: String,
     user_id: Option<String>,
 ) -> Result<Vec<SessionRepresentation>, ApiError> {
-    let now = state.clock.now_ms();
-    Ok(state
-        .directory
-        .store()
-        .run(move |conn| -> Result<Vec<SessionRepresentation>, Error> {
-            let realm = find_realm(conn, &realm)?;
-            if let Some(id) = &user_id {
-                super::users::find_user(conn, &realm, id)?;
-            }
-            let rows = store::sessions::list_live(conn, &realm.id, user_id.as_deref(), now)?;
-            let sids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-            let mut clients: HashMap<String, BTreeMap<String, String>> = HashMap::new();
-            for chunk in sids.chunks(500) {
-                for (sid, row_id, client_id) in store::sessions::clients_of(conn, chunk)? {
-                    clients.entry(sid).or_default().insert(row_id, client_id);
-                }
-            }
-            let mut names: HashMap<String, String> = HashMap::new();
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                let username = match names.get(&row.user_id) {
-                    Some(n) => n.clone(),
-                    None => {
-                        let n = store::users::find(conn, &row.user_id)?
-                            .map(|u| u.username)
-                            .unwrap_or_default();
-                        names.insert(row.user_id.clone(), n.clone());
-                        n
-                    }
-                };
-                out.push(SessionRepresentation {
-                    clients: clients.remove(&row.id).unwrap_or_default(),
-                    id: row.id,
-                    user_id: row.user_id,
-                    username,
-                    ip_address: row.ip,
-                    user_agent: row.user_agent,
-                    start: row.created_at_ms,
-                    last_access: row.last_seen_ms,
-                    expires: row.expires_at_ms,
-                });
-            }
-            Ok(out)
-        })
-        .await?)
+    let user = user_id.map(|id| UserRef::Id(UserId(id)));
+    let found = sessions::list(state, &RealmName(realm), user).await?;
+    Ok(found.into_iter().map(SessionRepresentation::from).collect())
 }
 
 #[utoipa::path(
@@ -115,17 +89,8 @@ pub async fn end_session(
     admin: &Admin,
     realm: String,
     sid: String,
-) -> Result<crate::revocation::cascade::Outcome, ApiError> {
-    run_event(state, admin, realm, move |conn, realm| {
-        let session = store::sessions::find(conn, &sid)?
-            .filter(|s| s.realm_id == realm.id && s.ended_at_ms.is_none())
-            .ok_or_else(|| Error::NotFound(format!("session `{sid}` in realm `{}`", realm.name)))?;
-        Ok(SecurityEvent::SessionEnded {
-            sid: session.id,
-            reason: "ended by an administrator".into(),
-        })
-    })
-    .await
+) -> Result<Outcome, ApiError> {
+    Ok(sessions::end(state, &admin.actor, &RealmName(realm), &Sid(sid)).await?)
 }
 
 #[utoipa::path(
@@ -169,6 +134,24 @@ pub struct DeliveryRepresentation {
     pub gave_up: Option<i64>,
 }
 
+impl From<Notice> for DeliveryRepresentation {
+    fn from(n: Notice) -> Self {
+        DeliveryRepresentation {
+            id: n.id,
+            client_id: n.client_id.into_string(),
+            session_id: n.session_id.into_string(),
+            user_id: n.user_id.into_string(),
+            next_attempt: (n.status == "pending").then_some(n.next_attempt_ms),
+            status: n.status,
+            attempts: n.attempts,
+            last_error: n.last_error,
+            created: n.created_ms,
+            delivered: n.delivered_ms,
+            gave_up: n.gave_up_ms,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct DeliveryFilter {
     /// Only notices about this session.
@@ -190,56 +173,16 @@ pub async fn list_deliveries(
             "max must be between 1 and 500",
         ));
     }
-    let (session, client) = (filter.session.clone(), filter.client.clone());
-    Ok(state
-        .directory
-        .store()
-        .run(move |conn| -> Result<Vec<DeliveryRepresentation>, Error> {
-            let realm = find_realm(conn, &realm)?;
-            let client_row = match &client {
-                Some(c) => Some(
-                    store::clients::find_by_client_id(conn, &realm.id, c)?
-                        .ok_or_else(|| Error::NotFound(format!("client `{c}`")))?,
-                ),
-                None => None,
-            };
-            let rows = store::outbox::list(
-                conn,
-                &realm.id,
-                session.as_deref(),
-                client_row.as_ref().map(|c| c.id.as_str()),
-                max,
-            )?;
-            let mut names: HashMap<String, String> = HashMap::new();
-            let mut out = Vec::with_capacity(rows.len());
-            for n in rows {
-                let client_id = match names.get(&n.client_id) {
-                    Some(c) => c.clone(),
-                    None => {
-                        let c = store::clients::find(conn, &n.client_id)?
-                            .map(|c| c.client_id)
-                            .unwrap_or_default();
-                        names.insert(n.client_id.clone(), c.clone());
-                        c
-                    }
-                };
-                out.push(DeliveryRepresentation {
-                    id: n.id,
-                    client_id,
-                    session_id: n.session_id,
-                    user_id: n.user_id,
-                    next_attempt: (n.status == "pending").then_some(n.next_attempt_ms),
-                    status: n.status,
-                    attempts: n.attempts,
-                    last_error: n.last_error,
-                    created: n.created_at_ms,
-                    delivered: n.delivered_at_ms,
-                    gave_up: n.gave_up_at_ms,
-                });
-            }
-            Ok(out)
-        })
-        .await?)
+    let filter = NoticeFilter {
+        session: filter.session.clone().map(Sid),
+        client: filter.client.clone().map(ClientId),
+        max,
+    };
+    let found = sessions::notices(state, &RealmName(realm), filter).await?;
+    Ok(found
+        .into_iter()
+        .map(DeliveryRepresentation::from)
+        .collect())
 }
 
 #[utoipa::path(
