@@ -20,6 +20,7 @@ pub mod limits;
 pub mod login;
 pub mod oidc;
 pub mod operations;
+pub mod pages;
 pub mod revocation;
 pub mod routes;
 pub mod setup;

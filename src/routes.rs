@@ -21,15 +21,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route(
         "/realms/{realm}/login-actions/authenticate",
-        web::post().to(authorize::authenticate),
+        web::post().to(crate::pages::login::authenticate),
     )
     .route(
         "/realms/{realm}/login-actions/required-action",
-        web::post().to(authorize::required_action),
+        web::post().to(crate::pages::required_action::update_password),
     )
     .route(
         "/realms/{realm}/login-actions/consent",
-        web::post().to(authorize::consent),
+        web::post().to(crate::pages::consent::answer),
     )
     .route(
         "/realms/{realm}/protocol/openid-connect/token",

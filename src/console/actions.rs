@@ -10,9 +10,9 @@ use super::{api_error_page, error_page};
 use crate::admin::{self, Admin};
 use crate::app::Latch;
 use crate::http::errors::ApiError;
-use crate::http::first_party::see_other;
+use crate::pages::first_party::see_other;
 use crate::http::form::Params;
-use crate::login::csrf;
+use crate::http::csrf;
 
 #[derive(Template)]
 #[template(path = "console/confirm.html")]

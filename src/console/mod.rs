@@ -16,10 +16,10 @@ use serde::{Deserialize, Serialize};
 use crate::admin::Admin;
 use crate::app::Latch;
 use crate::directory::bootstrap::{console_redirect_uri, CONSOLE_CLIENT, MASTER_REALM};
+use crate::http::csrf;
 use crate::http::errors::ApiError;
-use crate::http::first_party::{see_other, FirstParty};
 use crate::http::pages::PageError;
-use crate::login::csrf;
+use crate::pages::first_party::{see_other, FirstParty};
 use crate::tokens::grants::{self, Context};
 
 pub const PATH: &str = "/admin/console";

@@ -14,8 +14,7 @@ pub async fn live() -> HttpResponse {
 /// Ready when the database answers; reports the last applied log event.
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<Latch>) -> HttpResponse {
-    let store = state.directory.store().clone();
-    let database = store.run(crate::store::events::last_seq).await;
+    let database = crate::operations::health::log_seq(&state).await;
     let applied = state.follower.applied_seq();
     let fanout = match &state.fanout {
         None => "disabled",

@@ -4,11 +4,12 @@
 
 pub mod cookies;
 pub mod cors;
+pub mod csrf;
 pub mod errors;
-pub mod first_party;
 pub mod form;
 pub mod health;
 pub mod limits;
 pub mod metrics;
 pub mod pages;
+pub mod peer;
 pub mod tls;

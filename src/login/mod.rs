@@ -1,7 +1,8 @@
-//! The browser side of signing in: sessions, CSRF, password checks.
+//! Signing in: password checks, sessions, consent, password policy. Plain
+//! Rust over the store; the pages that show it are `crate::pages`.
 
+pub mod consent;
 pub mod credentials;
-pub mod csrf;
 pub mod password;
 pub mod password_pool;
 pub mod policy;

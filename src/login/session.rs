@@ -6,31 +6,22 @@
 use crate::crypto;
 use crate::error::Error;
 use crate::revocation::cascade::{self, Actor, SecurityEvent};
+use crate::revocation::reason::EndReason;
 use crate::store::realms::Realm;
-use crate::store::sessions::{self as session_rows, SessionRow};
+use crate::store::sessions as session_rows;
 use crate::store::users::{self as user_rows, User};
 use crate::store::{self, DbConnection};
 
+pub use crate::store::sessions::SessionRow;
+
 pub const COOKIE: &str = "LATCH_SESSION";
 
-/// Where a sign-in came from, for the user's list of devices.
+/// Where a sign-in came from, for the user's list of devices (the web
+/// layer reads it from the request: `http::peer::origin`).
 #[derive(Debug, Clone, Default)]
 pub struct Origin {
     pub user_agent: Option<String>,
     pub ip: Option<String>,
-}
-
-impl Origin {
-    pub fn of(req: &actix_web::HttpRequest) -> Origin {
-        Origin {
-            user_agent: req
-                .headers()
-                .get(actix_web::http::header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string),
-            ip: req.peer_addr().map(|a| a.ip().to_string()),
-        }
-    }
 }
 
 /// How long a session may go unused: the realm's SSO idle timeout, or for
@@ -119,13 +110,13 @@ pub fn end(
     conn: &mut DbConnection,
     realm: &Realm,
     sid: &str,
-    reason: &str,
+    reason: EndReason,
     actor: &Actor,
     now_ms: i64,
 ) -> Result<bool, Error> {
     let event = SecurityEvent::SessionEnded {
         sid: sid.to_string(),
-        reason: reason.to_string(),
+        reason,
     };
     store::write(conn, |conn| {
         Ok(cascade::apply(conn, realm, &event, actor, now_ms)?.sessions_ended > 0)

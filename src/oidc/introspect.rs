@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::app::Latch;
 use crate::directory::{Client, RealmState};
 use crate::http::errors::ApiError;
-use crate::store;
+use crate::operations;
 use crate::tokens::AccessClaims;
 
 #[derive(Serialize, Default)]
@@ -79,51 +79,19 @@ async fn refresh(
     caller: &Client,
     token: &str,
 ) -> Result<Introspection, ApiError> {
-    let hash = state.directory.hash_token(token);
-    let (realm_id, client_row, now) = (
-        realm.realm.id.clone(),
-        caller.id.clone(),
-        state.clock.now_ms(),
-    );
-    let found = state
-        .directory
-        .store()
-        .run(
-            move |conn| -> Result<
-                Option<(store::refresh::FamilyRow, i64, store::users::User)>,
-                crate::error::Error,
-            > {
-                let Some((token, family)) = store::refresh::find_token(conn, &hash)? else {
-                    return Ok(None);
-                };
-                let usable = family.realm_id == realm_id
-                    && family.client_id == client_row
-                    && family.revoked_at_ms.is_none()
-                    && token.rotated_at_ms.is_none()
-                    && token.expires_at_ms > now
-                    && family.expires_at_ms > now;
-                if !usable {
-                    return Ok(None);
-                }
-                let Ok(user) = crate::tokens::grants::family_holder(conn, &family, now)? else {
-                    return Ok(None);
-                };
-                Ok(Some((family, token.expires_at_ms, user)))
-            },
-        )
-        .await?;
+    let found = operations::tokens::active_refresh(state, realm, caller, token).await?;
     Ok(match found {
-        Some((family, expires_at_ms, user)) => Introspection {
+        Some(active) => Introspection {
             active: true,
-            scope: Some(family.scope),
+            scope: Some(active.scope),
             client_id: Some(caller.client_id.clone()),
-            username: Some(user.username),
+            username: Some(active.username),
             token_type: Some("refresh_token".into()),
-            exp: Some(expires_at_ms / 1000),
-            iat: Some(family.created_at_ms / 1000),
-            sub: Some(user.id),
+            exp: Some(active.expires_at_ms / 1000),
+            iat: Some(active.issued_at_ms / 1000),
+            sub: Some(active.user_id),
             iss: Some(state.issuer(&realm.realm.name)),
-            sid: Some(family.session_id),
+            sid: Some(active.sid),
             ..Introspection::default()
         },
         None => Introspection::default(),

@@ -15,9 +15,9 @@ use crate::app::Latch;
 use crate::directory::{Client, RealmState};
 use crate::http::form::Params;
 use crate::http::pages::{self, PageError};
-use crate::login::csrf;
-use crate::revocation::cascade::{self, Actor, SecurityEvent};
-use crate::store;
+use crate::http::{cookies, csrf, peer};
+use crate::operations::signout::FrontChannel;
+use crate::operations::{self, Actor};
 use crate::tokens::{jwt, IdClaims};
 
 #[derive(Template)]
@@ -112,58 +112,28 @@ async fn validate(
 }
 
 /// Ends the sessions: the one the hint names, and this browser's. Returns
-/// the front-channel logout URIs (with `iss` and `sid`) of their clients.
+/// the front-channel logout URIs (with `iss` and `sid`, Front-Channel
+/// Logout 1.0 §2) of their clients.
 async fn end_sessions(
     state: &Latch,
     realm: &RealmState,
     req: &HttpRequest,
     hint_sid: Option<String>,
 ) -> Result<Vec<String>, PageError> {
+    let cookie = cookies::session(&realm.realm.name, state.secure_cookies()).read(req);
+    let actor = Actor::Anonymous { ip: peer::ip(req) };
+    let ended = operations::signout::sign_out(state, &actor, realm, hint_sid, cookie).await?;
     let issuer = state.issuer(&realm.realm.name);
-    let secure = state.secure_cookies();
-    let cookie_hash = crate::http::cookies::session(&realm.realm.name, secure)
-        .read(req)
-        .map(|c| state.directory.hash_token(&c));
-    let realm_row = realm.realm.clone();
-    let now = state.clock.now_ms();
-    let actor = Actor::Anonymous {
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
-    };
-    let frames = state
-        .directory
-        .store()
-        .run(move |conn| -> Result<Vec<String>, crate::error::Error> {
-            let mut frames = Vec::new();
-            let mut sids: Vec<String> = hint_sid.into_iter().collect();
-            if let Some(hash) = cookie_hash {
-                if let Some(s) = store::sessions::find_by_cookie(conn, &hash)? {
-                    if s.realm_id == realm_row.id && !sids.contains(&s.id) {
-                        sids.push(s.id);
-                    }
-                }
-            }
-            for sid in sids {
-                for (_, uri) in store::clients::frontchannel_of_session(conn, &sid)? {
-                    if let Ok(mut url) = url::Url::parse(&uri) {
-                        url.query_pairs_mut()
-                            .append_pair("iss", &issuer)
-                            .append_pair("sid", &sid);
-                        frames.push(url.to_string());
-                    }
-                }
-                let event = SecurityEvent::SessionEnded {
-                    sid,
-                    reason: "logout".into(),
-                };
-                store::write(conn, |conn| {
-                    cascade::apply(conn, &realm_row, &event, &actor, now)
-                })?;
-            }
-            Ok(frames)
+    Ok(ended
+        .into_iter()
+        .filter_map(|FrontChannel { sid, uri }| {
+            let mut url = url::Url::parse(&uri).ok()?;
+            url.query_pairs_mut()
+                .append_pair("iss", &issuer)
+                .append_pair("sid", &sid);
+            Some(url.to_string())
         })
-        .await?;
-    state.announce().await?;
-    Ok(frames)
+        .collect())
 }
 
 fn finish(
@@ -202,7 +172,7 @@ fn finish(
             pages::render_with_csp(StatusCode::OK, &LoggedOutPage { redirect, frames }, &csp)
         }
     };
-    let gone = crate::http::cookies::session(&realm.realm.name, state.secure_cookies()).removal();
+    let gone = cookies::session(&realm.realm.name, state.secure_cookies()).removal();
     let _ = response.add_cookie(&gone);
     response
 }

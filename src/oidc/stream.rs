@@ -22,8 +22,10 @@ use crate::directory::{Client, RealmState};
 use crate::http::errors::ApiError;
 use crate::http::form::Params;
 use crate::keys::Alg;
-use crate::revocation::EventKind;
-use crate::store::{self, events::Event};
+use crate::operations::stream::{self as log, Subject};
+use crate::revocation::reason::{ChangeKind, Credential, CredentialChange};
+use crate::revocation::Event;
+use crate::revocation::{EventKind, Reason};
 use crate::tokens::jwt;
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -44,7 +46,7 @@ fn stream_kind(event: &Event) -> Option<&'static str> {
         EventKind::User => Some("user"),
         EventKind::ClientCutoff => Some("client"),
         EventKind::RealmCutoff => Some("realm"),
-        EventKind::Keys if event.reason.as_deref() == Some("emergency") => Some("key"),
+        EventKind::Keys if event.reason() == Some(Reason::EmergencyRotation) => Some("key"),
         _ => None,
     }
 }
@@ -69,28 +71,47 @@ impl Filter {
             Some(EventKind::Jti) | Some(EventKind::ClientCutoff) => {
                 event.client_id.as_deref() == Some(self.client.id.as_str())
             }
-            Some(EventKind::Session) => self.participated(state, "session", &event.subject).await,
-            Some(EventKind::User) => self.participated(state, "user", &event.subject).await,
+            Some(EventKind::Session) => {
+                self.participated(state, Subject::Session(&event.subject))
+                    .await
+            }
+            Some(EventKind::User) => {
+                self.participated(state, Subject::User(&event.subject))
+                    .await
+            }
             _ => true,
         }
     }
 
     /// Whether the client received tokens in the session, or for the user.
-    async fn participated(&mut self, state: &Latch, what: &str, id: &str) -> bool {
-        let key = (what.to_string(), id.to_string());
+    async fn participated(&mut self, state: &Latch, subject: Subject<'_>) -> bool {
+        let key = match subject {
+            Subject::Session(sid) => ("session".to_string(), sid.to_string()),
+            Subject::User(user_id) => ("user".to_string(), user_id.to_string()),
+        };
         if let Some(known) = self.known.get(&key) {
             return *known;
         }
-        let (client, id_owned, by_user) = (self.client.id.clone(), id.to_string(), what == "user");
-        let answer = state
-            .directory
-            .store()
-            .run(move |conn| store::sessions::client_took_part(conn, &client, &id_owned, by_user))
+        // When the database cannot say, the client is told: a spurious
+        // event costs it a check, a missing one a revocation it never learns of.
+        let answer = log::client_took_part(state, &self.client.id, subject)
             .await
             .unwrap_or(true);
         self.known.insert(key, answer);
         answer
     }
+}
+
+/// CAEP credential-change: which credential, and how it changed (an
+/// administrator's reset and the user's own change are both updates).
+fn credential_change(change: CredentialChange, at: i64) -> serde_json::Value {
+    let credential_type = match change.credential {
+        Credential::Password => "password",
+    };
+    let change_type = match change.kind {
+        ChangeKind::Reset | ChangeKind::Changed => "update",
+    };
+    json!({ "event_timestamp": at, "credential_type": credential_type, "change_type": change_type })
 }
 
 /// The Security Event Token for one event (RFC 8417; subjects per RFC 9493).
@@ -112,13 +133,12 @@ fn security_event(
             opaque(&event.subject),
             json!({ SESSION_REVOKED: { "event_timestamp": at } }),
         ),
-        "user" if event.reason.as_deref() == Some("password reset") => (
-            json!({ "format": "iss_sub", "iss": issuer, "sub": event.subject }),
-            json!({ CREDENTIAL_CHANGE: { "event_timestamp": at, "credential_type": "password", "change_type": "update" } }),
-        ),
         "user" => (
             json!({ "format": "iss_sub", "iss": issuer, "sub": event.subject }),
-            json!({ SESSION_REVOKED: { "event_timestamp": at } }),
+            match event.reason().and_then(Reason::credential_change) {
+                Some(change) => json!({ CREDENTIAL_CHANGE: credential_change(change, at) }),
+                None => json!({ SESSION_REVOKED: { "event_timestamp": at } }),
+            },
         ),
         "client" => (
             opaque(&event.subject),
@@ -177,89 +197,114 @@ pub async fn revocations(
         ));
     }
     // Subscribe first, then read the backlog: nothing falls between the two.
-    let mut live = state.event_feed.subscribe();
-    let from = match req
-        .headers()
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(id) => id
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| ApiError::invalid_request("Last-Event-ID must be a sequence number"))?,
-        None => state.follower.applied_seq(),
-    };
+    let live = state.event_feed.subscribe();
     let upto = state.follower.applied_seq();
+    let from = last_event_id(&req)?.unwrap_or(upto);
     let backlog = if from < upto {
-        let realm_id = realm.realm.id.clone();
-        state
-            .directory
-            .store()
-            .run(move |conn| store::events::of_realm_between(conn, &realm_id, from, upto))
-            .await?
+        log::backlog(&state, &realm, from, upto).await?
     } else {
         Vec::new()
     };
-    let issuer = state.issuer(&realm.realm.name);
-    let mut filter = Filter {
-        realm_id: realm.realm.id.clone(),
-        client: Arc::clone(&caller.client),
-        known: HashMap::new(),
-    };
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
-    let state = state.clone();
-    tokio::spawn(async move {
-        let mut sent = from;
-        let _ = tx
-            .send(Bytes::from_static(b": latch revocation stream\n\n"))
-            .await;
-        for event in backlog {
-            if filter.concerns(&state, &event).await {
-                if let Some(frame) = frame(&realm, &issuer, &filter.client, &event) {
-                    if tx.send(frame).await.is_err() {
-                        return;
-                    }
-                }
-            }
-            sent = sent.max(event.seq);
-        }
-        sent = sent.max(upto);
-        loop {
-            let next = tokio::time::timeout(KEEP_ALIVE, live.recv()).await;
-            let event = match next {
-                Err(_) => {
-                    if tx
-                        .send(Bytes::from_static(b": keep-alive\n\n"))
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                    continue;
-                }
-                Ok(Ok(event)) => event,
-                // Fell behind the feed: the client reconnects with its Last-Event-ID.
-                Ok(Err(broadcast::error::RecvError::Lagged(_)))
-                | Ok(Err(broadcast::error::RecvError::Closed)) => return,
-            };
-            if event.seq <= sent {
-                continue;
-            }
-            sent = event.seq;
-            if filter.concerns(&state, &event).await {
-                if let Some(frame) = frame(&realm, &issuer, &filter.client, &event) {
-                    if tx.send(frame).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    });
+    let sender = Sender {
+        issuer: state.issuer(&realm.realm.name),
+        filter: Filter {
+            realm_id: realm.realm.id.clone(),
+            client: Arc::clone(&caller.client),
+            known: HashMap::new(),
+        },
+        state: state.clone(),
+        realm,
+        tx,
+    };
+    tokio::spawn(sender.run(backlog, live, from.max(upto)));
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header(("X-Accel-Buffering", "no"))
         .streaming(tokio_stream_from(rx)))
+}
+
+/// Where a reconnecting client left off (HTML Living Standard, server-sent
+/// events: `Last-Event-ID`), as a log sequence number.
+fn last_event_id(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    let Some(id) = req
+        .headers()
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(None);
+    };
+    id.trim()
+        .parse::<i64>()
+        .map(Some)
+        .map_err(|_| ApiError::invalid_request("Last-Event-ID must be a sequence number"))
+}
+
+/// One client's stream: the backlog, then the live feed, each event the
+/// client is concerned by as a frame.
+struct Sender {
+    state: web::Data<Latch>,
+    realm: Arc<RealmState>,
+    issuer: String,
+    filter: Filter,
+    tx: tokio::sync::mpsc::Sender<Bytes>,
+}
+
+impl Sender {
+    /// Sends `event` when it concerns the client; false once the client has gone.
+    async fn send(&mut self, event: &Event) -> bool {
+        if !self.filter.concerns(&self.state, event).await {
+            return true;
+        }
+        match frame(&self.realm, &self.issuer, &self.filter.client, event) {
+            Some(frame) => self.tx.send(frame).await.is_ok(),
+            None => true,
+        }
+    }
+
+    /// The backlog, then live events after `caught_up` (events already
+    /// sent from the backlog arrive live too and are skipped), with a
+    /// keep-alive comment whenever the stream is quiet.
+    async fn run(
+        mut self,
+        backlog: Vec<Event>,
+        mut live: broadcast::Receiver<Arc<Event>>,
+        caught_up: i64,
+    ) {
+        let _ = self
+            .tx
+            .send(Bytes::from_static(b": latch revocation stream\n\n"))
+            .await;
+        let mut sent = caught_up;
+        for event in backlog {
+            if !self.send(&event).await {
+                return;
+            }
+        }
+        loop {
+            let event = match tokio::time::timeout(KEEP_ALIVE, live.recv()).await {
+                Err(_) => {
+                    let alive = Bytes::from_static(b": keep-alive\n\n");
+                    if self.tx.send(alive).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                Ok(Ok(event)) => event,
+                // Fell behind the feed (or it closed): the client reconnects
+                // with its Last-Event-ID.
+                Ok(Err(_)) => return,
+            };
+            if event.seq <= sent {
+                continue;
+            }
+            sent = event.seq;
+            if !self.send(&event).await {
+                return;
+            }
+        }
+    }
 }
 
 /// Adapts an mpsc receiver to the `Stream` actix wants.

@@ -8,8 +8,7 @@ use serde::Serialize;
 use crate::app::Latch;
 use crate::directory::scopes::Target;
 use crate::http::errors::ApiError;
-use crate::store;
-use crate::tokens::grants::Facts;
+use crate::operations;
 use crate::tokens::{claims as mappers, Scopes};
 
 /// RFC 6750 §3.1: the error goes in the challenge.
@@ -87,17 +86,7 @@ async fn userinfo(
             .scopes
             .still_granted(&client.default_scopes, &client.optional_scopes, &scopes);
     let with_attributes = granted.reads_attributes();
-    let user_id = claims.sub.clone();
-    let (user, facts) = state
-        .directory
-        .store()
-        .run(move |conn| -> Result<_, crate::store::StoreError> {
-            let Some(user) = store::users::find(conn, &user_id)?.filter(|u| u.enabled) else {
-                return Ok(None);
-            };
-            let facts = Facts::load(conn, &user.id, with_attributes)?;
-            Ok(Some((user, facts)))
-        })
+    let (user, facts) = operations::tokens::token_subject(&state, &claims.sub, with_attributes)
         .await?
         .ok_or_else(|| invalid_token("the token's user no longer exists"))?;
     Ok(HttpResponse::Ok()

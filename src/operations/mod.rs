@@ -6,7 +6,12 @@
 //! row, its cascade and its announcement, through the two helpers below.
 
 pub mod credentials;
+pub mod health;
 pub mod sessions;
+pub mod signin;
+pub mod signout;
+pub mod stream;
+pub mod tokens;
 pub mod users;
 
 use serde_json::Value;

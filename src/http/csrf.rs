@@ -8,8 +8,10 @@
 use actix_web::cookie::Cookie;
 use actix_web::HttpRequest;
 
+use super::cookies::Spec;
+use super::form::Params;
+use super::pages::PageError;
 use crate::crypto;
-use crate::http::cookies::Spec;
 
 pub const COOKIE: &str = "LATCH_CSRF";
 pub const FIELD: &str = "csrf_token";
@@ -41,15 +43,11 @@ pub fn verify(req: &HttpRequest, submitted: Option<&str>, secure: bool) -> bool 
 }
 
 /// [`verify`] for a submitted form; the refusal is the page to show.
-pub fn check(
-    req: &HttpRequest,
-    form: &crate::http::form::Params,
-    secure: bool,
-) -> Result<(), crate::http::pages::PageError> {
+pub fn check(req: &HttpRequest, form: &Params, secure: bool) -> Result<(), PageError> {
     if verify(req, form.get(FIELD).ok().flatten(), secure) {
         return Ok(());
     }
-    Err(crate::http::pages::PageError::new(
+    Err(PageError::new(
         actix_web::http::StatusCode::FORBIDDEN,
         "invalid_csrf_token",
         "This form has expired or was not sent from this site. Go back and try again.",

@@ -10,10 +10,11 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::pages::PageError;
 use crate::app::Latch;
 use crate::crypto;
-use crate::tokens::grants::{self, CodeRedemption, Context, Failure, TokenResponse};
+use crate::http::cookies::Spec;
+use crate::http::pages::PageError;
+use crate::tokens::grants::{self, CodeRedemption, Context, TokenResponse};
 
 const PURPOSE: &str = "first-party sign-in";
 const PENDING_LIFETIME_MS: i64 = 10 * 60 * 1000;
@@ -156,14 +157,16 @@ impl FirstParty {
         let tokens = grants::authorization_code(&ctx, &client, redemption)
             .await
             .map_err(|f| match f {
-                Failure::Grant(e) => PageError::bad_request("sign_in_failed", e.description),
-                Failure::Internal(e) => e.into(),
+                crate::error::Error::OAuth { description, .. } => {
+                    PageError::bad_request("sign_in_failed", description)
+                }
+                e => e.into(),
             })?;
         Ok((tokens, pending.return_to))
     }
 
-    fn spec(&self, state: &Latch) -> super::cookies::Spec {
-        super::cookies::Spec::new(
+    fn spec(&self, state: &Latch) -> Spec {
+        Spec::new(
             self.cookie,
             Some(&self.realm),
             &self.cookie_path,
