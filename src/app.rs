@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::revocation::{self, EventSink, Follower, FollowerHandle};
 use crate::setup::{Opened, StartError};
 use crate::telemetry::Metrics;
-use crate::{clock, keys, limits, login, time, tokens};
+use crate::{clock, keys, limits, login, outbound, publish, time, tokens};
 
 /// What every front door can reach.
 pub struct Latch {
@@ -30,7 +30,9 @@ pub struct Latch {
     pub fanout: Option<Arc<revocation::fanout::Fanout>>,
     /// Every event this node applies, for the revocation event stream.
     pub event_feed: tokio::sync::broadcast::Sender<Arc<crate::store::events::Event>>,
-    pub status_lists: Arc<revocation::status_list::StatusLists>,
+    pub status_lists: Arc<publish::status_list::StatusLists>,
+    /// The one client for addresses others chose (back-channel URIs…).
+    pub outbound: outbound::Outbound,
     pub defences: Arc<limits::Defences>,
 }
 
@@ -38,7 +40,7 @@ pub struct Latch {
 pub struct Assembled {
     pub latch: Latch,
     pub metrics: Arc<Metrics>,
-    deliverer: revocation::notices::Deliverer,
+    deliverer: publish::backchannel::Deliverer,
 }
 
 impl Latch {
@@ -108,16 +110,18 @@ impl Latch {
             let offset = store.run(move |conn| clock.sync(conn)).await?;
             tracing::debug!(offset_ms = offset, "measured the database clock");
         }
-        let deliverer = revocation::notices::Deliverer::new(
+        let outbound = outbound::Outbound::new(settings.outbound_policy())?;
+        let deliverer = publish::backchannel::Deliverer::new(
             store.clone(),
             Arc::clone(&directory),
+            outbound.clone(),
             public_base.clone(),
             settings.backchannel_horizon_s,
-        )?;
+        );
         let status_lists = {
             let (store, index, follower) =
                 (store.clone(), Arc::clone(&index), Arc::clone(&follower));
-            blocking(move || revocation::status_list::StatusLists::load(store, index, follower))
+            blocking(move || publish::status_list::StatusLists::load(store, index, follower))
                 .await??
         };
         let committer =
@@ -142,6 +146,7 @@ impl Latch {
             fanout,
             event_feed,
             status_lists,
+            outbound,
             defences,
         };
         Ok(Assembled {

@@ -42,6 +42,11 @@ pub struct Settings {
     pub redis_channel: String,
     /// How long back-channel logout delivery is retried before giving up.
     pub backchannel_horizon_s: u64,
+    /// Let Latch reach loopback, private and unspecified addresses when it
+    /// calls an address someone else registered (back-channel logout URIs).
+    /// Off by default: such a URI could reach what only Latch can. Link-local
+    /// and cloud-metadata addresses stay refused either way.
+    pub outbound_allow_private_networks: bool,
     /// Allow the password grant (RFC 6749 §4.3) for clients that enable it
     /// — by default only realm `master`'s `admin-cli`, as in Keycloak.
     /// RFC 9700 §2.4 says it must not be used; set `false` to refuse it.
@@ -85,6 +90,7 @@ impl Default for Settings {
             demo: false,
             redis_channel: "latch:revocations".into(),
             backchannel_horizon_s: 24 * 3600,
+            outbound_allow_private_networks: false,
             password_grant: true,
             lockout_threshold: 10,
             lockout_first_s: 60,
@@ -118,6 +124,8 @@ pub struct Overrides {
     pub tls_key: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub demo: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbound_allow_private_networks: Option<bool>,
 }
 
 /// A setting is wrong; the message names it. The process exits with code 2.
@@ -141,6 +149,7 @@ const ENV_KEYS: &[&str] = &[
     "demo",
     "redis_channel",
     "backchannel_horizon_s",
+    "outbound_allow_private_networks",
     "password_grant",
     "lockout_threshold",
     "lockout_first_s",
@@ -250,6 +259,13 @@ impl Settings {
 
     pub fn database_url(&self) -> Result<DatabaseUrl, ConfigError> {
         DatabaseUrl::parse(&self.database).map_err(|e| ConfigError(format!("database: {e}")))
+    }
+
+    /// What the outbound HTTP client may reach.
+    pub fn outbound_policy(&self) -> crate::outbound::Policy {
+        crate::outbound::Policy {
+            allow_private_networks: self.outbound_allow_private_networks,
+        }
     }
 
     pub fn tls_enabled(&self) -> bool {

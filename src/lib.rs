@@ -20,6 +20,8 @@ pub mod limits;
 pub mod login;
 pub mod oidc;
 pub mod operations;
+pub mod outbound;
+pub mod publish;
 pub mod pages;
 pub mod revocation;
 pub mod routes;

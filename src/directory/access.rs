@@ -150,7 +150,7 @@ pub fn revoke_role(
         }
         Ok(SecurityEvent::RolesChanged {
             user_ids: vec![user.id],
-            reason: "roles changed".into(),
+            reason: crate::revocation::cascade::RoleChange::RolesTaken,
         })
     })
 }
@@ -220,7 +220,7 @@ pub fn remove_member(
         }
         Ok(SecurityEvent::RolesChanged {
             user_ids: vec![user.id],
-            reason: "left a group".into(),
+            reason: crate::revocation::cascade::RoleChange::LeftGroup,
         })
     })
 }

@@ -209,7 +209,7 @@ pub fn emergency_rotate(
         insert_active(conn, master, realm_id, *alg)?;
     }
     let concerns = revocation::Concerns {
-        reason: Some("emergency"),
+        reason: Some(revocation::Reason::EmergencyRotation),
         ..Default::default()
     };
     for kid in &retired {

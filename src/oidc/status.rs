@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 
 use crate::app::Latch;
 use crate::http::errors::ApiError;
-use crate::revocation::status_list::TTL_S;
+use crate::publish::status_list::TTL_S;
 
 /// Always `application/statuslist+jwt`, whatever the Accept header says;
 /// readable from any origin; cacheable for the list's `ttl`.

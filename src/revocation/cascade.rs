@@ -11,6 +11,7 @@ use crate::store::realms::Realm;
 use crate::store::refresh::FamilyScope;
 use crate::store::{self, DbConnection};
 
+pub use super::reason::{Credential, CredentialChange, EndReason, Reason, RoleChange};
 use super::{record, record_about, Concerns, EventKind};
 
 /// Tokens may carry an `iat` up to this much after their real issue time on
@@ -33,7 +34,7 @@ pub enum SecurityEvent {
     /// End-session, an administrator's or the user's own sign-out, expiry.
     SessionEnded {
         sid: String,
-        reason: String,
+        reason: EndReason,
     },
     /// A rotated refresh token was presented again (theft signal).
     RefreshReuse {
@@ -71,18 +72,18 @@ pub enum SecurityEvent {
         client_id: String,
     },
     /// The user signed out everywhere but here (`keep_sid`), or changed
-    /// their password here: every other session and every refresh family
-    /// not of this session (offline ones too) dies.
+    /// a credential here (`credential_changed`): every other session and
+    /// every refresh family not of this session (offline ones too) dies.
     OtherSessionsEnded {
         user_id: String,
         keep_sid: String,
-        password_changed: bool,
+        credential_changed: Option<Credential>,
     },
     /// Roles or group memberships were taken away: the users who held
     /// them are cut off, so no token that still lists them survives.
     RolesChanged {
         user_ids: Vec<String>,
-        reason: String,
+        reason: RoleChange,
     },
     /// Log everyone in the realm out, without rotating keys.
     RealmLogoutAll,
@@ -107,7 +108,7 @@ impl SecurityEvent {
             SecurityEvent::ClientCompromised { .. } => "client.compromised",
             SecurityEvent::RolesChanged { .. } => "user.roles_changed",
             SecurityEvent::OtherSessionsEnded {
-                password_changed: true,
+                credential_changed: Some(Credential::Password),
                 ..
             } => "user.password_changed",
             SecurityEvent::OtherSessionsEnded { .. } => "user.other_sessions_ended",
@@ -150,7 +151,7 @@ pub struct Outcome {
 
 /// Applies `event` inside the caller's transaction. `now_ms` must come from
 /// the database clock (a synced `Clock`), since cut-offs are compared with
-/// token issue times across nodes.
+/// token issue times across nodes. One arm per row of the cascade table.
 pub fn apply(
     conn: &mut DbConnection,
     realm: &Realm,
@@ -158,217 +159,70 @@ pub fn apply(
     actor: &Actor,
     now_ms: i64,
 ) -> Result<Outcome, Error> {
-    // Longest an access or ID token issued now could live, plus margin.
-    let horizon =
-        now_ms + realm.access_token_lifetime_s.max(realm.id_token_lifetime_s) * 1000 + MARGIN_MS;
-    let mut outcome = Outcome::default();
+    let mut run = Cascade::new(conn, realm, now_ms);
     match event {
         SecurityEvent::AccessTokenRevoked {
             jti,
             exp_ms,
             client_row_id,
-        } => {
-            let concerns = Concerns {
-                client_id: Some(client_row_id),
-                ..Concerns::default()
-            };
-            record_about(
-                conn,
-                &realm.id,
-                EventKind::Jti,
-                jti,
-                None,
-                Some(exp_ms + MARGIN_MS),
-                &concerns,
-            )?;
-            outcome.tokens_denied += 1;
-        }
+        } => run.deny_access_token(jti, *exp_ms, client_row_id)?,
         SecurityEvent::RefreshFamilyRevoked { family_id } => {
-            revoke_family(conn, realm, family_id, "revoked", now_ms, &mut outcome)?;
+            run.revoke_family(family_id, Reason::Revoked)?
         }
-        SecurityEvent::SessionEnded { sid, reason } => {
-            end_session(conn, realm, sid, reason, now_ms, horizon, &mut outcome)?;
-        }
-        SecurityEvent::RefreshReuse { family_id, sid } => {
-            revoke_family(
-                conn,
-                realm,
-                family_id,
-                "refresh token reuse",
-                now_ms,
-                &mut outcome,
-            )?;
-            end_session(
-                conn,
-                realm,
-                sid,
-                "refresh token reuse",
-                now_ms,
-                horizon,
-                &mut outcome,
-            )?;
-        }
+        SecurityEvent::SessionEnded { sid, reason } => run.end_session(sid, (*reason).into())?,
+        SecurityEvent::RefreshReuse { family_id, sid } => run.refresh_reuse(family_id, sid)?,
         SecurityEvent::CodeReplay {
             family_id,
             access_jti,
             access_exp_ms,
             client_row_id,
-        } => {
-            if let Some(family_id) = family_id {
-                revoke_family(
-                    conn,
-                    realm,
-                    family_id,
-                    "authorization code replay",
-                    now_ms,
-                    &mut outcome,
-                )?;
-            }
-            if let Some(jti) = access_jti {
-                let concerns = Concerns {
-                    client_id: Some(client_row_id),
-                    ..Concerns::default()
-                };
-                record_about(
-                    conn,
-                    &realm.id,
-                    EventKind::Jti,
-                    jti,
-                    None,
-                    Some(access_exp_ms + MARGIN_MS),
-                    &concerns,
-                )?;
-                outcome.tokens_denied += 1;
-            }
-        }
-        SecurityEvent::UserLogoutAll { user_id } => cut_off_user(
-            conn,
-            realm,
-            user_id,
-            "logout everywhere",
-            now_ms,
-            horizon,
-            &mut outcome,
+        } => run.code_replay(
+            family_id.as_deref(),
+            access_jti.as_deref(),
+            *access_exp_ms,
+            client_row_id,
         )?,
-        SecurityEvent::PasswordReset { user_id } => cut_off_user(
-            conn,
-            realm,
-            user_id,
-            "password reset",
-            now_ms,
-            horizon,
-            &mut outcome,
-        )?,
-        SecurityEvent::UserDisabled { user_id } => {
-            store::users::set_enabled(conn, user_id, false)?;
-            cut_off_user(
-                conn,
-                realm,
-                user_id,
-                "user disabled",
-                now_ms,
-                horizon,
-                &mut outcome,
-            )?;
+        SecurityEvent::UserLogoutAll { user_id } => {
+            run.cut_off_user(user_id, Reason::LogoutEverywhere)?
         }
+        SecurityEvent::PasswordReset { user_id } => {
+            run.cut_off_user(user_id, CredentialChange::PASSWORD_RESET.into())?
+        }
+        SecurityEvent::UserDisabled { user_id } => run.disable_user(user_id)?,
         SecurityEvent::OtherSessionsEnded {
             user_id,
             keep_sid,
-            password_changed,
-        } => {
-            let reason = if *password_changed {
-                "password changed on another device"
-            } else {
-                "signed out from another device"
-            };
-            for session in store::sessions::list_live(conn, &realm.id, Some(user_id), now_ms)? {
-                if session.id != *keep_sid {
-                    end_session(
-                        conn,
-                        realm,
-                        &session.id,
-                        reason,
-                        now_ms,
-                        horizon,
-                        &mut outcome,
-                    )?;
-                }
-            }
-            for family in store::refresh::live_families_of_user(conn, user_id)? {
-                if family.session_id != *keep_sid {
-                    revoke_family(conn, realm, &family.id, reason, now_ms, &mut outcome)?;
-                }
-            }
-        }
+            credential_changed,
+        } => run.end_other_sessions(user_id, keep_sid, *credential_changed)?,
         SecurityEvent::RolesChanged { user_ids, reason } => {
-            for user_id in user_ids {
-                cut_off_user(conn, realm, user_id, reason, now_ms, horizon, &mut outcome)?;
-            }
+            run.cut_off_users(user_ids, (*reason).into())?
         }
         SecurityEvent::ClientCompromised {
             client_row_id,
             client_id,
-        } => {
-            for (sid, user_id) in store::sessions::live_with_client(conn, client_row_id, now_ms)? {
-                outcome.notices_queued += store::outbox::enqueue_for_client(
-                    conn,
-                    &realm.id,
-                    client_row_id,
-                    &sid,
-                    &user_id,
-                    now_ms,
-                )?;
-            }
-            cut_off_client(
-                conn,
-                realm,
-                client_row_id,
-                client_id,
-                now_ms,
-                horizon,
-                &mut outcome,
-            )?;
-        }
+        } => run.client_compromised(client_row_id, client_id)?,
         SecurityEvent::ClientTokensRevoked {
             client_row_id,
             client_id,
-        } => cut_off_client(
-            conn,
-            realm,
-            client_row_id,
-            client_id,
-            now_ms,
-            horizon,
-            &mut outcome,
-        )?,
-        SecurityEvent::RealmLogoutAll => {
-            store::realms::set_not_before(conn, &realm.id, now_ms)?;
-            for (sid, user_id) in
-                store::sessions::end_all(conn, &realm.id, None, "realm logout", now_ms)?
-            {
-                outcome.sessions_ended += 1;
-                outcome.notices_queued +=
-                    store::outbox::enqueue_for_session(conn, &realm.id, &sid, &user_id, now_ms)?;
-            }
-            outcome.families_revoked += store::refresh::revoke_all(
-                conn,
-                FamilyScope::Realm(&realm.id),
-                "realm logout",
-                now_ms,
-            )?;
-            record_about(
-                conn,
-                &realm.id,
-                EventKind::RealmCutoff,
-                &realm.id,
-                Some(now_ms),
-                Some(horizon),
-                &Concerns::default(),
-            )?;
-            record(conn, &realm.id, EventKind::Realm, "logout-all", None)?;
-        }
+        } => run.cut_off_client(client_row_id, client_id, Reason::ClientTokensRevoked)?,
+        SecurityEvent::RealmLogoutAll => run.realm_logout()?,
+        // The key ring retired the keys; nothing more dies here.
         SecurityEvent::EmergencyKeyRotation { .. } => {}
     }
+    let outcome = run.outcome;
+    audit(conn, realm, event, actor, now_ms, &outcome)?;
+    Ok(outcome)
+}
+
+/// The audit row of one applied event, with what it took back.
+fn audit(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    event: &SecurityEvent,
+    actor: &Actor,
+    now_ms: i64,
+    outcome: &Outcome,
+) -> Result<(), Error> {
     store::audit::insert_many(
         conn,
         &[NewAudit {
@@ -381,163 +235,313 @@ pub fn apply(
             detail: serde_json::to_string(&serde_json::json!({
                 "sessions_ended": outcome.sessions_ended,
                 "families_revoked": outcome.families_revoked,
-                                "tokens_denied": outcome.tokens_denied,
+                "tokens_denied": outcome.tokens_denied,
                 "notices_queued": outcome.notices_queued,
             }))
             .ok(),
         }],
     )?;
-    Ok(outcome)
-}
-
-/// The client's cut-off moves to now: every token issued to it and every
-/// refresh family it holds dies.
-fn cut_off_client(
-    conn: &mut DbConnection,
-    realm: &Realm,
-    client_row_id: &str,
-    client_id: &str,
-    now_ms: i64,
-    horizon: i64,
-    outcome: &mut Outcome,
-) -> Result<(), Error> {
-    store::clients::set_not_before(conn, client_row_id, now_ms)?;
-    outcome.families_revoked += store::refresh::revoke_all(
-        conn,
-        FamilyScope::Client(client_row_id),
-        "client tokens revoked",
-        now_ms,
-    )?;
-    let concerns = Concerns {
-        client_id: Some(client_row_id),
-        ..Concerns::default()
-    };
-    record_about(
-        conn,
-        &realm.id,
-        EventKind::ClientCutoff,
-        client_id,
-        Some(now_ms),
-        Some(horizon),
-        &concerns,
-    )?;
-    record(conn, &realm.id, EventKind::Client, client_id, None)?;
     Ok(())
 }
 
-/// A family dies, and the access tokens minted with it are denied.
-fn revoke_family(
-    conn: &mut DbConnection,
-    realm: &Realm,
-    family_id: &str,
-    reason: &str,
+/// One application of the policy: the transaction, the realm, the database
+/// clock's now, and the tally of what died.
+struct Cascade<'a> {
+    conn: &'a mut DbConnection,
+    realm: &'a Realm,
     now_ms: i64,
-    outcome: &mut Outcome,
-) -> Result<(), Error> {
-    if !store::refresh::revoke_family(conn, family_id, reason, now_ms)? {
-        return Ok(());
-    }
-    outcome.families_revoked += 1;
-    let family = store::refresh::find_family(conn, family_id)?;
-    let concerns = Concerns {
-        client_id: family.as_ref().map(|f| f.client_id.as_str()),
-        user_id: family.as_ref().map(|f| f.user_id.as_str()),
-        reason: Some(reason),
-    };
-    record_about(
-        conn,
-        &realm.id,
-        EventKind::Family,
-        family_id,
-        None,
-        None,
-        &concerns,
-    )?;
-    for (jti, exp_ms) in store::refresh::live_access_tokens(conn, family_id, now_ms)? {
-        record_about(
+    /// Longest an access or ID token issued now could live, plus margin:
+    /// how long a cut-off or session event must stay in the index.
+    horizon_ms: i64,
+    outcome: Outcome,
+}
+
+impl<'a> Cascade<'a> {
+    fn new(conn: &'a mut DbConnection, realm: &'a Realm, now_ms: i64) -> Cascade<'a> {
+        let longest_s = realm.access_token_lifetime_s.max(realm.id_token_lifetime_s);
+        Cascade {
             conn,
-            &realm.id,
-            EventKind::Jti,
-            &jti,
-            None,
-            Some(exp_ms + MARGIN_MS),
-            &concerns,
-        )?;
-        outcome.tokens_denied += 1;
-    }
-    Ok(())
-}
-
-/// A session ends: every token carrying its sid dies, and so do its online
-/// refresh families. Offline families outlive it (OIDC Core §11).
-fn end_session(
-    conn: &mut DbConnection,
-    realm: &Realm,
-    sid: &str,
-    reason: &str,
-    now_ms: i64,
-    horizon: i64,
-    outcome: &mut Outcome,
-) -> Result<(), Error> {
-    let session = store::sessions::find(conn, sid)?;
-    if store::sessions::end(conn, sid, reason, now_ms)? {
-        outcome.sessions_ended += 1;
-        if let Some(session) = &session {
-            outcome.notices_queued +=
-                store::outbox::enqueue_for_session(conn, &realm.id, sid, &session.user_id, now_ms)?;
+            realm,
+            now_ms,
+            horizon_ms: now_ms + longest_s * 1000 + MARGIN_MS,
+            outcome: Outcome::default(),
         }
     }
-    outcome.families_revoked +=
-        store::refresh::revoke_online_of_session(conn, sid, reason, now_ms)?;
-    let concerns = Concerns {
-        user_id: session.as_ref().map(|s| s.user_id.as_str()),
-        reason: Some(reason),
-        ..Concerns::default()
-    };
-    record_about(
-        conn,
-        &realm.id,
-        EventKind::Session,
-        sid,
-        None,
-        Some(horizon),
-        &concerns,
-    )?;
-    Ok(())
-}
 
-/// The user's cut-off moves to now: every token, family (online and
-/// offline) and session of theirs dies, on every device.
-fn cut_off_user(
-    conn: &mut DbConnection,
-    realm: &Realm,
-    user_id: &str,
-    reason: &str,
-    now_ms: i64,
-    horizon: i64,
-    outcome: &mut Outcome,
-) -> Result<(), Error> {
-    store::users::set_not_before(conn, user_id, now_ms)?;
-    for (sid, _) in store::sessions::end_all(conn, &realm.id, Some(user_id), reason, now_ms)? {
-        outcome.sessions_ended += 1;
-        outcome.notices_queued +=
-            store::outbox::enqueue_for_session(conn, &realm.id, &sid, user_id, now_ms)?;
+    /// One access token dies by its jti until it would have expired.
+    fn deny_access_token(
+        &mut self,
+        jti: &str,
+        exp_ms: i64,
+        client_row_id: &str,
+    ) -> Result<(), Error> {
+        let concerns = Concerns {
+            client_id: Some(client_row_id),
+            ..Concerns::default()
+        };
+        let expires = Some(exp_ms + MARGIN_MS);
+        record_about(
+            self.conn,
+            &self.realm.id,
+            EventKind::Jti,
+            jti,
+            None,
+            expires,
+            &concerns,
+        )?;
+        self.outcome.tokens_denied += 1;
+        Ok(())
     }
-    outcome.families_revoked +=
-        store::refresh::revoke_all(conn, FamilyScope::User(user_id), reason, now_ms)?;
-    let concerns = Concerns {
-        user_id: Some(user_id),
-        reason: Some(reason),
-        ..Concerns::default()
-    };
-    record_about(
-        conn,
-        &realm.id,
-        EventKind::User,
-        user_id,
-        Some(now_ms),
-        Some(horizon),
-        &concerns,
-    )?;
-    Ok(())
+
+    /// A theft signal: the family and its whole session die.
+    fn refresh_reuse(&mut self, family_id: &str, sid: &str) -> Result<(), Error> {
+        self.revoke_family(family_id, Reason::RefreshReuse)?;
+        self.end_session(sid, Reason::RefreshReuse)
+    }
+
+    /// A code redeemed twice: whatever its first redemption issued dies.
+    fn code_replay(
+        &mut self,
+        family_id: Option<&str>,
+        access_jti: Option<&str>,
+        access_exp_ms: i64,
+        client_row_id: &str,
+    ) -> Result<(), Error> {
+        if let Some(family_id) = family_id {
+            self.revoke_family(family_id, Reason::CodeReplay)?;
+        }
+        if let Some(jti) = access_jti {
+            self.deny_access_token(jti, access_exp_ms, client_row_id)?;
+        }
+        Ok(())
+    }
+
+    fn disable_user(&mut self, user_id: &str) -> Result<(), Error> {
+        store::users::set_enabled(self.conn, user_id, false)?;
+        self.cut_off_user(user_id, Reason::UserDisabled)
+    }
+
+    fn cut_off_users(&mut self, user_ids: &[String], reason: Reason) -> Result<(), Error> {
+        for user_id in user_ids {
+            self.cut_off_user(user_id, reason)?;
+        }
+        Ok(())
+    }
+
+    /// Everything of the user not of `keep_sid` dies, offline families too.
+    fn end_other_sessions(
+        &mut self,
+        user_id: &str,
+        keep_sid: &str,
+        credential_changed: Option<Credential>,
+    ) -> Result<(), Error> {
+        let reason = match credential_changed {
+            Some(credential) => Reason::Credential(CredentialChange {
+                credential,
+                kind: super::reason::ChangeKind::Changed,
+            }),
+            None => Reason::SignedOutElsewhere,
+        };
+        let live =
+            store::sessions::list_live(self.conn, &self.realm.id, Some(user_id), self.now_ms)?;
+        for session in live.iter().filter(|s| s.id != keep_sid) {
+            self.end_session(&session.id, reason)?;
+        }
+        for family in store::refresh::live_families_of_user(self.conn, user_id)? {
+            if family.session_id != keep_sid {
+                self.revoke_family(&family.id, reason)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The client's tokens die, and its back-channel is told to end every
+    /// live session it took part in.
+    fn client_compromised(&mut self, client_row_id: &str, client_id: &str) -> Result<(), Error> {
+        let (realm_id, now_ms) = (self.realm.id.as_str(), self.now_ms);
+        for (sid, user_id) in store::sessions::live_with_client(self.conn, client_row_id, now_ms)? {
+            self.outcome.notices_queued += store::outbox::enqueue_for_client(
+                self.conn,
+                realm_id,
+                client_row_id,
+                &sid,
+                &user_id,
+                now_ms,
+            )?;
+        }
+        self.cut_off_client(client_row_id, client_id, Reason::ClientCompromised)
+    }
+
+    /// The client's cut-off moves to now: every token issued to it and every
+    /// refresh family it holds dies.
+    fn cut_off_client(
+        &mut self,
+        client_row_id: &str,
+        client_id: &str,
+        reason: Reason,
+    ) -> Result<(), Error> {
+        store::clients::set_not_before(self.conn, client_row_id, self.now_ms)?;
+        self.outcome.families_revoked += store::refresh::revoke_all(
+            self.conn,
+            FamilyScope::Client(client_row_id),
+            Reason::ClientTokensRevoked.describe(),
+            self.now_ms,
+        )?;
+        let concerns = Concerns {
+            client_id: Some(client_row_id),
+            reason: Some(reason),
+            ..Concerns::default()
+        };
+        record_about(
+            self.conn,
+            &self.realm.id,
+            EventKind::ClientCutoff,
+            client_id,
+            Some(self.now_ms),
+            Some(self.horizon_ms),
+            &concerns,
+        )?;
+        record(
+            self.conn,
+            &self.realm.id,
+            EventKind::Client,
+            client_id,
+            None,
+        )?;
+        Ok(())
+    }
+
+    /// The realm's cut-off moves to now: every token, family and session
+    /// of the realm dies.
+    fn realm_logout(&mut self) -> Result<(), Error> {
+        let (realm_id, now_ms) = (self.realm.id.as_str(), self.now_ms);
+        let why = Reason::RealmLogout.describe();
+        store::realms::set_not_before(self.conn, realm_id, now_ms)?;
+        for (sid, user_id) in store::sessions::end_all(self.conn, realm_id, None, why, now_ms)? {
+            self.outcome.sessions_ended += 1;
+            self.outcome.notices_queued +=
+                store::outbox::enqueue_for_session(self.conn, realm_id, &sid, &user_id, now_ms)?;
+        }
+        self.outcome.families_revoked +=
+            store::refresh::revoke_all(self.conn, FamilyScope::Realm(realm_id), why, now_ms)?;
+        let concerns = Concerns {
+            reason: Some(Reason::RealmLogout),
+            ..Concerns::default()
+        };
+        record_about(
+            self.conn,
+            realm_id,
+            EventKind::RealmCutoff,
+            realm_id,
+            Some(now_ms),
+            Some(self.horizon_ms),
+            &concerns,
+        )?;
+        record(self.conn, realm_id, EventKind::Realm, "logout-all", None)?;
+        Ok(())
+    }
+
+    /// A family dies, and the access tokens minted with it are denied.
+    fn revoke_family(&mut self, family_id: &str, reason: Reason) -> Result<(), Error> {
+        let now_ms = self.now_ms;
+        if !store::refresh::revoke_family(self.conn, family_id, reason.describe(), now_ms)? {
+            return Ok(());
+        }
+        self.outcome.families_revoked += 1;
+        let family = store::refresh::find_family(self.conn, family_id)?;
+        let concerns = Concerns {
+            client_id: family.as_ref().map(|f| f.client_id.as_str()),
+            user_id: family.as_ref().map(|f| f.user_id.as_str()),
+            reason: Some(reason),
+        };
+        let realm_id = self.realm.id.as_str();
+        record_about(
+            self.conn,
+            realm_id,
+            EventKind::Family,
+            family_id,
+            None,
+            None,
+            &concerns,
+        )?;
+        for (jti, exp_ms) in store::refresh::live_access_tokens(self.conn, family_id, now_ms)? {
+            let expires = Some(exp_ms + MARGIN_MS);
+            record_about(
+                self.conn,
+                realm_id,
+                EventKind::Jti,
+                &jti,
+                None,
+                expires,
+                &concerns,
+            )?;
+            self.outcome.tokens_denied += 1;
+        }
+        Ok(())
+    }
+
+    /// A session ends: every token carrying its sid dies, and so do its
+    /// online refresh families. Offline families outlive it (OIDC Core §11).
+    fn end_session(&mut self, sid: &str, reason: Reason) -> Result<(), Error> {
+        let (realm_id, now_ms, why) = (self.realm.id.as_str(), self.now_ms, reason.describe());
+        let session = store::sessions::find(self.conn, sid)?;
+        if store::sessions::end(self.conn, sid, why, now_ms)? {
+            self.outcome.sessions_ended += 1;
+            if let Some(session) = &session {
+                self.outcome.notices_queued += store::outbox::enqueue_for_session(
+                    self.conn,
+                    realm_id,
+                    sid,
+                    &session.user_id,
+                    now_ms,
+                )?;
+            }
+        }
+        self.outcome.families_revoked +=
+            store::refresh::revoke_online_of_session(self.conn, sid, why, now_ms)?;
+        let concerns = Concerns {
+            user_id: session.as_ref().map(|s| s.user_id.as_str()),
+            reason: Some(reason),
+            ..Concerns::default()
+        };
+        record_about(
+            self.conn,
+            realm_id,
+            EventKind::Session,
+            sid,
+            None,
+            Some(self.horizon_ms),
+            &concerns,
+        )?;
+        Ok(())
+    }
+
+    /// The user's cut-off moves to now: every token, family (online and
+    /// offline) and session of theirs dies, on every device.
+    fn cut_off_user(&mut self, user_id: &str, reason: Reason) -> Result<(), Error> {
+        let (realm_id, now_ms, why) = (self.realm.id.as_str(), self.now_ms, reason.describe());
+        store::users::set_not_before(self.conn, user_id, now_ms)?;
+        for (sid, _) in store::sessions::end_all(self.conn, realm_id, Some(user_id), why, now_ms)? {
+            self.outcome.sessions_ended += 1;
+            self.outcome.notices_queued +=
+                store::outbox::enqueue_for_session(self.conn, realm_id, &sid, user_id, now_ms)?;
+        }
+        self.outcome.families_revoked +=
+            store::refresh::revoke_all(self.conn, FamilyScope::User(user_id), why, now_ms)?;
+        let concerns = Concerns {
+            user_id: Some(user_id),
+            reason: Some(reason),
+            ..Concerns::default()
+        };
+        record_about(
+            self.conn,
+            realm_id,
+            EventKind::User,
+            user_id,
+            Some(now_ms),
+            Some(self.horizon_ms),
+            &concerns,
+        )?;
+        Ok(())
+    }
 }

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use super::cascade::{self, Actor, SecurityEvent};
+use super::cascade::{self, Actor, EndReason, SecurityEvent};
 use crate::error::Error;
 use crate::store::{self, DbConnection, Store};
 
@@ -30,13 +30,13 @@ pub fn sweep(conn: &mut DbConnection, now_ms: i64) -> Result<(usize, usize), Err
                 return Ok(false);
             };
             let reason = if current.expires_at_ms <= now_ms {
-                "session lifetime reached"
+                EndReason::LifetimeReached
             } else {
-                "idle timeout"
+                EndReason::IdleTimeout
             };
             let event = SecurityEvent::SessionEnded {
                 sid: current.id.clone(),
-                reason: reason.into(),
+                reason,
             };
             cascade::apply(conn, &realm, &event, &actor, now_ms)?;
             Ok(true)

@@ -1,5 +1,8 @@
-//! Revocation: the durable event log every change goes through, and the
-//! follower that brings a running node's in-memory state up to date.
+//! Revocation, the core: the durable event log every change goes through,
+//! the cascade that decides what dies, the index every check reads, the
+//! committer, the follower and fan-out that bring every node up to date,
+//! and the expiry and housekeeping sweeps. What is built on it — status
+//! lists, back-channel logout — is in `crate::publish`.
 
 pub mod actions;
 pub mod cascade;
@@ -9,11 +12,13 @@ pub mod fanout;
 mod follower;
 pub mod housekeeping;
 pub mod index;
-pub mod notices;
-pub mod status_list;
+pub mod reason;
 
+/// One entry of the log, as every node applies it and the stream renders it.
+pub use crate::store::events::Event;
 pub use follower::{EventSink, Feed, Follower, FollowerHandle};
 pub use index::{Index, Revoked, TokenFacts};
+pub use reason::Reason;
 
 use crate::error::Error;
 use crate::store::events::{self, NewEvent};
@@ -41,6 +46,13 @@ pub enum EventKind {
     ClientCutoff,
     /// The realm's not-before cut-off moved.
     RealmCutoff,
+}
+
+impl Event {
+    /// Why the event happened, when it says.
+    pub fn reason(&self) -> Option<Reason> {
+        self.reason.as_deref().and_then(Reason::parse)
+    }
 }
 
 impl EventKind {
@@ -102,7 +114,8 @@ pub struct Concerns<'a> {
     /// The client's row id.
     pub client_id: Option<&'a str>,
     pub user_id: Option<&'a str>,
-    pub reason: Option<&'a str>,
+    /// Why; stored as its stable code, so every renderer maps it.
+    pub reason: Option<Reason>,
 }
 
 pub fn record_about(
@@ -125,7 +138,7 @@ pub fn record_about(
             created_at_ms: now_ms(),
             client_id: concerns.client_id,
             user_id: concerns.user_id,
-            reason: concerns.reason,
+            reason: concerns.reason.map(Reason::code),
         },
     )?;
     Ok(())

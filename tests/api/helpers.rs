@@ -131,6 +131,8 @@ pub fn test_settings(db: &TestDatabase, master_key: &str) -> Settings {
         master_key: Some(master_key.into()),
         workers: 2,
         pool_size: 4,
+        // Relying parties in the tests listen on loopback.
+        outbound_allow_private_networks: true,
         ..Settings::default()
     }
 }
@@ -197,6 +199,7 @@ pub async fn spawn_process(db: TestDatabase, master_key: &str, port: u16) -> Tes
         .env("LATCH_DATABASE", &db.url)
         .env("LATCH_MASTER_KEY", master_key)
         .env("LATCH_WORKERS", "2")
+        .env("LATCH_OUTBOUND_ALLOW_PRIVATE_NETWORKS", "true")
         .env("RUST_LOG", "warn")
         .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())

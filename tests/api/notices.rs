@@ -1,6 +1,8 @@
 //! Logout reaches relying parties: OIDC Back-Channel Logout 1.0 from the
 //! persisted outbox (for every way a session ends, through a listener that
 //! is down for a while, across a server restart) and Front-Channel Logout.
+//! Delivery goes through the outbound policy: loopback needs the setting,
+//! link-local is never reached.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -9,7 +11,8 @@ use actix_web::{web, App, HttpServer};
 use josekit::jwk::Jwk;
 
 use crate::helpers::{
-    claims, free_port, location_params, spawn_app, spawn_process, Backend, TestApp, TestDatabase,
+    claims, free_port, location_params, spawn_app, spawn_app_with, spawn_process, Backend, TestApp,
+    TestDatabase,
 };
 
 type Received = Arc<Mutex<Vec<String>>>;
@@ -44,11 +47,16 @@ async fn listener(port: u16) -> (Received, actix_web::dev::ServerHandle) {
 
 /// Points demo-app's back-channel (and optionally front-channel) logout at the test.
 async fn register(app: &TestApp, port: u16, frontchannel: Option<&str>) {
+    let uri = format!("http://127.0.0.1:{port}/backchannel");
+    register_uri(app, &uri, frontchannel).await;
+}
+
+async fn register_uri(app: &TestApp, backchannel: &str, frontchannel: Option<&str>) {
     let front = frontchannel
         .map(|f| format!("'{f}'"))
         .unwrap_or_else(|| "NULL".into());
     app.sql(&format!(
-        "UPDATE clients SET backchannel_logout_uri = 'http://127.0.0.1:{port}/backchannel', frontchannel_logout_uri = {front} \
+        "UPDATE clients SET backchannel_logout_uri = '{backchannel}', frontchannel_logout_uri = {front} \
          WHERE client_id = 'demo-app'; \
          INSERT INTO revocation_events (realm_id, kind, subject, created_at_ms) \
          SELECT realm_id, 'client', 'demo-app', 0 FROM clients WHERE client_id = 'demo-app';"
@@ -273,8 +281,86 @@ async fn delivery_survives_a_listener_outage_and_a_restart(backend: Backend) {
     let _ = location_params;
 }
 
+/// Signs alice in and out at the end-session endpoint; returns the sid.
+async fn sign_in_and_out(app: &TestApp) -> String {
+    let tokens = app.alice_tokens("openid").await;
+    let logout = format!(
+        "{}/protocol/openid-connect/logout?id_token_hint={}",
+        app.issuer("demo"),
+        tokens["id_token"].as_str().unwrap()
+    );
+    assert_eq!(
+        app.browser().get(&logout).send().await.unwrap().status(),
+        200
+    );
+    sid_of(&tokens)
+}
+
+/// The delivery record of the session once an attempt failed (its line
+/// of `latch session notices`).
+async fn failed_attempt(app: &TestApp, sid: &str) -> String {
+    let started = Instant::now();
+    loop {
+        let out = crate::helpers::stdout(&app.cli(&["session", "notices", "--realm", "demo"]));
+        let line = out.lines().find(|l| l.starts_with(sid)).map(str::to_string);
+        match line {
+            Some(line) if !line.trim_end().ends_with(" -") => return line,
+            _ if started.elapsed() > Duration::from_secs(5) => {
+                panic!("no failed attempt for {sid} within 5 s: {out}")
+            }
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// A relying party on loopback is reached only with
+/// `outbound_allow_private_networks`: without it the notice stays pending
+/// and its record says why; with it, it is delivered.
+async fn a_loopback_receiver_needs_the_private_network_setting(backend: Backend) {
+    let strict = spawn_app_with(backend, |s| s.outbound_allow_private_networks = false).await;
+    let port = free_port();
+    let (received, _server) = listener(port).await;
+    register(&strict, port, None).await;
+    let sid = sign_in_and_out(&strict).await;
+    let record = failed_attempt(&strict, &sid).await;
+    assert!(
+        record.contains(" pending ")
+            && record.contains("refused: 127.0.0.1 is a loopback address")
+            && record.contains("outbound_allow_private_networks is off"),
+        "{record}"
+    );
+    assert!(
+        received.lock().unwrap().is_empty(),
+        "nothing reached the loopback listener"
+    );
+
+    let open = spawn_app_with(backend, |s| s.outbound_allow_private_networks = true).await;
+    register(&open, port, None).await;
+    let sid = sign_in_and_out(&open).await;
+    until_notice_for(&open, &received, &sid, Duration::from_secs(5)).await;
+}
+
+/// A link-local receiver (the cloud metadata service's address) is never
+/// reached, whatever the setting says.
+async fn a_link_local_receiver_is_refused_either_way(backend: Backend) {
+    for allow in [false, true] {
+        let app = spawn_app_with(backend, |s| s.outbound_allow_private_networks = allow).await;
+        register_uri(&app, "http://169.254.169.254/latest/meta-data/", None).await;
+        let sid = sign_in_and_out(&app).await;
+        let record = failed_attempt(&app, &sid).await;
+        assert!(
+            record.contains(" pending ")
+                && record
+                    .contains("refused: 169.254.169.254 is a link-local address (never reached)"),
+            "allow_private_networks = {allow}: {record}"
+        );
+    }
+}
+
 crate::both_backends!(
     every_way_a_session_ends_sends_a_logout_token,
     front_channel_logout_frames_each_client_then_returns,
     delivery_survives_a_listener_outage_and_a_restart,
+    a_loopback_receiver_needs_the_private_network_setting,
+    a_link_local_receiver_is_refused_either_way,
 );

@@ -11,6 +11,7 @@ use rand::Rng;
 
 use crate::directory::{Client, Directory};
 use crate::error::Error;
+use crate::outbound::{Outbound, OutboundError};
 use crate::store::audit::NewAudit;
 use crate::store::outbox::Notice;
 use crate::store::{self, Store};
@@ -21,11 +22,13 @@ const CLAIM_MS: i64 = 30_000;
 const BATCH: i64 = 50;
 const FIRST_RETRY_MS: f64 = 1_000.0;
 const MAX_RETRY_MS: f64 = 600_000.0;
+/// A relying party's answer is not read beyond this (§2.8 expects none).
+const ANSWER_CAP: usize = 16 * 1024;
 
 pub struct Deliverer {
     store: Store,
     directory: Arc<Directory>,
-    http: reqwest::Client,
+    outbound: Outbound,
     node: String,
     public_base: String,
     horizon_ms: i64,
@@ -36,26 +39,33 @@ enum Outcome {
     Failed(String),
 }
 
+impl Outcome {
+    /// §2.8: success is 200 (we accept any 2xx, as 204 is common).
+    fn of_status(status: u16) -> Outcome {
+        if (200..300).contains(&status) {
+            Outcome::Delivered
+        } else {
+            Outcome::Failed(format!("HTTP {status}"))
+        }
+    }
+}
+
 impl Deliverer {
     pub fn new(
         store: Store,
         directory: Arc<Directory>,
+        outbound: Outbound,
         public_base: String,
         horizon_s: u64,
-    ) -> Result<Deliverer, Error> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::Unavailable(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Deliverer {
+    ) -> Deliverer {
+        Deliverer {
             store,
             directory,
-            http,
+            outbound,
             node: crate::crypto::random_id(),
             public_base,
             horizon_ms: horizon_s as i64 * 1000,
-        })
+        }
     }
 
     pub fn spawn(self, every: Duration) -> tokio::task::JoinHandle<()> {
@@ -101,20 +111,14 @@ impl Deliverer {
     async fn deliver(&self, notice: &Notice) -> Outcome {
         match self.logout_token(notice).await {
             Ok(Some((uri, token))) => match self
-                .http
-                .post(&uri)
-                .form(&[("logout_token", token)])
-                .send()
+                .outbound
+                .post_form(&uri, &[("logout_token", &token)], ANSWER_CAP)
                 .await
             {
-                // §2.8: success is 200 (we accept any 2xx, as 204 is common).
-                Ok(response) if response.status().is_success() => Outcome::Delivered,
-                Ok(response) => Outcome::Failed(format!("HTTP {}", response.status().as_u16())),
-                Err(e) => Outcome::Failed(if e.is_timeout() {
-                    "timed out".into()
-                } else {
-                    "connection failed".into()
-                }),
+                Ok(answer) => Outcome::of_status(answer.status),
+                // The status is the answer; a long body does not undo it.
+                Err(OutboundError::TooLarge { status, .. }) => Outcome::of_status(status),
+                Err(e) => Outcome::Failed(e.to_string()),
             },
             Ok(None) => {
                 Outcome::Failed("the client no longer has a back-channel logout URI".into())

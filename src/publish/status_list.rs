@@ -16,10 +16,10 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::{FollowerHandle, Index, TokenFacts};
 use crate::directory::RealmState;
 use crate::error::Error;
 use crate::keys::Alg;
+use crate::revocation::{FollowerHandle, Index, TokenFacts};
 use crate::store::status::{self as rows, Slot};
 use crate::store::{self, Store};
 use crate::time::now_ms;
