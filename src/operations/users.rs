@@ -200,14 +200,15 @@ fn insert(
 }
 
 /// Changes a user's profile; disabling them runs the cascade (every
-/// session and token dies), enabling lets them sign in again.
+/// session and token dies: what it took back is returned), enabling lets
+/// them sign in again.
 pub async fn update(
     latch: &Latch,
     actor: &Actor,
     realm: &RealmName,
     who: &UserRef,
     changes: UserChanges,
-) -> Result<(), Error> {
+) -> Result<Outcome, Error> {
     check_email(changes.email.as_ref().and_then(|e| e.as_deref()))?;
     if let Some(attributes) = &changes.attributes {
         check_attributes(attributes)?;
@@ -224,13 +225,13 @@ pub async fn update(
         Ok((user, audit))
     })
     .await?;
-    if disable && before.enabled {
-        take_back(latch, actor, realm, move |_, _| {
-            Ok(SecurityEvent::UserDisabled { user_id: before.id })
-        })
-        .await?;
+    if !(disable && before.enabled) {
+        return Ok(Outcome::default());
     }
-    Ok(())
+    take_back(latch, actor, realm, move |_, _| {
+        Ok(SecurityEvent::UserDisabled { user_id: before.id })
+    })
+    .await
 }
 
 fn apply_changes(conn: &mut DbConnection, user: &User, changes: UserChanges) -> Result<(), Error> {
