@@ -4,12 +4,11 @@ use actix_web::{get, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::realms::find as find_realm;
 use super::{Admin, ErrorRepresentation, Page};
 use crate::app::Latch;
-use crate::error::Error;
 use crate::http::errors::ApiError;
-use crate::store::{self, audit::AuditQuery};
+use crate::ids::RealmName;
+use crate::operations::events::{self, AuditEvent, EventQuery};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list);
@@ -82,49 +81,44 @@ fn parse_time(field: &str, text: &str, end_of_day: bool) -> Result<i64, ApiError
     })
 }
 
-pub async fn list_events(
-    state: &Latch,
-    realm: String,
-    filter: &EventFilter,
-) -> Result<Vec<EventRepresentation>, ApiError> {
-    let (first, max) = Page {
-        first: filter.first,
-        max: filter.max,
+impl From<AuditEvent> for EventRepresentation {
+    fn from(e: AuditEvent) -> Self {
+        EventRepresentation {
+            id: e.id,
+            time: e.at_ms,
+            kind: e.kind,
+            actor: e.actor,
+            subject: e.subject,
+            ip_address: e.ip,
+            details: e.detail.and_then(|d| serde_json::from_str(&d).ok()),
+        }
     }
-    .bounds()?;
-    let query = AuditQuery {
-        kind: filter.kind.clone().filter(|k| !k.is_empty()),
-        user: filter.user.clone().filter(|u| !u.is_empty()),
-        client: filter.client.clone().filter(|c| !c.is_empty()),
-        from_ms: match filter.date_from.as_deref().filter(|d| !d.is_empty()) {
-            Some(d) => Some(parse_time("dateFrom", d, false)?),
-            None => None,
-        },
-        to_ms: match filter.date_to.as_deref().filter(|d| !d.is_empty()) {
-            Some(d) => Some(parse_time("dateTo", d, true)?),
-            None => None,
-        },
-    };
-    let rows = state
-        .directory
-        .store()
-        .run(move |conn| -> Result<_, Error> {
-            let realm = find_realm(conn, &realm)?;
-            Ok(store::audit::search(conn, &realm.id, &query, first, max)?)
+}
+
+impl EventFilter {
+    /// The query the filter asks for, each bound checked under its name.
+    pub fn query(&self) -> Result<EventQuery, ApiError> {
+        let (first, max) = Page {
+            first: self.first,
+            max: self.max,
+        }
+        .bounds()?;
+        let bound = |field: &str, text: &Option<String>, end_of_day: bool| {
+            text.as_deref()
+                .filter(|d| !d.is_empty())
+                .map(|d| parse_time(field, d, end_of_day))
+                .transpose()
+        };
+        Ok(EventQuery {
+            kind: self.kind.clone().filter(|k| !k.is_empty()),
+            user: self.user.clone().filter(|u| !u.is_empty()),
+            client: self.client.clone().filter(|c| !c.is_empty()),
+            from_ms: bound("dateFrom", &self.date_from, false)?,
+            to_ms: bound("dateTo", &self.date_to, true)?,
+            first,
+            max,
         })
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| EventRepresentation {
-            id: r.id,
-            time: r.at_ms,
-            kind: r.kind,
-            actor: r.actor,
-            subject: r.subject,
-            ip_address: r.ip,
-            details: r.detail.and_then(|d| serde_json::from_str(&d).ok()),
-        })
-        .collect())
+    }
 }
 
 #[utoipa::path(
@@ -141,11 +135,12 @@ pub async fn list_events(
 async fn list(
     state: web::Data<Latch>,
     _admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<RealmName>,
     filter: web::Query<EventFilter>,
 ) -> Result<web::Json<Vec<EventRepresentation>>, ApiError> {
+    let events = events::list(&state, &path, filter.query()?).await?;
     Ok(web::Json(
-        list_events(&state, path.into_inner(), &filter).await?,
+        events.into_iter().map(EventRepresentation::from).collect(),
     ))
 }
 

@@ -7,14 +7,11 @@ use actix_web::{get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::realms::find as find_realm;
-use super::{audit, in_field, Admin, ErrorRepresentation};
+use super::{in_field, Admin, ErrorRepresentation};
 use crate::app::Latch;
-use crate::directory::realms as realm_dir;
-use crate::error::Error;
 use crate::http::errors::ApiError;
-use crate::keys::Alg;
-use crate::store;
+use crate::ids::RealmName;
+use crate::operations::keys::{self, Alg, Rotation, SigningKey};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list).service(rotate);
@@ -50,49 +47,46 @@ pub struct KeysRepresentation {
     pub keys: Vec<KeyRepresentation>,
 }
 
-pub async fn list_keys(state: &Latch, realm: String) -> Result<KeysRepresentation, ApiError> {
-    let rows = state
-        .directory
-        .store()
-        .run(move |conn| -> Result<_, Error> {
-            let realm = find_realm(conn, &realm)?;
-            Ok(store::keys::all_for_realm(conn, &realm.id)?)
-        })
-        .await?;
-    let mut active = BTreeMap::new();
-    let mut keys: Vec<KeyRepresentation> = rows
-        .into_iter()
-        .map(|k| {
-            if k.status == "active" {
-                active.insert(k.alg.clone(), k.kid.clone());
-            }
-            let kind = match k.alg.as_str() {
-                "ES256" => "EC",
-                "EdDSA" => "OKP",
-                _ => "RSA",
-            };
-            KeyRepresentation {
-                status: match k.status.as_str() {
-                    "active" => "ACTIVE",
-                    "retired" => "DISABLED",
-                    _ => "PASSIVE",
-                }
-                .into(),
-                kind: kind.into(),
-                usage: "SIG".into(),
-                kid: k.kid,
-                algorithm: k.alg,
-                stage: k.status,
-                created_at: k.created_at_ms,
-                activated_at: k.activated_at_ms,
-                activates_at: k.activate_after_ms,
-                retires_at: k.retire_after_ms,
-                retired_at: k.retired_at_ms,
-            }
-        })
-        .collect();
-    keys.sort_by_key(|k| std::cmp::Reverse(k.created_at));
-    Ok(KeysRepresentation { active, keys })
+impl From<SigningKey> for KeyRepresentation {
+    fn from(k: SigningKey) -> Self {
+        let kind = match k.alg.as_str() {
+            "ES256" => "EC",
+            "EdDSA" => "OKP",
+            _ => "RSA",
+        };
+        let status = match k.stage.as_str() {
+            "active" => "ACTIVE",
+            "retired" => "DISABLED",
+            _ => "PASSIVE",
+        };
+        KeyRepresentation {
+            status: status.into(),
+            kind: kind.into(),
+            usage: "SIG".into(),
+            kid: k.kid,
+            algorithm: k.alg,
+            stage: k.stage,
+            created_at: k.created_at_ms,
+            activated_at: k.activated_at_ms,
+            activates_at: k.activates_at_ms,
+            retires_at: k.retires_at_ms,
+            retired_at: k.retired_at_ms,
+        }
+    }
+}
+
+impl From<Vec<SigningKey>> for KeysRepresentation {
+    fn from(all: Vec<SigningKey>) -> Self {
+        let active = all
+            .iter()
+            .filter(|k| k.stage == "active")
+            .map(|k| (k.alg.clone(), k.kid.clone()))
+            .collect();
+        let mut keys: Vec<KeyRepresentation> =
+            all.into_iter().map(KeyRepresentation::from).collect();
+        keys.sort_by_key(|k| std::cmp::Reverse(k.created_at));
+        KeysRepresentation { active, keys }
+    }
 }
 
 #[utoipa::path(
@@ -109,9 +103,9 @@ pub async fn list_keys(state: &Latch, realm: String) -> Result<KeysRepresentatio
 async fn list(
     state: web::Data<Latch>,
     _admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<RealmName>,
 ) -> Result<web::Json<KeysRepresentation>, ApiError> {
-    Ok(web::Json(list_keys(&state, path.into_inner()).await?))
+    Ok(web::Json(keys::list(&state, &path).await?.into()))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -132,48 +126,17 @@ pub struct RotationRepresentation {
     pub kids: Vec<String>,
 }
 
-pub async fn rotate_keys(
-    state: &Latch,
-    admin: &Admin,
-    realm: String,
-    request: RotationRequest,
-) -> Result<RotationRepresentation, ApiError> {
-    let alg: Option<Alg> = match &request.algorithm {
-        Some(a) => Some(a.parse().map_err(in_field("algorithm"))?),
-        None => None,
-    };
-    let emergency = request.emergency.unwrap_or(false);
-    let (master, admin_c) = (state.directory.master().clone(), admin.clone());
-    let kids = state
-        .directory
-        .store()
-        .run(move |conn| -> Result<Vec<String>, Error> {
-            let realm = find_realm(conn, &realm)?;
-            if emergency {
-                crate::revocation::actions::emergency_rotate(
-                    conn,
-                    &master,
-                    &realm.name,
-                    alg,
-                    &admin_c.actor,
-                )
-            } else {
-                let kids = realm_dir::rotate_keys(conn, &master, &realm.name, alg)?;
-                let detail = serde_json::json!({ "new_keys": kids });
-                audit(
-                    conn,
-                    &realm.id,
-                    &admin_c,
-                    "admin.keys.rotated",
-                    &realm.name,
-                    Some(detail),
-                )?;
-                Ok(kids)
-            }
+impl RotationRequest {
+    fn rotation(&self) -> Result<Rotation, ApiError> {
+        let alg: Option<Alg> = match &self.algorithm {
+            Some(a) => Some(a.parse().map_err(in_field("algorithm"))?),
+            None => None,
+        };
+        Ok(Rotation {
+            alg,
+            emergency: self.emergency.unwrap_or(false),
         })
-        .await?;
-    state.announce().await?;
-    Ok(RotationRepresentation { emergency, kids })
+    }
 }
 
 #[utoipa::path(
@@ -191,7 +154,7 @@ pub async fn rotate_keys(
 async fn rotate(
     state: web::Data<Latch>,
     admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<RealmName>,
     body: web::Bytes,
 ) -> Result<web::Json<RotationRepresentation>, ApiError> {
     // The body is optional: none means a graceful rotation of every key.
@@ -202,7 +165,10 @@ async fn rotate(
             ApiError::invalid_field(&super::field_of(&e), format!("invalid body: {e}"))
         })?
     };
-    Ok(web::Json(
-        rotate_keys(&state, &admin, path.into_inner(), request).await?,
-    ))
+    let rotation = request.rotation()?;
+    let kids = keys::rotate(&state, &admin.actor, &path, rotation).await?;
+    Ok(web::Json(RotationRepresentation {
+        emergency: rotation.emergency,
+        kids,
+    }))
 }

@@ -23,8 +23,6 @@ use utoipa::ToSchema;
 
 use crate::error::Error;
 use crate::http::errors::ApiError;
-use crate::store::audit::NewAudit;
-use crate::store::{DbConnection, StoreError};
 pub use auth::Admin;
 
 /// Longest page a list endpoint returns.
@@ -151,29 +149,6 @@ pub async fn openapi(doc: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .json(doc.get_ref())
-}
-
-/// Writes an audit row for an administrative change.
-pub fn audit(
-    conn: &mut DbConnection,
-    realm_id: &str,
-    admin: &Admin,
-    kind: &str,
-    subject: &str,
-    detail: Option<serde_json::Value>,
-) -> Result<(), StoreError> {
-    crate::store::audit::insert_many(
-        conn,
-        &[NewAudit {
-            realm_id: realm_id.to_string(),
-            at_ms: crate::time::now_ms(),
-            actor: admin.actor.audit_name(),
-            kind: kind.to_string(),
-            subject: subject.to_string(),
-            ip: admin.actor.ip(),
-            detail: detail.map(|d| d.to_string()),
-        }],
-    )
 }
 
 /// Maps a domain error for the admin API: an invalid value is a 422 that

@@ -5,15 +5,12 @@ use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{audit, created, in_field, Admin, ErrorRepresentation, OutcomeRepresentation};
+use super::{created, in_field, Admin, ErrorRepresentation, OutcomeRepresentation};
 use crate::app::Latch;
-use crate::directory::bootstrap::{self, MASTER_REALM};
-use crate::directory::realms as realm_dir;
-use crate::error::Error;
 use crate::http::errors::ApiError;
-use crate::revocation::cascade::SecurityEvent;
-use crate::store::realms::{Realm, RealmChanges};
-use crate::store::{self, DbConnection};
+use crate::ids::RealmName;
+use crate::operations::portability;
+use crate::operations::realms::{self, Exposure, Realm, RealmSettings};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list)
@@ -86,7 +83,8 @@ impl From<&Realm> for RealmRepresentation {
 }
 
 impl RealmRepresentation {
-    fn changes(&self) -> Result<RealmChanges, ApiError> {
+    /// The settings asked for, each checked under its Keycloak name.
+    fn settings(&self) -> Result<RealmSettings, ApiError> {
         let fields = [
             ("accessTokenLifespan", self.access_token_lifespan, true),
             ("idTokenLifespan", self.id_token_lifespan, true),
@@ -139,17 +137,12 @@ impl RealmRepresentation {
                 "realms cannot be disabled; log the realm out or delete it",
             ));
         }
-        let password_policy = match &self.password_policy {
-            Some(text) => Some(
-                crate::login::policy::PasswordPolicy::parse(text)
-                    .map_err(|e| ApiError::invalid_field("passwordPolicy", e))?
-                    .to_string(),
-            ),
-            None => None,
-        };
-        Ok(RealmChanges {
-            scopes_seeded: None,
-            password_policy,
+        if let Some(text) = &self.password_policy {
+            crate::login::policy::PasswordPolicy::parse(text)
+                .map_err(|e| ApiError::invalid_field("passwordPolicy", e))?;
+        }
+        Ok(RealmSettings {
+            password_policy: self.password_policy.clone(),
             sso_idle_s: self.sso_session_idle_timeout,
             remember_me: self.remember_me,
             remember_me_lifetime_s: self.sso_session_max_lifespan_remember_me,
@@ -166,27 +159,6 @@ impl RealmRepresentation {
     }
 }
 
-fn is_empty(c: &RealmChanges) -> bool {
-    c.access_token_lifetime_s.is_none()
-        && c.id_token_lifetime_s.is_none()
-        && c.refresh_token_lifetime_s.is_none()
-        && c.offline_token_lifetime_s.is_none()
-        && c.session_lifetime_s.is_none()
-        && c.refresh_grace_ms.is_none()
-        && c.key_rotation_interval_s.is_none()
-        && c.key_stage_s.is_none()
-        && c.password_policy.is_none()
-        && c.sso_idle_s.is_none()
-        && c.remember_me.is_none()
-        && c.remember_me_lifetime_s.is_none()
-        && c.offline_idle_s.is_none()
-}
-
-/// The realm called `name` (404 when there is none).
-pub fn find(conn: &mut DbConnection, name: &str) -> Result<Realm, Error> {
-    realm_dir::find(conn, name)
-}
-
 #[utoipa::path(
     tag = "realms",
     operation_id = "listRealms",
@@ -200,63 +172,10 @@ async fn list(
     state: web::Data<Latch>,
     _admin: Admin,
 ) -> Result<web::Json<Vec<RealmRepresentation>>, ApiError> {
-    let realms = state
-        .directory
-        .store()
-        .run(|conn| store::realms::list(conn).map_err(Error::from))
-        .await?;
+    let realms = realms::list(&state).await?;
     Ok(web::Json(
         realms.iter().map(RealmRepresentation::from).collect(),
     ))
-}
-
-/// Creates a realm (with its signing keys and built-in clients).
-pub async fn create_realm(
-    state: &Latch,
-    admin: &Admin,
-    rep: RealmRepresentation,
-) -> Result<Realm, ApiError> {
-    let name = rep
-        .realm
-        .clone()
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| ApiError::invalid_field("realm", "realm (the name) is required"))?;
-    if !realm_dir::is_valid_name(&name) {
-        return Err(ApiError::invalid_field(
-            "realm",
-            "a realm name is 1-64 letters, digits, '-' or '_'",
-        ));
-    }
-    let changes = rep.changes()?;
-    let (master, base, admin) = (
-        state.directory.master().clone(),
-        state.public_base.clone(),
-        admin.clone(),
-    );
-    let realm = state
-        .directory
-        .store()
-        .run(move |conn| -> Result<Realm, Error> {
-            let realm = realm_dir::create(conn, &master, &name)?;
-            bootstrap::ensure_builtins(conn, &master, &realm, &base)?;
-            let realm = if is_empty(&changes) {
-                realm
-            } else {
-                realm_dir::update(conn, &name, &changes)?
-            };
-            audit(
-                conn,
-                &realm.id,
-                &admin,
-                "admin.realm.created",
-                &realm.name,
-                None,
-            )?;
-            Ok(realm)
-        })
-        .await
-        .map_err(in_field("realm"))?;
-    Ok(realm)
 }
 
 #[utoipa::path(
@@ -276,7 +195,21 @@ async fn create(
     admin: Admin,
     body: web::Json<RealmRepresentation>,
 ) -> Result<HttpResponse, ApiError> {
-    let realm = create_realm(&state, &admin, body.into_inner()).await?;
+    let name = body
+        .realm
+        .clone()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ApiError::invalid_field("realm", "realm (the name) is required"))?;
+    if !realms::is_valid_name(&name) {
+        return Err(ApiError::invalid_field(
+            "realm",
+            "a realm name is 1-64 letters, digits, '-' or '_'",
+        ));
+    }
+    let settings = body.settings()?;
+    let realm = realms::create(&state, &admin.actor, RealmName(name), settings)
+        .await
+        .map_err(in_field("realm"))?;
     Ok(created(
         format!("{}/admin/realms/{}", state.public_base, realm.name),
         None,
@@ -297,47 +230,10 @@ async fn create(
 async fn read(
     state: web::Data<Latch>,
     _admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<RealmName>,
 ) -> Result<web::Json<RealmRepresentation>, ApiError> {
-    let name = path.into_inner();
-    let realm = state
-        .directory
-        .store()
-        .run(move |conn| find(conn, &name))
-        .await?;
+    let realm = realms::find(&state, &path).await?;
     Ok(web::Json(RealmRepresentation::from(&realm)))
-}
-
-/// Changes realm settings (omitted fields stay as they are).
-pub async fn update_realm(
-    state: &Latch,
-    admin: &Admin,
-    name: String,
-    rep: RealmRepresentation,
-) -> Result<Realm, ApiError> {
-    if rep.realm.as_deref().is_some_and(|n| n != name) {
-        return Err(ApiError::invalid_field("realm", "realms cannot be renamed"));
-    }
-    let changes = rep.changes()?;
-    let admin = admin.clone();
-    let realm = state
-        .directory
-        .store()
-        .run(move |conn| -> Result<Realm, Error> {
-            let realm = realm_dir::update(conn, &name, &changes)?;
-            let detail = serde_json::to_value(RealmRepresentation::from(&realm)).ok();
-            audit(
-                conn,
-                &realm.id,
-                &admin,
-                "admin.realm.updated",
-                &realm.name,
-                detail,
-            )?;
-            Ok(realm)
-        })
-        .await?;
-    Ok(realm)
 }
 
 #[utoipa::path(
@@ -355,55 +251,14 @@ pub async fn update_realm(
 async fn update(
     state: web::Data<Latch>,
     admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<RealmName>,
     body: web::Json<RealmRepresentation>,
 ) -> Result<HttpResponse, ApiError> {
-    update_realm(&state, &admin, path.into_inner(), body.into_inner()).await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// Deletes a realm: first every token and session in it is revoked (so
-/// nothing issued there keeps working anywhere), then its rows go.
-pub async fn delete_realm(state: &Latch, admin: &Admin, name: String) -> Result<(), ApiError> {
-    if name == MASTER_REALM {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::CONFLICT,
-            "conflict",
-            "realm `master` cannot be deleted",
-        ));
+    if body.realm.as_deref().is_some_and(|n| n != path.as_str()) {
+        return Err(ApiError::invalid_field("realm", "realms cannot be renamed"));
     }
-    let admin = admin.clone();
-    state
-        .directory
-        .store()
-        .run(move |conn| -> Result<(), Error> {
-            store::write(conn, |conn| {
-                let realm = find(conn, &name)?;
-                let now = store::meta::database_now_ms(conn)?;
-                crate::revocation::cascade::apply(
-                    conn,
-                    &realm,
-                    &SecurityEvent::RealmLogoutAll,
-                    &admin.actor,
-                    now,
-                )?;
-                store::realms::delete(conn, &realm.id)?;
-                crate::revocation::record(
-                    conn,
-                    &realm.id,
-                    crate::revocation::EventKind::Realm,
-                    "deleted",
-                    None,
-                )?;
-                if let Some(master) = store::realms::find_by_name(conn, MASTER_REALM)? {
-                    audit(conn, &master.id, &admin, "admin.realm.deleted", &name, None)?;
-                }
-                Ok(())
-            })
-        })
-        .await?;
-    state.announce().await?;
-    Ok(())
+    realms::update(&state, &admin.actor, &path, body.settings()?).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[utoipa::path(
@@ -421,27 +276,10 @@ pub async fn delete_realm(state: &Latch, admin: &Admin, name: String) -> Result<
 async fn remove(
     state: web::Data<Latch>,
     admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<RealmName>,
 ) -> Result<HttpResponse, ApiError> {
-    delete_realm(&state, &admin, path.into_inner()).await?;
+    realms::delete(&state, &admin.actor, &path).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Runs a security event of the realm through the cascade and announces it.
-pub async fn run_event(
-    state: &Latch,
-    admin: &Admin,
-    realm: String,
-    make: impl FnOnce(&mut DbConnection, &Realm) -> Result<SecurityEvent, Error> + Send + 'static,
-) -> Result<crate::revocation::cascade::Outcome, ApiError> {
-    let actor = admin.actor.clone();
-    let outcome = state
-        .directory
-        .store()
-        .run(move |conn| crate::revocation::actions::run(conn, &realm, &actor, make))
-        .await?;
-    state.announce().await?;
-    Ok(outcome)
 }
 
 #[utoipa::path(
@@ -458,12 +296,9 @@ pub async fn run_event(
 async fn logout_all(
     state: web::Data<Latch>,
     admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<RealmName>,
 ) -> Result<web::Json<OutcomeRepresentation>, ApiError> {
-    let outcome = run_event(&state, &admin, path.into_inner(), |_, _| {
-        Ok(SecurityEvent::RealmLogoutAll)
-    })
-    .await?;
+    let outcome = realms::logout_all(&state, &admin.actor, &path).await?;
     Ok(web::Json(outcome.into()))
 }
 
@@ -484,44 +319,16 @@ pub struct ExposureRepresentation {
     pub exposure_ends_at: Option<i64>,
 }
 
-pub async fn realm_exposure(
-    state: &Latch,
-    name: String,
-) -> Result<ExposureRepresentation, ApiError> {
-    let now = state.clock.now_ms();
-    let (realm, slots) = state
-        .directory
-        .store()
-        .run(move |conn| -> Result<_, Error> {
-            let realm = find(conn, &name)?;
-            let slots = store::status::unexpired_in_realm(conn, &realm.id, now)?;
-            Ok((realm, slots))
-        })
-        .await?;
-    let revoked: Vec<i64> = slots
-        .iter()
-        .filter(|s| {
-            state
-                .index
-                .check(&crate::revocation::TokenFacts {
-                    realm_id: &s.realm_id,
-                    jti: &s.jti,
-                    sid: s.sid.as_deref(),
-                    subject: &s.user_id,
-                    client_id: &s.client_id,
-                    issued_at_ms: s.iat_ms,
-                })
-                .is_err()
-        })
-        .map(|s| s.exp_ms)
-        .collect();
-    Ok(ExposureRepresentation {
-        realm: realm.name,
-        window_seconds: realm.access_token_lifetime_s,
-        unexpired_access_tokens: slots.len(),
-        revoked_unexpired_access_tokens: revoked.len(),
-        exposure_ends_at: revoked.into_iter().max(),
-    })
+impl From<Exposure> for ExposureRepresentation {
+    fn from(e: Exposure) -> Self {
+        ExposureRepresentation {
+            realm: e.realm,
+            window_seconds: e.window_s,
+            unexpired_access_tokens: e.unexpired,
+            revoked_unexpired_access_tokens: e.revoked_unexpired,
+            exposure_ends_at: e.ends_at_ms,
+        }
+    }
 }
 
 #[utoipa::path(
@@ -538,9 +345,9 @@ pub async fn realm_exposure(
 async fn exposure(
     state: web::Data<Latch>,
     _admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<RealmName>,
 ) -> Result<web::Json<ExposureRepresentation>, ApiError> {
-    Ok(web::Json(realm_exposure(&state, path.into_inner()).await?))
+    Ok(web::Json(realms::exposure(&state, &path).await?.into()))
 }
 
 #[utoipa::path(
@@ -557,19 +364,9 @@ async fn exposure(
 async fn export(
     state: web::Data<Latch>,
     admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<RealmName>,
 ) -> Result<HttpResponse, ApiError> {
-    let name = path.into_inner();
-    let doc = state
-        .directory
-        .store()
-        .run(move |conn| -> Result<_, Error> {
-            let doc = crate::directory::portability::export(conn, &name)?;
-            let realm = find(conn, &name)?;
-            audit(conn, &realm.id, &admin, "admin.realm.exported", &name, None)?;
-            Ok(doc)
-        })
-        .await?;
+    let doc = portability::export(&state, &admin.actor, &path).await?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(doc))
@@ -591,27 +388,7 @@ async fn import(
     admin: Admin,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let (master, base, doc) = (
-        state.directory.master().clone(),
-        state.public_base.clone(),
-        body.into_inner(),
-    );
-    let report = state
-        .directory
-        .store()
-        .run(move |conn| -> Result<_, Error> {
-            let report = crate::directory::portability::import(conn, &master, &doc, &base)?;
-            let realm = find(conn, &report.realm)?;
-            audit(
-                conn,
-                &realm.id,
-                &admin,
-                "admin.realm.imported",
-                &report.realm,
-                None,
-            )?;
-            Ok(report)
-        })
+    let report = portability::import(&state, &admin.actor, body.into_inner())
         .await
         .map_err(in_field("realm"))?;
     Ok(created(

@@ -7,12 +7,20 @@ use askama::Template;
 
 use super::pages::{respond, start, Nav};
 use super::{api_error_page, error_page};
-use crate::admin::{self, Admin};
+use crate::admin::Admin;
 use crate::app::Latch;
-use crate::http::errors::ApiError;
-use crate::pages::first_party::see_other;
-use crate::http::form::Params;
 use crate::http::csrf;
+use crate::http::errors::ApiError;
+use crate::http::form::Params;
+use crate::ids::{ClientId, ClientRowId, RealmName, Sid, UserId};
+use crate::operations::clients::{self, ClientRef, Flows, NewClient, SecretChoice};
+use crate::operations::credentials::{self, PasswordChange};
+use crate::operations::keys::{self, Rotation};
+use crate::operations::realms::{self, RealmSettings};
+use crate::operations::sessions;
+use crate::operations::users::{self, NewUser, UserChanges, UserRef};
+use crate::operations::Actor;
+use crate::pages::first_party::see_other;
 
 #[derive(Template)]
 #[template(path = "console/confirm.html")]
@@ -97,13 +105,57 @@ enum Done {
     },
 }
 
-fn number(form: &Params, name: &'static str) -> Result<Option<i64>, ApiError> {
-    match form.get(name).ok().flatten().filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => v
-            .parse()
-            .map(Some)
-            .map_err(|_| ApiError::invalid_field(name, format!("`{v}` is not a number"))),
+/// The form's fields as the actions read them.
+struct Fields<'a>(&'a Params);
+
+impl Fields<'_> {
+    fn text(&self, name: &str) -> String {
+        self.0.get(name).ok().flatten().unwrap_or("").to_string()
+    }
+
+    fn optional(&self, name: &str) -> Option<String> {
+        Some(self.text(name)).filter(|v| !v.is_empty())
+    }
+
+    fn checked(&self, name: &str) -> bool {
+        self.text(name) == "yes"
+    }
+
+    fn number(&self, name: &'static str) -> Result<Option<i64>, ApiError> {
+        match self.optional(name) {
+            None => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| ApiError::invalid_field(name, format!("`{v}` is not a number"))),
+        }
+    }
+
+    fn realm(&self) -> RealmName {
+        RealmName(self.text("realm"))
+    }
+
+    /// What the action is about: a user, a session or a client (by id).
+    fn target(&self) -> String {
+        self.text("target")
+    }
+
+    fn user(&self) -> UserRef {
+        UserRef::Id(UserId(self.target()))
+    }
+
+    fn client(&self) -> ClientRef {
+        ClientRef::Row(ClientRowId(self.target()))
+    }
+
+    /// A page of the form's realm.
+    fn page(&self, section: &str) -> String {
+        format!("/admin/console/realms/{}{section}", self.text("realm"))
+    }
+
+    /// The page of the action's target in `section` (`/users`, `/clients`).
+    fn target_page(&self, section: &str) -> String {
+        self.page(&format!("{section}/{}", self.target()))
     }
 }
 
@@ -113,196 +165,234 @@ async fn execute(
     action: &str,
     form: &Params,
 ) -> Result<Done, ApiError> {
-    let field = |name: &str| form.get(name).ok().flatten().unwrap_or("").to_string();
-    let optional = |name: &str| Some(field(name)).filter(|v| !v.is_empty());
-    let checked = |name: &str| field(name) == "yes";
-    let (realm, target) = (field("realm"), field("target"));
-    let realm_page = |section: &str| format!("/admin/console/realms/{realm}{section}");
-    Ok(match action {
-        "create-realm" => {
-            let rep = admin::realms::RealmRepresentation {
-                realm: Some(field("name")),
-                ..Default::default()
-            };
-            let created = admin::realms::create_realm(state, admin, rep).await?;
-            Done::To(
-                format!("/admin/console/realms/{}", created.name),
-                "realm-created",
-            )
-        }
-        "update-realm" => {
-            let rep = admin::realms::RealmRepresentation {
-                access_token_lifespan: number(form, "access")?,
-                id_token_lifespan: number(form, "id_token")?,
-                refresh_token_lifespan: number(form, "refresh")?,
-                sso_session_max_lifespan: number(form, "session")?,
-                offline_session_max_lifespan: number(form, "offline")?,
-                key_rotation_interval: number(form, "rotation")?,
-                ..Default::default()
-            };
-            admin::realms::update_realm(state, admin, realm.clone(), rep).await?;
-            Done::To(realm_page(""), "realm-updated")
-        }
-        "logout-realm" => {
-            admin::realms::run_event(state, admin, realm.clone(), |_, _| {
-                Ok(crate::revocation::cascade::SecurityEvent::RealmLogoutAll)
-            })
-            .await?;
-            Done::To(realm_page(""), "realm-logged-out")
-        }
-        "delete-realm" => {
-            admin::realms::delete_realm(state, admin, realm.clone()).await?;
-            Done::To("/admin/console".into(), "realm-deleted")
-        }
-        "create-user" => {
-            let credentials = optional("password").map(|value| {
-                vec![admin::users::CredentialRepresentation {
-                    kind: Some("password".into()),
-                    value: Some(value),
-                    temporary: Some(checked("temporary")),
-                }]
-            });
-            let rep = admin::users::UserRepresentation {
-                username: Some(field("username")),
-                email: optional("email"),
-                first_name: optional("first_name"),
-                last_name: optional("last_name"),
-                credentials,
-                ..Default::default()
-            };
-            let user = admin::users::create_user(state, admin, realm.clone(), rep).await?;
-            Done::To(realm_page(&format!("/users/{}", user.id)), "user-created")
-        }
-        "set-password" => {
-            let credential = admin::users::CredentialRepresentation {
-                kind: Some("password".into()),
-                value: Some(field("password")),
-                temporary: Some(checked("temporary")),
-            };
-            admin::users::set_password(state, admin, realm.clone(), target.clone(), &credential)
-                .await?;
-            Done::To(realm_page(&format!("/users/{target}")), "password-set")
-        }
-        "logout-user" => {
-            admin::users::logout_user(state, admin, realm.clone(), target.clone()).await?;
-            Done::To(realm_page(&format!("/users/{target}")), "user-logged-out")
-        }
-        "disable-user" | "enable-user" => {
-            let enabled = action == "enable-user";
-            let rep = admin::users::UserRepresentation {
-                enabled: Some(enabled),
-                ..Default::default()
-            };
-            admin::users::update_user(state, admin, realm.clone(), target.clone(), rep).await?;
-            let done = if enabled {
-                "user-enabled"
-            } else {
-                "user-disabled"
-            };
-            Done::To(realm_page(&format!("/users/{target}")), done)
-        }
-        "clear-lockout" => {
-            admin::users::clear_lockouts(state, admin, realm.clone(), Some(target.clone())).await?;
-            Done::To(realm_page(&format!("/users/{target}")), "lockout-cleared")
-        }
-        "delete-user" => {
-            admin::users::delete_user(state, admin, realm.clone(), target).await?;
-            Done::To(realm_page("/users"), "user-deleted")
-        }
-        "end-session" => {
-            admin::sessions::end_session(state, admin, realm.clone(), target).await?;
-            let back = optional("back")
-                .filter(|b| b.starts_with("/admin/console/"))
-                .unwrap_or_else(|| realm_page("/sessions"));
-            Done::To(back, "session-ended")
-        }
-        "create-client" => {
-            let public = checked("public");
-            let service = checked("service");
-            let redirect = optional("redirect_uri");
-            let rep = admin::clients::ClientRepresentation {
-                client_id: Some(field("client_id")),
-                public_client: Some(public),
-                standard_flow_enabled: Some(redirect.is_some()),
-                service_accounts_enabled: Some(service),
-                redirect_uris: Some(redirect.into_iter().collect()),
-                backchannel_logout_url: optional("backchannel"),
-                ..Default::default()
-            };
-            let (client, secret) =
-                admin::clients::create_client(state, admin, realm.clone(), rep).await?;
-            match secret {
-                Some(secret) => Done::Secret {
-                    client_id: client.client_id,
-                    secret,
-                    message: "The client is registered. This is its secret.",
-                    back: realm_page(&format!("/clients/{}", client.id)),
-                },
-                None => Done::To(
-                    realm_page(&format!("/clients/{}", client.id)),
-                    "client-created",
-                ),
-            }
-        }
-        "regenerate-secret" => {
-            let client = admin::clients::read_client(state, realm.clone(), target.clone()).await?;
-            let secret =
-                admin::clients::new_secret(state, admin, realm.clone(), target.clone(), 0).await?;
-            Done::Secret {
-                client_id: client.client_id,
-                secret,
-                message: "The old secret no longer works. Give the client this one.",
-                back: realm_page(&format!("/clients/{target}")),
-            }
-        }
-        "revoke-client" => {
-            admin::clients::revoke_client_tokens(state, admin, realm.clone(), target.clone())
-                .await?;
-            Done::To(realm_page(&format!("/clients/{target}")), "client-revoked")
-        }
-        "compromised-client" => {
-            let client = admin::clients::read_client(state, realm.clone(), target.clone()).await?;
-            let (_, secret) =
-                admin::clients::compromised_client(state, admin, realm.clone(), target.clone())
-                    .await?;
-            match secret {
-                Some(secret) => Done::Secret {
-                    client_id: client.client_id,
-                    secret,
-                    message: "Every token of the client is revoked, the old secret no longer works and its back-channel has been told. This is the new secret.",
-                    back: realm_page(&format!("/clients/{target}")),
-                },
-                None => Done::To(realm_page(&format!("/clients/{target}")), "client-revoked"),
-            }
-        }
-        "delete-client" => {
-            admin::clients::delete_client(state, admin, realm.clone(), target).await?;
-            Done::To(realm_page("/clients"), "client-deleted")
-        }
-        "rotate-keys" | "emergency-rotate" => {
-            let emergency = action == "emergency-rotate";
-            let request = admin::keys::RotationRequest {
-                emergency: Some(emergency),
-                algorithm: None,
-            };
-            admin::keys::rotate_keys(state, admin, realm.clone(), request).await?;
-            let done = if emergency {
-                "keys-emergency"
-            } else {
-                "keys-rotated"
-            };
-            Done::To(realm_page("/keys"), done)
-        }
-        other => {
-            return Err(ApiError::invalid_field(
-                "action",
-                format!(
-                    "unknown action `{}`",
-                    other.chars().take(40).collect::<String>()
-                ),
-            ))
-        }
+    let f = Fields(form);
+    let actor = &admin.actor;
+    match action {
+        "create-realm" => create_realm(state, actor, &f).await,
+        "update-realm" => update_realm(state, actor, &f).await,
+        "logout-realm" => logout_realm(state, actor, &f).await,
+        "delete-realm" => delete_realm(state, actor, &f).await,
+        "create-user" => create_user(state, actor, &f).await,
+        "set-password" => set_password(state, actor, &f).await,
+        "logout-user" => logout_user(state, actor, &f).await,
+        "disable-user" => enable_user(state, actor, &f, false).await,
+        "enable-user" => enable_user(state, actor, &f, true).await,
+        "clear-lockout" => clear_lockout(state, actor, &f).await,
+        "delete-user" => delete_user(state, actor, &f).await,
+        "end-session" => end_session(state, actor, &f).await,
+        "create-client" => create_client(state, actor, &f).await,
+        "regenerate-secret" => regenerate_secret(state, actor, &f).await,
+        "revoke-client" => revoke_client(state, actor, &f).await,
+        "compromised-client" => compromised_client(state, actor, &f).await,
+        "delete-client" => delete_client(state, actor, &f).await,
+        "rotate-keys" => rotate_keys(state, actor, &f, false).await,
+        "emergency-rotate" => rotate_keys(state, actor, &f, true).await,
+        other => Err(ApiError::invalid_field(
+            "action",
+            format!(
+                "unknown action `{}`",
+                other.chars().take(40).collect::<String>()
+            ),
+        )),
+    }
+}
+
+// ---- realms -------------------------------------------------------------------
+
+async fn create_realm(state: &Latch, actor: &Actor, f: &Fields<'_>) -> Result<Done, ApiError> {
+    let name = RealmName(f.text("name"));
+    let created = realms::create(state, actor, name, RealmSettings::default()).await?;
+    Ok(Done::To(
+        format!("/admin/console/realms/{}", created.name),
+        "realm-created",
+    ))
+}
+
+async fn update_realm(state: &Latch, actor: &Actor, f: &Fields<'_>) -> Result<Done, ApiError> {
+    let settings = RealmSettings {
+        access_token_lifetime_s: f.number("access")?,
+        id_token_lifetime_s: f.number("id_token")?,
+        refresh_token_lifetime_s: f.number("refresh")?,
+        session_lifetime_s: f.number("session")?,
+        offline_token_lifetime_s: f.number("offline")?,
+        key_rotation_interval_s: f.number("rotation")?,
+        ..Default::default()
+    };
+    realms::update(state, actor, &f.realm(), settings).await?;
+    Ok(Done::To(f.page(""), "realm-updated"))
+}
+
+async fn logout_realm(state: &Latch, actor: &Actor, f: &Fields<'_>) -> Result<Done, ApiError> {
+    realms::logout_all(state, actor, &f.realm()).await?;
+    Ok(Done::To(f.page(""), "realm-logged-out"))
+}
+
+async fn delete_realm(state: &Latch, actor: &Actor, f: &Fields<'_>) -> Result<Done, ApiError> {
+    realms::delete(state, actor, &f.realm()).await?;
+    Ok(Done::To("/admin/console".into(), "realm-deleted"))
+}
+
+// ---- users and sessions -------------------------------------------------------
+
+async fn create_user(state: &Latch, actor: &Actor, f: &Fields<'_>) -> Result<Done, ApiError> {
+    let new = NewUser {
+        username: f.text("username"),
+        email: f.optional("email"),
+        first_name: f.optional("first_name"),
+        last_name: f.optional("last_name"),
+        enabled: true,
+        password: f
+            .optional("password")
+            .map(|value| (value, f.checked("temporary"))),
+        ..Default::default()
+    };
+    let user = users::create(state, actor, &f.realm(), new).await?;
+    Ok(Done::To(
+        f.page(&format!("/users/{}", user.id)),
+        "user-created",
+    ))
+}
+
+async fn set_password(state: &Latch, actor: &Actor, f: &Fields<'_>) -> Result<Done, ApiError> {
+    let change = PasswordChange::Reset {
+        temporary: f.checked("temporary"),
+    };
+    let (realm, user, password) = (f.realm(), f.user(), f.text("password"));
+    credentials::set_password(state, actor, &realm, &user, password, change).await?;
+    Ok(Done::To(f.target_page("/users"), "password-set"))
+}
+
+async fn logout_user(state: &Latch, actor: &Actor, f: &Fields<'_>) -> Result<Done, ApiError> {
+    users::logout_all(state, actor, &f.realm(), &f.user()).await?;
+    Ok(Done::To(f.target_page("/users"), "user-logged-out"))
+}
+
+async fn enable_user(
+    state: &Latch,
+    actor: &Actor,
+    f: &Fields<'_>,
+    enabled: bool,
+) -> Result<Done, ApiError> {
+    let changes = UserChanges {
+        enabled: Some(enabled),
+        ..Default::default()
+    };
+    users::update(state, actor, &f.realm(), &f.user(), changes).await?;
+    let done = if enabled {
+        "user-enabled"
+    } else {
+        "user-disabled"
+    };
+    Ok(Done::To(f.target_page("/users"), done))
+}
+
+async fn clear_lockout(state: &Latch, actor: &Actor, f: &Fields<'_>) -> Result<Done, ApiError> {
+    users::clear_lockouts(state, actor, &f.realm(), Some(f.user())).await?;
+    Ok(Done::To(f.target_page("/users"), "lockout-cleared"))
+}
+
+async fn delete_user(state: &Latch, actor: &Actor, f: &Fields<'_>) -> Result<Done, ApiError> {
+    users::delete(state, actor, &f.realm(), &f.user()).await?;
+    Ok(Done::To(f.page("/users"), "user-deleted"))
+}
+
+async fn end_session(state: &Latch, actor: &Actor, f: &Fields<'_>) -> Result<Done, ApiError> {
+    sessions::end(state, actor, &f.realm(), &Sid(f.target())).await?;
+    let back = f
+        .optional("back")
+        .filter(|b| b.starts_with("/admin/console/"))
+        .unwrap_or_else(|| f.page("/sessions"));
+    Ok(Done::To(back, "session-ended"))
+}
+
+// ---- clients and keys ---------------------------------------------------------
+
+async fn create_client(state: &Latch, actor: &Actor, f: &Fields<'_>) -> Result<Done, ApiError> {
+    let redirect = f.optional("redirect_uri");
+    let flows = Flows {
+        authorization_code: Some(redirect.is_some()),
+        client_credentials: Some(f.checked("service")),
+        ..Default::default()
+    };
+    let secret = match f.checked("public") {
+        true => SecretChoice::Public,
+        false => SecretChoice::GenerateSecret,
+    };
+    let new = NewClient {
+        grant_types: flows.grant_types(&[]),
+        redirect_uris: redirect.into_iter().collect(),
+        backchannel_logout_uri: f.optional("backchannel"),
+        ..NewClient::new(ClientId(f.text("client_id")), secret)
+    };
+    let (client, secret) = clients::create(state, actor, &f.realm(), new).await?;
+    let back = f.page(&format!("/clients/{}", client.id));
+    Ok(match secret {
+        Some(secret) => Done::Secret {
+            client_id: client.client_id,
+            secret,
+            message: "The client is registered. This is its secret.",
+            back,
+        },
+        None => Done::To(back, "client-created"),
     })
+}
+
+async fn regenerate_secret(state: &Latch, actor: &Actor, f: &Fields<'_>) -> Result<Done, ApiError> {
+    let client = clients::find(state, &f.realm(), &f.client()).await?;
+    let secret = clients::new_secret(state, actor, &f.realm(), &f.client(), 0).await?;
+    Ok(Done::Secret {
+        client_id: client.client_id,
+        secret,
+        message: "The old secret no longer works. Give the client this one.",
+        back: f.target_page("/clients"),
+    })
+}
+
+async fn revoke_client(state: &Latch, actor: &Actor, f: &Fields<'_>) -> Result<Done, ApiError> {
+    clients::revoke_tokens(state, actor, &f.realm(), &f.client()).await?;
+    Ok(Done::To(f.target_page("/clients"), "client-revoked"))
+}
+
+async fn compromised_client(
+    state: &Latch,
+    actor: &Actor,
+    f: &Fields<'_>,
+) -> Result<Done, ApiError> {
+    let client = clients::find(state, &f.realm(), &f.client()).await?;
+    let contained = clients::compromised(state, actor, &f.realm(), &f.client()).await?;
+    Ok(match contained.secret {
+        Some(secret) => Done::Secret {
+            client_id: client.client_id,
+            secret,
+            message: "Every token of the client is revoked, the old secret no longer works and its back-channel has been told. This is the new secret.",
+            back: f.target_page("/clients"),
+        },
+        None => Done::To(f.target_page("/clients"), "client-revoked"),
+    })
+}
+
+async fn delete_client(state: &Latch, actor: &Actor, f: &Fields<'_>) -> Result<Done, ApiError> {
+    clients::delete(state, actor, &f.realm(), &f.client()).await?;
+    Ok(Done::To(f.page("/clients"), "client-deleted"))
+}
+
+async fn rotate_keys(
+    state: &Latch,
+    actor: &Actor,
+    f: &Fields<'_>,
+    emergency: bool,
+) -> Result<Done, ApiError> {
+    let rotation = Rotation {
+        alg: None,
+        emergency,
+    };
+    keys::rotate(state, actor, &f.realm(), rotation).await?;
+    let done = if emergency {
+        "keys-emergency"
+    } else {
+        "keys-rotated"
+    };
+    Ok(Done::To(f.page("/keys"), done))
 }
 
 /// `POST /admin/console/actions`

@@ -10,6 +10,11 @@ use super::{api_error_page, csrf_token, operator};
 use crate::account::describe_device;
 use crate::admin::{self, Admin};
 use crate::app::Latch;
+use crate::ids::{ClientRowId, RealmName};
+use crate::operations::clients::{self, Client, ClientRef};
+use crate::operations::events::{self, EventQuery};
+use crate::operations::users::User;
+use crate::operations::{keys, realms};
 use crate::time::format_utc;
 
 /// The navigation and the things every console page carries.
@@ -125,10 +130,7 @@ struct RealmsPage {
 
 pub async fn realms(state: web::Data<Latch>, req: HttpRequest) -> HttpResponse {
     let (_admin, nav, cookies) = page_start!(state, req, None, "realms");
-    let list = load!(state
-        .directory
-        .store()
-        .run(|conn| crate::store::realms::list(conn).map_err(crate::error::Error::from)));
+    let list = load!(realms::list(&state));
     let realms = list
         .iter()
         .map(|r| RealmLine {
@@ -169,19 +171,16 @@ pub async fn realm(
 ) -> HttpResponse {
     let name = path.into_inner();
     let (_admin, nav, cookies) = page_start!(state, req, Some(name.clone()), "overview");
-    let exposure = load!(admin::realms::realm_exposure(&state, name.clone()));
-    let n = name.clone();
-    let r = load!(state
-        .directory
-        .store()
-        .run(move |conn| admin::realms::find(conn, &n)));
+    let realm = RealmName(name.clone());
+    let exposure = load!(realms::exposure(&state, &realm));
+    let r = load!(realms::find(&state, &realm));
     let page = RealmPage {
         nav,
         issuer: state.issuer(&name),
         realm: name,
-        window: duration(exposure.window_seconds),
-        unexpired: exposure.unexpired_access_tokens,
-        exposed: exposure.revoked_unexpired_access_tokens,
+        window: duration(exposure.window_s),
+        unexpired: exposure.unexpired,
+        exposed: exposure.revoked_unexpired,
         settings: Settings {
             access: r.access_token_lifetime_s,
             id_token: r.id_token_lifetime_s,
@@ -208,8 +207,8 @@ struct UserLine {
     failures: i32,
 }
 
-impl From<&crate::store::users::User> for UserLine {
-    fn from(u: &crate::store::users::User) -> Self {
+impl From<&User> for UserLine {
+    fn from(u: &User) -> Self {
         UserLine {
             id: u.id.clone(),
             username: u.username.clone(),
@@ -387,8 +386,8 @@ fn or_none(list: &[String]) -> String {
     }
 }
 
-impl From<&crate::directory::Client> for ClientLine {
-    fn from(c: &crate::directory::Client) -> Self {
+impl From<&Client> for ClientLine {
+    fn from(c: &Client) -> Self {
         ClientLine {
             id: c.id.clone(),
             client_id: c.client_id.clone(),
@@ -434,7 +433,7 @@ pub async fn clients(
 ) -> HttpResponse {
     let realm = path.into_inner();
     let (_admin, nav, cookies) = page_start!(state, req, Some(realm.clone()), "clients");
-    let list = load!(admin::clients::list_clients(&state, realm.clone(), None));
+    let list = load!(clients::list(&state, &RealmName(realm.clone()), None));
     let clients = list.iter().map(ClientLine::from).collect();
     respond(
         &ClientsPage {
@@ -471,7 +470,8 @@ pub async fn client(
 ) -> HttpResponse {
     let (realm, id) = path.into_inner();
     let (_admin, nav, cookies) = page_start!(state, req, Some(realm.clone()), "clients");
-    let client = load!(admin::clients::read_client(&state, realm.clone(), id));
+    let which = ClientRef::Row(ClientRowId(id));
+    let client = load!(clients::find(&state, &RealmName(realm.clone()), &which));
     let filter = admin::sessions::DeliveryFilter {
         session: None,
         client: Some(client.client_id.clone()),
@@ -533,24 +533,24 @@ pub async fn keys(
 ) -> HttpResponse {
     let realm = path.into_inner();
     let (_admin, nav, cookies) = page_start!(state, req, Some(realm.clone()), "keys");
-    let list = load!(admin::keys::list_keys(&state, realm.clone()));
+    let mut list = load!(keys::list(&state, &RealmName(realm.clone())));
+    list.sort_by_key(|k| std::cmp::Reverse(k.created_at_ms));
     let when = |t: Option<i64>| t.map(format_utc).unwrap_or_default();
     let keys = list
-        .keys
         .into_iter()
         .map(|k| KeyLine {
-            created: format_utc(k.created_at),
-            activated: match (k.activated_at, k.activates_at) {
+            created: format_utc(k.created_at_ms),
+            activated: match (k.activated_at_ms, k.activates_at_ms) {
                 (Some(t), _) => format_utc(t),
                 (None, Some(t)) => format!("from {}", format_utc(t)),
                 _ => String::new(),
             },
-            retired: match (k.retired_at, k.retires_at) {
+            retired: match (k.retired_at_ms, k.retires_at_ms) {
                 (Some(t), _) => format_utc(t),
                 (None, t) => when(t),
             },
             kid: k.kid,
-            alg: k.algorithm,
+            alg: k.alg,
             stage: k.stage,
         })
         .collect();
@@ -596,15 +596,16 @@ pub async fn events(
             .to_string()
     };
     let first: i64 = get("first").parse().unwrap_or(0).max(0);
-    let filter = admin::events::EventFilter {
-        kind: Some(get("type")),
-        user: Some(get("user")),
-        client: Some(get("client")),
-        first: Some(first),
-        max: Some(EVENTS_PER_PAGE),
+    let given = |name: &str| Some(get(name)).filter(|v| !v.is_empty());
+    let query = EventQuery {
+        kind: given("type"),
+        user: given("user"),
+        client: given("client"),
+        first,
+        max: EVENTS_PER_PAGE,
         ..Default::default()
     };
-    let list = load!(admin::events::list_events(&state, realm.clone(), &filter));
+    let list = load!(events::list(&state, &RealmName(realm.clone()), query));
     let link = |first: i64| {
         let mut url = url::form_urlencoded::Serializer::new(String::new());
         url.append_pair("type", &get("type"))
@@ -618,11 +619,16 @@ pub async fn events(
     let events = list
         .into_iter()
         .map(|e| EventLine {
-            time: format_utc(e.time),
+            time: format_utc(e.at_ms),
             kind: e.kind,
             actor: e.actor,
             subject: e.subject,
-            details: e.details.map(|d| d.to_string()).unwrap_or_default(),
+            // Shown as stored when it is JSON (it always is).
+            details: e
+                .detail
+                .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
         })
         .collect();
     let page = EventsPage {

@@ -10,6 +10,7 @@ use std::str::FromStr;
 
 use crate::crypto::{self, MasterKey};
 use crate::error::Error;
+use crate::ids::{ClientId, ClientRowId};
 use crate::keys::Alg;
 use crate::revocation::{self, EventKind};
 use crate::store::clients::{self as client_rows, ClientRow};
@@ -200,6 +201,7 @@ fn hash_secret(master: &MasterKey, secret: &str) -> String {
 }
 
 /// How a new client authenticates.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Credentials {
     /// Confidential, with a secret the server generates (returned once).
     GenerateSecret,
@@ -209,6 +211,18 @@ pub enum Credentials {
     Public,
 }
 
+/// Never shows a secret, not even in a debug log.
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Credentials::GenerateSecret => "GenerateSecret",
+            Credentials::Secret(_) => "Secret(..)",
+            Credentials::Public => "Public",
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
 pub struct NewClient {
     pub client_id: String,
     pub credentials: Credentials,
@@ -230,36 +244,13 @@ pub fn create(
     realm: &Realm,
     new: NewClient,
 ) -> Result<(Client, Option<String>), Error> {
-    validate_client_id(&new.client_id)?;
-    for uri in new
-        .redirect_uris
-        .iter()
-        .chain(&new.post_logout_redirect_uris)
-    {
-        validate_redirect_uri(uri)?;
-    }
-    for uri in new
-        .backchannel_logout_uri
-        .iter()
-        .chain(&new.frontchannel_logout_uri)
-    {
-        validate_redirect_uri(uri)?;
-    }
+    check_uris(&new)?;
     let grant_types = if new.grant_types.is_empty() {
         vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
     } else {
-        new.grant_types
+        new.grant_types.clone()
     };
-    let secret = match new.credentials {
-        Credentials::GenerateSecret => Some(crypto::random_token::<32>()),
-        Credentials::Secret(s) if s.len() < MIN_SECRET_LEN => {
-            return Err(Error::Invalid(format!(
-                "client secret must be at least {MIN_SECRET_LEN} characters (omit it to have one generated)"
-            )))
-        }
-        Credentials::Secret(s) => Some(s),
-        Credentials::Public => None,
-    };
+    let secret = secret_for(&new.credentials)?;
     if secret.is_none() && grant_types.contains(&GrantType::ClientCredentials) {
         return Err(Error::Invalid(
             "a public client cannot use the client_credentials grant".into(),
@@ -270,21 +261,65 @@ pub fn create(
             "the authorization_code grant needs at least one redirect URI".into(),
         ));
     }
-    let json = |v: &[String]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
-    let (default_scopes, optional_scopes) = super::scopes::realm_defaults(conn, &realm.id)?;
-    let row = ClientRow {
+    let scopes = super::scopes::realm_defaults(conn, &realm.id)?;
+    let secret_hash = secret.as_deref().map(|s| hash_secret(master, s));
+    let row = new_row(realm, new, grant_types, secret_hash, scopes);
+    store::write(conn, |conn| -> Result<(), Error> {
+        if client_rows::find_by_client_id(conn, &realm.id, &row.client_id)?.is_some() {
+            return Err(Error::Conflict(format!(
+                "client `{}` already exists in realm `{}`",
+                row.client_id, realm.name
+            )));
+        }
+        client_rows::insert(conn, &row)?;
+        revocation::record(conn, &realm.id, EventKind::Client, &row.client_id, None)?;
+        Ok(())
+    })?;
+    Ok((Client::from_row(row)?, secret))
+}
+
+fn check_uris(new: &NewClient) -> Result<(), Error> {
+    validate_client_id(&new.client_id)?;
+    new.redirect_uris
+        .iter()
+        .chain(&new.post_logout_redirect_uris)
+        .chain(&new.backchannel_logout_uri)
+        .chain(&new.frontchannel_logout_uri)
+        .try_for_each(|uri| validate_redirect_uri(uri))
+}
+
+/// The secret a new client gets, in clear (None for a public client).
+fn secret_for(credentials: &Credentials) -> Result<Option<String>, Error> {
+    match credentials {
+        Credentials::GenerateSecret => Ok(Some(crypto::random_token::<32>())),
+        Credentials::Secret(s) if s.len() < MIN_SECRET_LEN => Err(Error::Invalid(format!(
+            "client secret must be at least {MIN_SECRET_LEN} characters (omit it to have one generated)"
+        ))),
+        Credentials::Secret(s) => Ok(Some(s.clone())),
+        Credentials::Public => Ok(None),
+    }
+}
+
+fn json_list(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+fn new_row(
+    realm: &Realm,
+    new: NewClient,
+    grant_types: Vec<GrantType>,
+    secret_hash: Option<String>,
+    (default_scopes, optional_scopes): (Vec<String>, Vec<String>),
+) -> ClientRow {
+    let grants: Vec<String> = grant_types.iter().map(|g| g.to_string()).collect();
+    ClientRow {
         id: crypto::random_id(),
         realm_id: realm.id.clone(),
-        client_id: new.client_id.clone(),
-        secret_hash: secret.as_deref().map(|s| hash_secret(master, s)),
-        redirect_uris: json(&new.redirect_uris),
-        post_logout_redirect_uris: json(&new.post_logout_redirect_uris),
-        grant_types: json(
-            &grant_types
-                .iter()
-                .map(|g| g.to_string())
-                .collect::<Vec<_>>(),
-        ),
+        client_id: new.client_id,
+        secret_hash,
+        redirect_uris: json_list(&new.redirect_uris),
+        post_logout_redirect_uris: json_list(&new.post_logout_redirect_uris),
+        grant_types: json_list(&grants),
         backchannel_logout_uri: new.backchannel_logout_uri,
         consent_required: new.consent_required,
         default_audience: None,
@@ -294,26 +329,121 @@ pub fn create(
         created_at_ms: now_ms(),
         introspect_any: new.introspect_any,
         backchannel_logout_session_required: true,
-        frontchannel_logout_uri: new.frontchannel_logout_uri.clone(),
+        frontchannel_logout_uri: new.frontchannel_logout_uri,
         previous_secret_hash: None,
         previous_secret_until_ms: 0,
         rate_limit_per_s: None,
         web_origins: "[]".into(),
-        default_scopes: json(&default_scopes),
-        optional_scopes: json(&optional_scopes),
-    };
-    store::write(conn, |conn| -> Result<(), Error> {
-        if client_rows::find_by_client_id(conn, &realm.id, &new.client_id)?.is_some() {
-            return Err(Error::Conflict(format!(
-                "client `{}` already exists in realm `{}`",
-                new.client_id, realm.name
-            )));
+        default_scopes: json_list(&default_scopes),
+        optional_scopes: json_list(&optional_scopes),
+    }
+}
+
+/// What a new client may set beyond its registration: left `None`, the
+/// defaults stay (enabled, no origins, the realm's default scopes).
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    pub enabled: Option<bool>,
+    pub web_origins: Option<Vec<String>>,
+    pub default_scopes: Option<Vec<String>>,
+    pub optional_scopes: Option<Vec<String>>,
+}
+
+/// Applies `extras` to a client just registered, in the caller's
+/// transaction, and reflects them in `client`.
+pub fn configure(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    client: &mut Client,
+    extras: Extras,
+) -> Result<(), Error> {
+    if extras.enabled.is_some() || extras.web_origins.is_some() {
+        let changes = client_rows::ClientChanges {
+            enabled: extras.enabled,
+            web_origins: extras.web_origins.as_deref().map(json_list),
+            ..Default::default()
+        };
+        client_rows::update(conn, &client.id, &changes)?;
+        client.enabled = extras.enabled.unwrap_or(client.enabled);
+        if let Some(origins) = extras.web_origins {
+            client.web_origins = origins;
         }
-        client_rows::insert(conn, &row)?;
-        revocation::record(conn, &realm.id, EventKind::Client, &new.client_id, None)?;
-        Ok(())
-    })?;
-    Ok((Client::from_row(row)?, secret))
+    }
+    if extras.default_scopes.is_some() || extras.optional_scopes.is_some() {
+        let defaults = extras
+            .default_scopes
+            .unwrap_or(client.default_scopes.clone());
+        let optionals = extras
+            .optional_scopes
+            .unwrap_or(client.optional_scopes.clone());
+        super::scopes::set_client_links(
+            conn,
+            &realm.id,
+            &client.id,
+            &client.client_id,
+            &defaults,
+            &optionals,
+        )?;
+        client.default_scopes = defaults;
+        client.optional_scopes = optionals;
+    }
+    Ok(())
+}
+
+/// Web origins are `*`, `+`, or `scheme://host[:port]` with nothing after;
+/// returns them as origins serialize.
+pub fn normalize_origins(origins: &[String]) -> Result<Vec<String>, Error> {
+    origins
+        .iter()
+        .map(|origin| {
+            if origin == "*" || origin == "+" {
+                return Ok(origin.clone());
+            }
+            url::Url::parse(origin)
+                .ok()
+                .filter(|u| {
+                    matches!(u.scheme(), "http" | "https")
+                        && u.origin().ascii_serialization() == origin.trim_end_matches('/')
+                })
+                .map(|u| u.origin().ascii_serialization())
+                .ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "`{origin}` is not an origin (scheme://host[:port]), `+` or `*`"
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// How a caller names a client: by its row id (the admin API's paths, the
+/// console) or by its public OAuth `client_id` (the command line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientRef {
+    Row(ClientRowId),
+    Public(ClientId),
+}
+
+impl std::fmt::Display for ClientRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientRef::Row(id) => id.fmt(f),
+            ClientRef::Public(id) => id.fmt(f),
+        }
+    }
+}
+
+/// The realm's client named by `which` (not found otherwise).
+pub fn find_row(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    which: &ClientRef,
+) -> Result<ClientRow, Error> {
+    let row = match which {
+        ClientRef::Row(id) => client_rows::find(conn, id.as_str())?,
+        ClientRef::Public(id) => client_rows::find_by_client_id(conn, &realm.id, id.as_str())?,
+    };
+    row.filter(|c| c.realm_id == realm.id)
+        .ok_or_else(|| Error::NotFound(format!("client `{which}` in realm `{}`", realm.name)))
 }
 
 /// Replaces a confidential client's secret with a fresh one and returns

@@ -4,7 +4,8 @@ use crate::crypto::{self, MasterKey};
 use crate::error::Error;
 use crate::keys::{self, Alg, REALM_DEFAULT_ALGS};
 use crate::revocation::{self, EventKind};
-use crate::store::realms::{self as realm_rows, Realm};
+use crate::store::realms::{self as realm_rows};
+pub use crate::store::realms::{Realm, RealmChanges};
 use crate::store::{self, DbConnection, StoreError};
 use crate::time::now_ms;
 
@@ -86,12 +87,14 @@ pub fn verify_window_ms(realm: &Realm) -> i64 {
     realm.access_token_lifetime_s.max(realm.id_token_lifetime_s) * 1000
 }
 
-/// Graceful rotation of the realm's keys (every algorithm it uses, or one).
+/// Graceful rotation of the realm's keys (every algorithm it uses, or
+/// one); `actor` is who the audit trail names.
 pub fn rotate_keys(
     conn: &mut DbConnection,
     master: &MasterKey,
     name: &str,
     alg: Option<Alg>,
+    actor: &str,
 ) -> Result<Vec<String>, Error> {
     store::write(conn, |conn| {
         let realm = find(conn, name)?;
@@ -103,7 +106,7 @@ pub fn rotate_keys(
             &algs,
             realm.key_stage_s * 1000,
             verify_window_ms(&realm),
-            "operator",
+            actor,
         )
     })
 }

@@ -5,8 +5,16 @@
 //! OAuth request) and call it. An operation owns its transaction, its audit
 //! row, its cascade and its announcement, through the two helpers below.
 
+pub mod clients;
 pub mod credentials;
+pub mod events;
+pub mod groups;
 pub mod health;
+pub mod keys;
+pub mod portability;
+pub mod realms;
+pub mod roles;
+pub mod scopes;
 pub mod sessions;
 pub mod signin;
 pub mod signout;
@@ -18,7 +26,7 @@ use serde_json::Value;
 
 pub use crate::actor::Actor;
 use crate::app::Latch;
-use crate::directory::realms;
+use crate::directory::realms as realm_dir;
 use crate::error::Error;
 use crate::ids::RealmName;
 use crate::revocation::cascade::{self, Outcome, SecurityEvent};
@@ -65,7 +73,7 @@ pub async fn take_back(
         .store()
         .run(move |conn| {
             store::write(conn, |conn| {
-                let realm = realms::find(conn, realm.as_str())?;
+                let realm = realm_dir::find(conn, realm.as_str())?;
                 let event = make(conn, &realm)?;
                 let now = store::meta::database_now_ms(conn)?;
                 cascade::apply(conn, &realm, &event, &actor, now)
@@ -91,7 +99,7 @@ pub async fn change<T: Send + 'static>(
         .store()
         .run(move |conn| {
             store::write(conn, |conn| {
-                let realm = realms::find(conn, realm.as_str())?;
+                let realm = realm_dir::find(conn, realm.as_str())?;
                 let (value, audit) = work(conn, &realm)?;
                 record(conn, &realm.id, &actor, audit)?;
                 Ok::<T, Error>(value)
@@ -113,7 +121,7 @@ pub async fn read<T: Send + 'static>(
         .directory
         .store()
         .run(move |conn| {
-            let realm = realms::find(conn, realm.as_str())?;
+            let realm = realm_dir::find(conn, realm.as_str())?;
             work(conn, &realm)
         })
         .await
