@@ -228,32 +228,6 @@ pub async fn screen(
         .await?
 }
 
-/// Checks a new password for `user` of `realm` against the realm's policy
-/// (history included, on the hashing pool) and returns its hash.
-pub async fn hash_new_password(
-    pool: &crate::login::password_pool::PasswordPool,
-    directory: &crate::directory::Directory,
-    realm: &crate::store::realms::Realm,
-    user: &crate::store::users::User,
-    password: String,
-) -> Result<String, Refusal> {
-    let policy = PasswordPolicy::parse(&realm.password_policy).unwrap_or_default();
-    let (user_id, n) = (user.id.clone(), policy.history);
-    let recent = directory
-        .store()
-        .run(move |conn| crate::store::passwords::recent(conn, &user_id, n))
-        .await
-        .map_err(crate::error::Error::Store)?;
-    let screening = Screening {
-        policy,
-        username: user.username.clone(),
-        current: user.password_hash.clone(),
-        recent,
-        proof: Proof::None,
-    };
-    screen(pool, screening, password).await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,5 +258,58 @@ mod tests {
             .unwrap_err()
             .contains("most used"));
         assert!(p.check("correct horse battery", "bob").is_ok());
+    }
+
+    fn screening(history: usize, current: &str, earlier: &[&str], proof: Proof) -> Screening {
+        let hash = |p: &str| crate::login::password::hash(p).unwrap();
+        let current = hash(current);
+        let mut recent = vec![current.clone()];
+        recent.extend(earlier.iter().map(|p| hash(p)));
+        Screening {
+            policy: PasswordPolicy {
+                history,
+                ..PasswordPolicy::default()
+            },
+            username: "bob".into(),
+            current: Some(current),
+            recent,
+            proof,
+        }
+    }
+
+    fn refusal(result: Result<String, Refusal>) -> String {
+        match result {
+            Err(Refusal::Policy(words)) => words,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_recent_password_is_refused_and_an_old_one_returns() {
+        let s = screening(2, "second sound one", &["first sound one"], Proof::None);
+        assert_eq!(refusal(s.run("first sound one")), reused_message(2));
+        assert_eq!(refusal(s.run("second sound one")), reused_message(2));
+        let none = screening(0, "second sound one", &[], Proof::None);
+        assert!(none
+            .run("second sound one")
+            .unwrap()
+            .starts_with("$argon2id$"));
+    }
+
+    #[test]
+    fn the_proof_comes_first() {
+        let own = screening(
+            0,
+            "current sound one",
+            &[],
+            Proof::Knows("a wrong guess".into()),
+        );
+        assert_eq!(refusal(own.run("Password123")), WRONG_CURRENT);
+        let temporary = screening(0, "helpdesk gave this", &[], Proof::Differs);
+        assert_eq!(
+            refusal(temporary.run("helpdesk gave this")),
+            SAME_AS_TEMPORARY
+        );
+        assert!(refusal(temporary.run("short")).contains("at least 8"));
     }
 }
