@@ -10,6 +10,7 @@ use crate::app::Latch;
 use crate::directory::RealmState;
 use crate::http::errors::ApiError;
 use crate::http::peer;
+use crate::operations::users::User;
 use crate::tokens::grants::{self, CodeRedemption, Context, TokenResponse};
 
 use super::client_auth::Caller;
@@ -99,7 +100,7 @@ async fn password_user(
     username: &str,
     password: &str,
     ip: Option<&str>,
-) -> Result<crate::store::users::User, ApiError> {
+) -> Result<User, ApiError> {
     use crate::login::credentials::{CheckError, Verdict};
     if !state.settings.password_grant {
         return Err(ApiError::oauth(
