@@ -46,6 +46,16 @@ impl From<crate::error::Error> for StartError {
 /// SIGKILL. Command-line tools do not take it: they write through SQLite's
 /// own locking, and running nodes pick their changes up from the log.
 pub fn claim_sqlite_file(url: &DatabaseUrl) -> Result<Option<std::fs::File>, StartError> {
+    claim(url, 50)
+}
+
+/// The same lock without waiting: for a restore, which must not replace the
+/// file under a server.
+pub fn claim_sqlite_file_now(url: &DatabaseUrl) -> Result<Option<std::fs::File>, StartError> {
+    claim(url, 1)
+}
+
+fn claim(url: &DatabaseUrl, tries: u32) -> Result<Option<std::fs::File>, StartError> {
     let DatabaseUrl::Sqlite(path) = url else {
         return Ok(None);
     };
@@ -57,7 +67,7 @@ pub fn claim_sqlite_file(url: &DatabaseUrl) -> Result<Option<std::fs::File>, Sta
         .open(&lock_path)
         .map_err(|e| StartError::Failed(format!("cannot open {lock_path}: {e}")))?;
     // A server that is stopping releases it within moments: wait that long.
-    for _ in 0..50 {
+    for _ in 0..tries {
         match file.try_lock() {
             Ok(()) => return Ok(Some(file)),
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -144,7 +154,7 @@ pub fn schema_version(store: &Store) -> Result<(Option<String>, Option<String>),
 /// `LATCH_MASTER_KEY` when set; on SQLite otherwise a key file beside the
 /// database, created once (mode 0600); on PostgreSQL it is required, since
 /// every node must share it.
-fn load_master_key(settings: &Settings, url: &DatabaseUrl) -> Result<MasterKey, StartError> {
+pub(crate) fn load_master_key(settings: &Settings, url: &DatabaseUrl) -> Result<MasterKey, StartError> {
     if let Some(text) = &settings.master_key {
         return MasterKey::parse(text).map_err(|e| ConfigError(format!("master_key: {e}")).into());
     }
@@ -200,6 +210,23 @@ fn key_file(path: &PathBuf) -> Result<MasterKey, StartError> {
 const CHECK_NAME: &str = "master_key_check";
 
 /// Refuses to run on a database whose secrets were sealed with another key.
+/// Whether `master` opens the secrets of the database behind `store`.
+pub fn check_pairing(store: &Store, master: &MasterKey) -> Result<(), StartError> {
+    check_master_key(store, master)
+}
+
+/// Writes a secret file readable by its owner only; never replaces one.
+pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), StartError> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| StartError::Failed(format!("cannot write {}: {e}", path.display())))?;
+    file.write_all(bytes)
+        .map_err(|e| StartError::Failed(format!("cannot write {}: {e}", path.display())))
+}
+
 fn check_master_key(store: &Store, master: &MasterKey) -> Result<(), StartError> {
     let mut conn = store.conn()?;
     let expected = master.check_value();
