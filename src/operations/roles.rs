@@ -108,11 +108,11 @@ pub struct RealmRoles {
     pub roles: Vec<RoleRef>,
 }
 
-/// Roles of one client granted to, or taken from, a user.
+/// Roles of one client granted to, or taken from, a holder.
 #[derive(Debug, Clone)]
 pub struct ClientRoles {
     pub realm: RealmName,
-    pub user: UserRef,
+    pub holder: Holder,
     pub client: ClientRef,
     pub roles: Vec<RoleRef>,
 }
@@ -387,24 +387,7 @@ pub async fn grant_realm_roles(
         holder,
         roles,
     } = input;
-    change(latch, actor, &realm, move |conn, realm| {
-        let (holder_id, kind) = match &holder {
-            Holder::User(user) => (find_user(conn, realm, user)?.id, "admin.user.roles_added"),
-            Holder::Group(group) => (
-                groups::find(conn, realm, group)?.id,
-                "admin.group.roles_added",
-            ),
-        };
-        for role in &roles {
-            let role = resolve_realm_role(conn, realm, role)?;
-            match holder {
-                Holder::User(_) => store::roles::grant(conn, &holder_id, &role.id)?,
-                Holder::Group(_) => store::groups::add_role(conn, &holder_id, &role.id)?,
-            }
-        }
-        Ok(((), Audit::new(kind, holder_id)))
-    })
-    .await
+    grant(latch, actor, &realm, holder, None, roles).await
 }
 
 /// Takes realm roles from a user or a group; whoever held them through it
@@ -420,25 +403,83 @@ pub async fn take_realm_roles(
         holder,
         roles,
     } = input;
-    let actor_in = actor.clone();
-    take_back(latch, actor, &realm, move |conn, realm| {
-        let (holder_id, kind) = match &holder {
-            Holder::User(user) => (find_user(conn, realm, user)?.id, "admin.user.roles_removed"),
-            Holder::Group(group) => (
-                groups::find(conn, realm, group)?.id,
-                "admin.group.roles_removed",
-            ),
-        };
-        for role in &roles {
-            let role = resolve_realm_role(conn, realm, role)?;
-            match holder {
-                Holder::User(_) => {
-                    store::roles::revoke(conn, &holder_id, &role.id)?;
+    take(latch, actor, &realm, holder, None, roles).await
+}
+
+/// Grants roles of one client to a user or a group.
+pub async fn grant_client_roles(
+    latch: &Latch,
+    actor: &Actor,
+    input: ClientRoles,
+) -> Result<(), Error> {
+    let ClientRoles {
+        realm,
+        holder,
+        client,
+        roles,
+    } = input;
+    grant(latch, actor, &realm, holder, Some(client), roles).await
+}
+
+/// Takes roles of one client from a user or a group; whoever held them
+/// through it is cut off.
+pub async fn take_client_roles(
+    latch: &Latch,
+    actor: &Actor,
+    input: ClientRoles,
+) -> Result<Outcome, Error> {
+    let ClientRoles {
+        realm,
+        holder,
+        client,
+        roles,
+    } = input;
+    take(latch, actor, &realm, holder, Some(client), roles).await
+}
+
+async fn grant(
+    latch: &Latch,
+    actor: &Actor,
+    realm: &RealmName,
+    holder: Holder,
+    client: Option<ClientRef>,
+    roles: Vec<RoleRef>,
+) -> Result<(), Error> {
+    change(latch, actor, realm, move |conn, realm| {
+        let (holder_id, kind) = holder_of(conn, realm, &holder, true)?;
+        for role_id in role_ids(conn, realm, client.as_ref(), &roles)? {
+            match (&holder, &client) {
+                (Holder::User(_), None) => store::roles::grant(conn, &holder_id, &role_id)?,
+                (Holder::User(_), Some(_)) => {
+                    store::roles::grant_client_role(conn, &holder_id, &role_id)?
                 }
-                Holder::Group(_) => {
-                    store::groups::remove_role(conn, &holder_id, &role.id)?;
-                }
+                (Holder::Group(_), _) => store::groups::add_role(conn, &holder_id, &role_id)?,
             }
+        }
+        Ok(((), Audit::new(kind, holder_id)))
+    })
+    .await
+}
+
+async fn take(
+    latch: &Latch,
+    actor: &Actor,
+    realm: &RealmName,
+    holder: Holder,
+    client: Option<ClientRef>,
+    roles: Vec<RoleRef>,
+) -> Result<Outcome, Error> {
+    let actor_in = actor.clone();
+    take_back(latch, actor, realm, move |conn, realm| {
+        let (holder_id, kind) = holder_of(conn, realm, &holder, false)?;
+        for role_id in role_ids(conn, realm, client.as_ref(), &roles)? {
+            match (&holder, &client) {
+                (Holder::User(_), None) => store::roles::revoke(conn, &holder_id, &role_id)?,
+                (Holder::User(_), Some(_)) => {
+                    store::roles::revoke_client_role(conn, &holder_id, &role_id)?
+                }
+                (Holder::Group(_), _) => store::groups::remove_role(conn, &holder_id, &role_id)?,
+            };
         }
         let affected = match holder {
             Holder::User(_) => vec![holder_id.clone()],
@@ -450,43 +491,47 @@ pub async fn take_realm_roles(
     .await
 }
 
-/// Grants a user roles of one client.
-pub async fn grant_client_roles(
-    latch: &Latch,
-    actor: &Actor,
-    input: ClientRoles,
-) -> Result<(), Error> {
-    change(latch, actor, &input.realm.clone(), move |conn, realm| {
-        let user = find_user(conn, realm, &input.user)?;
-        let client = find_client(conn, realm, &input.client)?;
-        for role in &input.roles {
-            let role = resolve_client_role(conn, &client.id, role)?;
-            store::roles::grant_client_role(conn, &user.id, &role.id)?;
+/// The holder's id, and the audit kind of granting (`grant`) or taking.
+fn holder_of(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    holder: &Holder,
+    grant: bool,
+) -> Result<(String, &'static str), Error> {
+    Ok(match (holder, grant) {
+        (Holder::User(user), true) => (find_user(conn, realm, user)?.id, "admin.user.roles_added"),
+        (Holder::User(user), false) => {
+            (find_user(conn, realm, user)?.id, "admin.user.roles_removed")
         }
-        Ok(((), Audit::new("admin.user.roles_added", user.id)))
+        (Holder::Group(group), true) => (
+            groups::find(conn, realm, group)?.id,
+            "admin.group.roles_added",
+        ),
+        (Holder::Group(group), false) => (
+            groups::find(conn, realm, group)?.id,
+            "admin.group.roles_removed",
+        ),
     })
-    .await
 }
 
-/// Takes roles of one client from a user, who is cut off.
-pub async fn take_client_roles(
-    latch: &Latch,
-    actor: &Actor,
-    input: ClientRoles,
-) -> Result<Outcome, Error> {
-    let actor_in = actor.clone();
-    take_back(latch, actor, &input.realm.clone(), move |conn, realm| {
-        let user = find_user(conn, realm, &input.user)?;
-        let client = find_client(conn, realm, &input.client)?;
-        for role in &input.roles {
-            let role = resolve_client_role(conn, &client.id, role)?;
-            store::roles::revoke_client_role(conn, &user.id, &role.id)?;
-        }
-        let audit = Audit::new("admin.user.roles_removed", user.id.clone());
-        super::record(conn, &realm.id, &actor_in, audit)?;
-        Ok(roles_taken(vec![user.id]))
-    })
-    .await
+/// The ids of the roles a mapping names: realm roles, or roles of `client`.
+fn role_ids(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    client: Option<&ClientRef>,
+    roles: &[RoleRef],
+) -> Result<Vec<String>, Error> {
+    let Some(client) = client else {
+        return roles
+            .iter()
+            .map(|role| Ok(resolve_realm_role(conn, realm, role)?.id))
+            .collect();
+    };
+    let client = find_client(conn, realm, client)?;
+    roles
+        .iter()
+        .map(|role| Ok(resolve_client_role(conn, &client.id, role)?.id))
+        .collect()
 }
 
 // ---- lookups ----------------------------------------------------------------

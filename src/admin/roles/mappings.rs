@@ -74,7 +74,7 @@ fn user_client_roles(
 ) -> ClientRoles {
     ClientRoles {
         realm: RealmName(realm),
-        user: user(id),
+        holder: Holder::User(user(id)),
         client: ClientRef::Row(ClientRowId(client)),
         roles: references(body),
     }
