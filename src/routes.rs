@@ -8,9 +8,25 @@ use crate::app::Latch;
 use crate::http::{self, errors::ApiError};
 use crate::telemetry::Metrics;
 
-/// The routes table.
+/// The routes table: each front door's paths, then the documents and
+/// probes every server answers.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use crate::oidc::authorize;
+    cfg.configure(protocol)
+        .configure(sign_in_pages)
+        .configure(account)
+        .configure(crate::console::routes)
+        .service(http::pages::stylesheet)
+        .service(crate::oidc::discovery::openid_configuration)
+        .service(crate::oidc::jwks::certs)
+        .service(http::health::live)
+        .service(http::health::ready)
+        .service(http::health::metrics)
+        .route("/admin/openapi.json", web::get().to(crate::admin::openapi));
+}
+
+/// The protocol endpoints under a realm's issuer (DESIGN §2).
+fn protocol(cfg: &mut web::ServiceConfig) {
+    use crate::oidc::{authorize, introspect, logout, revoke, status, stream, token, userinfo};
     cfg.route(
         "/realms/{realm}/protocol/openid-connect/auth",
         web::get().to(authorize::authorize_get),
@@ -20,93 +36,89 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::post().to(authorize::authorize_post),
     )
     .route(
-        "/realms/{realm}/login-actions/authenticate",
-        web::post().to(crate::pages::login::authenticate),
-    )
-    .route(
-        "/realms/{realm}/login-actions/required-action",
-        web::post().to(crate::pages::required_action::update_password),
-    )
-    .route(
-        "/realms/{realm}/login-actions/consent",
-        web::post().to(crate::pages::consent::answer),
-    )
-    .route(
         "/realms/{realm}/protocol/openid-connect/token",
-        web::post().to(crate::oidc::token::token),
+        web::post().to(token::token),
     )
     .route(
         "/realms/{realm}/protocol/openid-connect/userinfo",
-        web::get().to(crate::oidc::userinfo::userinfo_get),
+        web::get().to(userinfo::userinfo_get),
     )
     .route(
         "/realms/{realm}/protocol/openid-connect/userinfo",
-        web::post().to(crate::oidc::userinfo::userinfo_post),
+        web::post().to(userinfo::userinfo_post),
     )
     .route(
         "/realms/{realm}/protocol/openid-connect/revoke",
-        web::post().to(crate::oidc::revoke::revoke),
+        web::post().to(revoke::revoke),
     )
     .route(
         "/realms/{realm}/protocol/openid-connect/revoke",
-        web::route().to(crate::oidc::revoke::method_not_allowed),
+        web::route().to(revoke::method_not_allowed),
     )
     .route(
         "/realms/{realm}/protocol/openid-connect/token/introspect",
-        web::post().to(crate::oidc::introspect::introspect),
+        web::post().to(introspect::introspect),
     )
     .route(
         "/realms/{realm}/protocol/openid-connect/token/introspect",
-        web::route().to(crate::oidc::revoke::method_not_allowed),
+        web::route().to(revoke::method_not_allowed),
     )
     .route(
         "/realms/{realm}/protocol/openid-connect/logout",
-        web::get().to(crate::oidc::logout::logout_get),
+        web::get().to(logout::logout_get),
     )
     .route(
         "/realms/{realm}/protocol/openid-connect/logout",
-        web::post().to(crate::oidc::logout::logout_post),
+        web::post().to(logout::logout_post),
     )
     .route(
         "/realms/{realm}/protocol/openid-connect/logout/confirm",
-        web::post().to(crate::oidc::logout::confirm),
+        web::post().to(logout::confirm),
     )
     .route(
         "/realms/{realm}/protocol/openid-connect/revocations",
-        web::get().to(crate::oidc::stream::revocations),
+        web::get().to(stream::revocations),
     )
     .route(
         "/realms/{realm}/protocol/openid-connect/revocations",
-        web::post().to(crate::oidc::stream::revocations),
+        web::post().to(stream::revocations),
     )
     .route(
         "/realms/{realm}/protocol/openid-connect/status-list/{list}",
-        web::get().to(crate::oidc::status::status_list),
+        web::get().to(status::status_list),
+    );
+}
+
+/// The sign-in pages' forms (Keycloak's `login-actions` paths).
+fn sign_in_pages(cfg: &mut web::ServiceConfig) {
+    use crate::pages::{consent, login, required_action};
+    cfg.route(
+        "/realms/{realm}/login-actions/authenticate",
+        web::post().to(login::authenticate),
     )
     .route(
-        "/realms/{realm}/account",
-        web::get().to(crate::account::show),
+        "/realms/{realm}/login-actions/required-action",
+        web::post().to(required_action::update_password),
     )
     .route(
-        "/realms/{realm}/account/",
-        web::get().to(crate::account::show),
-    )
-    .route(
-        "/realms/{realm}/account/callback",
-        web::get().to(crate::account::callback),
-    )
-    .route(
-        "/realms/{realm}/account/actions",
-        web::post().to(crate::account::act),
-    )
-    .configure(crate::console::routes)
-    .service(http::pages::stylesheet)
-    .service(crate::oidc::discovery::openid_configuration)
-    .service(crate::oidc::jwks::certs)
-    .service(http::health::live)
-    .service(http::health::ready)
-    .service(http::health::metrics)
-    .route("/admin/openapi.json", web::get().to(crate::admin::openapi));
+        "/realms/{realm}/login-actions/consent",
+        web::post().to(consent::answer),
+    );
+}
+
+/// The user's account page.
+fn account(cfg: &mut web::ServiceConfig) {
+    use crate::account;
+    cfg.route("/realms/{realm}/account", web::get().to(account::show))
+        .route("/realms/{realm}/account/", web::get().to(account::show))
+        .route(
+            "/realms/{realm}/account/callback",
+            web::get().to(account::callback),
+        )
+        .route(
+            "/realms/{realm}/account/actions",
+            web::post().to(account::act),
+        );
 }
 
 /// Builds the actix `App` factory used by every worker.
