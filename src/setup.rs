@@ -154,7 +154,10 @@ pub fn schema_version(store: &Store) -> Result<(Option<String>, Option<String>),
 /// `LATCH_MASTER_KEY` when set; on SQLite otherwise a key file beside the
 /// database, created once (mode 0600); on PostgreSQL it is required, since
 /// every node must share it.
-pub(crate) fn load_master_key(settings: &Settings, url: &DatabaseUrl) -> Result<MasterKey, StartError> {
+pub(crate) fn load_master_key(
+    settings: &Settings,
+    url: &DatabaseUrl,
+) -> Result<MasterKey, StartError> {
     if let Some(text) = &settings.master_key {
         return MasterKey::parse(text).map_err(|e| ConfigError(format!("master_key: {e}")).into());
     }

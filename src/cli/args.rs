@@ -51,6 +51,19 @@ pub enum Command {
     /// Read the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Copy the embedded database, consistently, while it serves.
+    Backup {
+        /// Where the copy goes (never overwritten); the master key file,
+        /// when the key lives in one, is copied beside it as FILE.key.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Put a backup in place of the embedded database (refused while a
+    /// server serves it, or when the master key does not open it).
+    Restore {
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -22,7 +22,6 @@ use crate::revocation::cascade::Outcome;
 use crate::setup::StartError;
 
 mod access;
-mod legacy;
 mod users;
 
 /// Who the audit trail names for every command.
@@ -48,7 +47,31 @@ pub fn run_admin(settings: &Settings, command: Command) -> Result<(), StartError
         Command::Keys(command) => keys(settings, command),
         Command::Session(command) => users::session(settings, command),
         Command::Audit(AuditCommand::List { realm, limit }) => audit(settings, realm, limit),
+        Command::Backup { to } => backup(settings, &to),
+        Command::Restore { from } => restore(settings, &from),
     }
+}
+
+fn backup(settings: &Settings, to: &std::path::Path) -> Result<(), StartError> {
+    let written = crate::backup::backup(settings, to)?;
+    println!("backed up to {}", written.database.display());
+    if let Some(key) = written.key_file {
+        println!(
+            "master key copied to {} (keep it as safe as the key itself)",
+            key.display()
+        );
+    }
+    Ok(())
+}
+
+fn restore(settings: &Settings, from: &std::path::Path) -> Result<(), StartError> {
+    crate::backup::restore(settings, from)?;
+    println!(
+        "restored {} in place of {}",
+        from.display(),
+        settings.database
+    );
+    Ok(())
 }
 
 fn migrate(settings: &Settings) -> Result<(), StartError> {
