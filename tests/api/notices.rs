@@ -114,6 +114,16 @@ async fn until_notice_for(
     panic!("no logout token for session {sid} within {limit:?}");
 }
 
+/// Runs a `latch` command against the app's database; it must succeed.
+fn cli_ok(app: &TestApp, args: &[&str]) {
+    let output = app.cli(args);
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::helpers::describe(&output)
+    );
+}
+
 fn sid_of(tokens: &serde_json::Value) -> String {
     claims(tokens["access_token"].as_str().unwrap())["sid"]
         .as_str()
@@ -142,27 +152,23 @@ async fn every_way_a_session_ends_sends_a_logout_token(backend: Backend) {
     );
 
     let tokens = app.alice_tokens("openid").await;
-    let output = app.cli(&["session", "end", "--realm", "demo", &sid_of(&tokens)]);
-    assert!(
-        output.status.success(),
-        "{}",
-        crate::helpers::describe(&output)
+    cli_ok(
+        &app,
+        &["session", "end", "--realm", "demo", &sid_of(&tokens)],
     );
     until_notice_for(&app, &received, &sid_of(&tokens), wait).await;
 
     let tokens = app.alice_tokens("openid").await;
-    let output = app.cli(&[
-        "user",
-        "logout-all",
-        "--realm",
-        "demo",
-        "--username",
-        "alice",
-    ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        crate::helpers::describe(&output)
+    cli_ok(
+        &app,
+        &[
+            "user",
+            "logout-all",
+            "--realm",
+            "demo",
+            "--username",
+            "alice",
+        ],
     );
     until_notice_for(&app, &received, &sid_of(&tokens), wait).await;
 
@@ -173,20 +179,13 @@ async fn every_way_a_session_ends_sends_a_logout_token(backend: Backend) {
     until_notice_for(&app, &received, &sid_of(&tokens), wait).await;
 
     let tokens = app.alice_tokens("openid").await;
-    let output = app.cli(&["realm", "logout-all", "demo"]);
-    assert!(
-        output.status.success(),
-        "{}",
-        crate::helpers::describe(&output)
-    );
+    cli_ok(&app, &["realm", "logout-all", "demo"]);
     until_notice_for(&app, &received, &sid_of(&tokens), wait).await;
 
     let tokens = app.alice_tokens("openid").await;
-    let output = app.cli(&["user", "disable", "--realm", "demo", "--username", "alice"]);
-    assert!(
-        output.status.success(),
-        "{}",
-        crate::helpers::describe(&output)
+    cli_ok(
+        &app,
+        &["user", "disable", "--realm", "demo", "--username", "alice"],
     );
     until_notice_for(&app, &received, &sid_of(&tokens), wait).await;
 

@@ -72,17 +72,10 @@ impl Sse {
     }
 }
 
-async fn subscribers_see_their_revocations_in_order_and_resume_exactly(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let secret = app.demo_secret();
-    let mut stream = Sse::open(&app, ("demo-app", &secret), None).await;
-    let mut other = crate::helpers::new_client("bystander");
-    other
-        .grant_types
-        .push(latch::directory::clients::GrantType::ClientCredentials);
-    let other_secret = app.add_client("demo", other).await.unwrap();
-    let mut bystander = Sse::open(&app, ("bystander", &other_secret), None).await;
-
+/// Revokes a service token of demo-app, ends a session of alice from the
+/// command line and resets her password: a jti, a sid and a user event.
+/// Returns the token and the sid.
+async fn three_revocations(app: &TestApp) -> (String, String) {
     let service = app.service_token().await;
     assert_eq!(app.revoke(&service, None).await.status(), 200);
     let tokens = app.alice_tokens("openid").await;
@@ -106,6 +99,21 @@ async fn subscribers_see_their_revocations_in_order_and_resume_exactly(backend: 
         "another long passphrase\n",
     );
     assert!(output.status.success());
+    (service, sid)
+}
+
+async fn subscribers_see_their_revocations_in_order_and_resume_exactly(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let secret = app.demo_secret();
+    let mut stream = Sse::open(&app, ("demo-app", &secret), None).await;
+    let mut other = crate::helpers::new_client("bystander");
+    other
+        .grant_types
+        .push(latch::directory::clients::GrantType::ClientCredentials);
+    let other_secret = app.add_client("demo", other).await.unwrap();
+    let mut bystander = Sse::open(&app, ("bystander", &other_secret), None).await;
+
+    let (service, sid) = three_revocations(&app).await;
 
     let wait = Duration::from_secs(3);
     let first = stream.next(wait).await.expect("jti event");
