@@ -71,25 +71,16 @@ impl Latch {
 
     /// Builds the handle on an opened database: the built-in realms'
     /// defaults, the directory, the revocation index rebuilt from the log,
-    /// the fan-out, the clock synced with the database, and every background
-    /// task (log poll, key maintenance, housekeeping, expiry, back-channel
-    /// delivery, status-list sync, limiter pruning).
+    /// the fan-out, the clock synced with the database, the status lists,
+    /// the committer and the access check. Nothing runs in the background
+    /// until `Assembled::spawn_background`.
     pub async fn assemble(
         settings: Settings,
         opened: Opened,
         public_base: String,
     ) -> Result<Assembled, StartError> {
         let Opened { store, master } = opened;
-        {
-            let (store, master, base) = (store.clone(), master.clone(), public_base.clone());
-            blocking(move || -> Result<(), Error> {
-                let mut conn = store.conn()?;
-                crate::store::serialised_bootstrap(&mut conn, |conn| {
-                    crate::directory::bootstrap::ensure_builtins_everywhere(conn, &master, &base)
-                })
-            })
-            .await??;
-        }
+        ensure_builtins(&store, &master, &public_base).await?;
         let directory = Arc::new(Directory::new(store.clone(), master));
         let index = Arc::new(revocation::Index::default());
         let (event_feed, _) = tokio::sync::broadcast::channel(4096);
@@ -209,6 +200,24 @@ impl Assembled {
         }
         (latch, metrics, background)
     }
+}
+
+/// Every realm's built-in clients, scopes and keys (a realm made by an
+/// earlier release, or imported, may lack some), once across nodes.
+async fn ensure_builtins(
+    store: &crate::store::Store,
+    master: &crate::crypto::MasterKey,
+    public_base: &str,
+) -> Result<(), StartError> {
+    let (store, master, base) = (store.clone(), master.clone(), public_base.to_string());
+    blocking(move || -> Result<(), Error> {
+        let mut conn = store.conn()?;
+        crate::store::serialised_bootstrap(&mut conn, |conn| {
+            crate::directory::bootstrap::ensure_builtins_everywhere(conn, &master, &base)
+        })
+    })
+    .await??;
+    Ok(())
 }
 
 /// Runs start-up work that blocks (database, files) off the executor.
