@@ -19,6 +19,7 @@ mod grants;
 mod keys;
 mod login;
 mod notices;
+mod passwords;
 mod operator;
 mod policy;
 mod portability;
