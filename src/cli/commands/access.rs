@@ -8,6 +8,7 @@ use crate::operations::groups::{self, GroupRef, Membership, NewGroup};
 use crate::operations::roles::{
     self, ClientRef, ClientRoles, Holder, NewRole, RealmRoles, RoleRef, UserRef,
 };
+use crate::revocation::cascade::Outcome;
 use crate::setup::StartError;
 
 pub(super) fn role(settings: &Settings, command: RoleCommand) -> Result<(), StartError> {
@@ -51,14 +52,8 @@ pub(super) fn group(settings: &Settings, command: GroupCommand) -> Result<(), St
             realm,
             path,
             role,
-            client: None,
-        } => group_grant_role(settings, RealmName(realm), path, role),
-        GroupCommand::GrantRole {
-            realm,
-            path,
-            role,
-            client: Some(client),
-        } => super::legacy::group_grant_client_role(settings, realm, path, role, client),
+            client,
+        } => group_grant_role(settings, RealmName(realm), path, role, client),
     }
 }
 
@@ -86,6 +81,75 @@ fn create_role(
     Ok(())
 }
 
+/// A role to grant or take: of the realm, or of `client`.
+struct Mapping {
+    realm: RealmName,
+    holder: Holder,
+    role: String,
+    client: Option<String>,
+}
+
+/// Grants the mapping's role to its holder.
+fn grant(settings: &Settings, m: Mapping) -> Result<(), StartError> {
+    let roles = vec![RoleRef::named(&m.role)];
+    let (realm, holder) = (m.realm, m.holder);
+    match m.client {
+        Some(client) => {
+            let client = public(client);
+            let input = ClientRoles {
+                realm,
+                holder,
+                client,
+                roles,
+            };
+            run(settings, |latch| {
+                Box::pin(roles::grant_client_roles(latch, OPERATOR, input))
+            })
+        }
+        None => {
+            let input = RealmRoles {
+                realm,
+                holder,
+                roles,
+            };
+            run(settings, |latch| {
+                Box::pin(roles::grant_realm_roles(latch, OPERATOR, input))
+            })
+        }
+    }
+}
+
+/// Takes the mapping's role from its holder; whoever held it through the
+/// holder is cut off.
+fn take(settings: &Settings, m: Mapping) -> Result<Outcome, StartError> {
+    let roles = vec![RoleRef::named(&m.role)];
+    let (realm, holder) = (m.realm, m.holder);
+    match m.client {
+        Some(client) => {
+            let client = public(client);
+            let input = ClientRoles {
+                realm,
+                holder,
+                client,
+                roles,
+            };
+            run(settings, |latch| {
+                Box::pin(roles::take_client_roles(latch, OPERATOR, input))
+            })
+        }
+        None => {
+            let input = RealmRoles {
+                realm,
+                holder,
+                roles,
+            };
+            run(settings, |latch| {
+                Box::pin(roles::take_realm_roles(latch, OPERATOR, input))
+            })
+        }
+    }
+}
+
 fn grant_role(
     settings: &Settings,
     realm: RealmName,
@@ -93,34 +157,18 @@ fn grant_role(
     role: String,
     client: Option<String>,
 ) -> Result<(), StartError> {
-    let (user, roles) = (
-        UserRef::Username(username.clone()),
-        vec![RoleRef::named(&role)],
-    );
-    match client {
-        Some(client) => {
-            let input = ClientRoles {
-                realm,
-                holder: Holder::User(user),
-                client: public(client),
-                roles,
-            };
-            run(settings, |latch| {
-                Box::pin(roles::grant_client_roles(latch, OPERATOR, input))
-            })?
-        }
-        None => {
-            let input = RealmRoles {
-                realm,
-                holder: Holder::User(user),
-                roles,
-            };
-            run(settings, |latch| {
-                Box::pin(roles::grant_realm_roles(latch, OPERATOR, input))
-            })?
-        }
-    }
-    println!("{username} now holds {role}");
+    let said = format!("{username} now holds {role}");
+    let holder = Holder::User(UserRef::Username(username));
+    grant(
+        settings,
+        Mapping {
+            realm,
+            holder,
+            role,
+            client,
+        },
+    )?;
+    println!("{said}");
     Ok(())
 }
 
@@ -131,31 +179,16 @@ fn revoke_role(
     role: String,
     client: Option<String>,
 ) -> Result<(), StartError> {
-    let (user, roles) = (UserRef::Username(username), vec![RoleRef::named(role)]);
-    let outcome = match client {
-        Some(client) => {
-            let input = ClientRoles {
-                realm,
-                holder: Holder::User(user),
-                client: public(client),
-                roles,
-            };
-            run(settings, |latch| {
-                Box::pin(roles::take_client_roles(latch, OPERATOR, input))
-            })?
-        }
-        None => {
-            let input = RealmRoles {
-                realm,
-                holder: Holder::User(user),
-                roles,
-            };
-            run(settings, |latch| {
-                Box::pin(roles::take_realm_roles(latch, OPERATOR, input))
-            })?
-        }
-    };
-    report(outcome)
+    let holder = Holder::User(UserRef::Username(username));
+    report(take(
+        settings,
+        Mapping {
+            realm,
+            holder,
+            role,
+            client,
+        },
+    )?)
 }
 
 fn membership(realm: String, username: String, path: String) -> Membership {
@@ -211,15 +244,19 @@ fn group_grant_role(
     realm: RealmName,
     path: String,
     role: String,
+    client: Option<String>,
 ) -> Result<(), StartError> {
-    let input = RealmRoles {
-        realm,
-        holder: Holder::Group(GroupRef::Path(path.clone())),
-        roles: vec![RoleRef::named(&role)],
-    };
-    run(settings, |latch| {
-        Box::pin(roles::grant_realm_roles(latch, OPERATOR, input))
-    })?;
-    println!("{path} grants {role}");
+    let said = format!("{path} grants {role}");
+    let holder = Holder::Group(GroupRef::Path(path));
+    grant(
+        settings,
+        Mapping {
+            realm,
+            holder,
+            role,
+            client,
+        },
+    )?;
+    println!("{said}");
     Ok(())
 }
