@@ -78,7 +78,7 @@ pub struct RealmLink {
 // ---- scopes -----------------------------------------------------------------
 
 pub async fn list(latch: &Latch, realm: &RealmName) -> Result<Vec<ScopeDetails>, Error> {
-    read(latch, realm, |conn, realm| scope_dir::details(conn, realm)).await
+    read(latch, realm, scope_dir::details).await
 }
 
 pub async fn get(latch: &Latch, realm: &RealmName, id: &str) -> Result<ScopeDetails, Error> {
