@@ -2,7 +2,6 @@
 //! running node keeps of realms (with their key rings) and clients, kept
 //! current by the event log.
 
-pub mod access;
 pub mod bootstrap;
 pub mod clients;
 pub mod portability;

@@ -4,7 +4,6 @@
 //! and the expiry and housekeeping sweeps. What is built on it — status
 //! lists, back-channel logout — is in `crate::publish`.
 
-pub mod actions;
 pub mod cascade;
 pub mod committer;
 pub mod expiry;
