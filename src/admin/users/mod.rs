@@ -110,9 +110,9 @@ pub async fn create_user(
     let new = rep.into_new_user()?;
     // Every other field was checked above: what the operation still
     // refuses is the password.
-    Ok(users::create(state, &admin.actor, &RealmName(realm), new)
+    users::create(state, &admin.actor, &RealmName(realm), new)
         .await
-        .map_err(in_field("credentials"))?)
+        .map_err(in_field("credentials"))
 }
 
 #[utoipa::path(
