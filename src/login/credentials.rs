@@ -182,21 +182,3 @@ impl Checker<'_> {
             .await
     }
 }
-
-/// Checks the password of a known user (the account page's "current
-/// password"), on the same pool.
-pub async fn check_user(
-    pool: &PasswordPool,
-    user: &User,
-    presented: String,
-) -> Result<bool, CheckError> {
-    let slot = pool.reserve()?;
-    let stored = user.password_hash.clone();
-    Ok(slot
-        .run(move || {
-            stored
-                .as_deref()
-                .is_some_and(|hash| password::verify(&presented, hash))
-        })
-        .await?)
-}

@@ -10,9 +10,8 @@ use super::{change, read, take_back, Actor, Audit};
 use crate::app::Latch;
 use crate::crypto;
 use crate::directory::bootstrap::{ADMIN_ROLE, MASTER_REALM};
-use crate::directory::users::normalize_username;
 use crate::error::Error;
-use crate::ids::{ClientId, ClientRowId, RealmName, UserId};
+use crate::ids::{ClientId, ClientRowId, RealmName};
 use crate::revocation::cascade::{Outcome, RoleChange, SecurityEvent};
 use crate::store::clients::ClientRow;
 use crate::store::realms::Realm;
@@ -34,12 +33,7 @@ pub struct Role {
     pub container_id: String,
 }
 
-/// A user, by id (the admin API) or by username (the command line).
-#[derive(Debug, Clone)]
-pub enum UserRef {
-    Id(UserId),
-    Username(String),
-}
+pub use super::users::UserRef;
 
 /// A client, by row id (the admin API's paths) or by its public
 /// `client_id` (the command line).
@@ -582,16 +576,7 @@ pub(super) fn find_user(
     realm: &Realm,
     user: &UserRef,
 ) -> Result<User, Error> {
-    match user {
-        UserRef::Id(id) => store::users::find(conn, id.as_str())?
-            .filter(|u| u.realm_id == realm.id)
-            .ok_or_else(|| Error::NotFound(format!("user `{id}` in realm `{}`", realm.name))),
-        UserRef::Username(username) => {
-            let name = normalize_username(username)?;
-            store::users::find_by_username(conn, &realm.id, &name)?
-                .ok_or_else(|| Error::NotFound(format!("user `{name}` in realm `{}`", realm.name)))
-        }
-    }
+    super::users::find(conn, realm, user)
 }
 
 pub(super) fn find_client(
