@@ -12,6 +12,9 @@
 //! ```text
 //! ```
 //!
+//! `LATCH_BENCH_BIN=path/to/latch` measures another build (e.g. an earlier
+//! commit's) with the same generator, for before/after runs in alternation.
+//!
 //! Each connection is an HTTP/1.1 keep-alive socket sending one request at
 //! a time; latencies are recorded per request. Prints requests/s, p50, p99,
 //! max and the server's RSS.
@@ -62,6 +65,12 @@ fn fresh_postgres(admin: &str) -> String {
     url.to_string()
 }
 
+/// The binary under test: this build's, or another build's given in
+/// `LATCH_BENCH_BIN`, so two commits can be measured alternately in one run.
+fn server_binary() -> String {
+    std::env::var("LATCH_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_latch").to_string())
+}
+
 fn start_server(core: &str, postgres: Option<&str>) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
@@ -73,7 +82,7 @@ fn start_server(core: &str, postgres: Option<&str>) -> Server {
         );
     }
     let mut child = command
-        .args(["-c", core, env!("CARGO_BIN_EXE_latch"), "serve", "--demo"])
+        .args(["-c", core, &server_binary(), "serve", "--demo"])
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .current_dir(dir.path())
         .env("LATCH_WORKERS", "1")
