@@ -83,8 +83,9 @@ impl From<&Realm> for RealmRepresentation {
 }
 
 impl RealmRepresentation {
-    /// The settings asked for, each checked under its Keycloak name.
-    fn settings(&self) -> Result<RealmSettings, ApiError> {
+    /// Lifetimes must be positive; the grace window, the rotation interval
+    /// and the staging time may be 0.
+    fn check_numbers(&self) -> Result<(), ApiError> {
         let fields = [
             ("accessTokenLifespan", self.access_token_lifespan, true),
             ("idTokenLifespan", self.id_token_lifespan, true),
@@ -131,6 +132,12 @@ impl RealmRepresentation {
                 _ => {}
             }
         }
+        Ok(())
+    }
+
+    /// The settings asked for, each checked under its Keycloak name.
+    fn settings(&self) -> Result<RealmSettings, ApiError> {
+        self.check_numbers()?;
         if self.enabled == Some(false) {
             return Err(ApiError::invalid_field(
                 "enabled",

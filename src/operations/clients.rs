@@ -168,7 +168,7 @@ impl ClientUpdate {
             .is_some_and(|n| !(0..=MAX_RATE_LIMIT).contains(&n))
         {
             return Err(Error::Invalid(format!(
-                "rateLimitPerSecond must be between 0 and {MAX_RATE_LIMIT}"
+                "a rate limit is between 0 and {MAX_RATE_LIMIT} requests per second"
             )));
         }
         Ok(self)
@@ -181,6 +181,7 @@ impl ClientUpdate {
             .as_ref()
             .is_some_and(|c| *c != client.client_id)
         {
+            // Worded for the admin API, the one front door that can ask.
             return Err(Error::Invalid("clientId cannot be changed".into()));
         }
         if self.public.is_some_and(|p| p != client.is_public()) {
@@ -336,7 +337,7 @@ pub async fn new_secret(
 ) -> Result<String, Error> {
     if !(0..=MAX_SECRET_OVERLAP_S).contains(&overlap_s) {
         return Err(Error::Invalid(format!(
-            "overlapSeconds must be between 0 and {MAX_SECRET_OVERLAP_S}"
+            "the old secret may keep working between 0 and {MAX_SECRET_OVERLAP_S} seconds"
         )));
     }
     let (which, master) = (which.clone(), latch.directory.master().clone());
@@ -405,4 +406,48 @@ pub async fn compromised(
         outcome,
         secret: fresh.try_recv().ok(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{normalize_origins, Flows, GrantType};
+
+    #[test]
+    fn flow_switches_start_from_what_the_client_has() {
+        use GrantType::*;
+        let none = Flows::default();
+        assert_eq!(
+            none.grant_types(&[AuthorizationCode, RefreshToken]),
+            vec![AuthorizationCode, RefreshToken]
+        );
+        let service_only = Flows {
+            authorization_code: Some(false),
+            client_credentials: Some(true),
+            ..Default::default()
+        };
+        // Refresh tokens come only with a flow that signs a user in.
+        assert_eq!(
+            service_only.grant_types(&[AuthorizationCode, RefreshToken]),
+            vec![ClientCredentials]
+        );
+        let no_refresh = Flows {
+            refresh_tokens: Some(false),
+            ..Default::default()
+        };
+        assert_eq!(
+            no_refresh.grant_types(&[AuthorizationCode, RefreshToken, Password]),
+            vec![AuthorizationCode, Password]
+        );
+    }
+
+    #[test]
+    fn origins_are_origins_or_the_two_wildcards() {
+        let given = ["https://app.example/".to_string(), "+".into(), "*".into()];
+        assert_eq!(
+            normalize_origins(&given).unwrap(),
+            vec!["https://app.example", "+", "*"]
+        );
+        assert!(normalize_origins(&["https://app.example/path".into()]).is_err());
+        assert!(normalize_origins(&["ftp://app.example".into()]).is_err());
+    }
 }
