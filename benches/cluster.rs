@@ -7,7 +7,12 @@
 //! ```sh
 //! cargo bench --bench cluster -- [--revocations N] [--postgres URL] [--redis URL]
 //! ```
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::too_many_lines)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;

@@ -6,7 +6,12 @@
 //! ```sh
 //! cargo bench --bench feeds -- [--tokens N] [--subscribers N]
 //! ```
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::too_many_lines)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
 
 use std::io::Read;
 use std::process::{Child, Command, Stdio};

@@ -1,7 +1,12 @@
 //! The revocation index check alone, with 1,000,000 revoked jtis and
 //! 100,000 ended sessions in it. Also reports the index's memory per entry
 //! (RSS growth while filling it).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::too_many_lines)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use latch::revocation::{Index, TokenFacts};

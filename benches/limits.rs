@@ -1,7 +1,12 @@
 //! The rate limiter's own cost per request: one `take` on a bucket keyed by
 //! an IP address, with 100,000 other addresses' buckets present (and the
 //! failure-budget peek the sign-in path does first).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::too_many_lines)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use latch::limits::{Limiter, Rate};

@@ -18,7 +18,12 @@
 //! Each connection is an HTTP/1.1 keep-alive socket sending one request at
 //! a time; latencies are recorded per request. Prints requests/s, p50, p99,
 //! max and the server's RSS.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::too_many_lines)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -8,7 +8,12 @@
 //!
 //! The client must be registered with `--introspect-any` (a resource server)
 //! so Latch's event stream tells it about every token of the realm.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::too_many_lines)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
 
 #[path = "resource_server/api.rs"]
 mod api;

@@ -220,7 +220,10 @@ mod tests {
             assert_eq!(key.check_value(), again.check_value(), "{text}");
         }
         let message = MasterKey::parse("not a key").unwrap_err().to_string();
-        assert!(message.contains("hex") && message.contains("base64"), "{message}");
+        assert!(
+            message.contains("hex") && message.contains("base64"),
+            "{message}"
+        );
         assert!(MasterKey::parse(&STANDARD.encode([1u8; 31])).is_err());
     }
 }

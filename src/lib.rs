@@ -170,11 +170,8 @@ fn open_and_bootstrap(settings: &Settings) -> Result<(Opened, Bootstrap), StartE
     let mut conn = opened.store.conn()?;
     let master = &opened.master;
     let bootstrap = store::serialised_bootstrap(&mut conn, |conn| {
-        let admin_password = directory::bootstrap::ensure_master(
-            conn,
-            master,
-            settings.admin_password.as_deref(),
-        )?;
+        let admin_password =
+            directory::bootstrap::ensure_master(conn, master, settings.admin_password.as_deref())?;
         let demo = match settings.demo {
             true => Some(directory::bootstrap::ensure_demo(conn, master)?),
             false => None,

@@ -284,10 +284,17 @@ async fn nodes_started_together_on_an_empty_database_all_serve() {
         let first = nodes[0].jwks_kids("master").await;
         assert!(!first.is_empty());
         for node in &nodes {
-            assert_eq!(node.jwks_kids("master").await, first, "every node signs with one ring");
+            assert_eq!(
+                node.jwks_kids("master").await,
+                first,
+                "every node signs with one ring"
+            );
             let token = node.service_token().await;
             for other in &nodes {
-                assert!(other.active(&token).await, "every node accepts every node's token");
+                assert!(
+                    other.active(&token).await,
+                    "every node accepts every node's token"
+                );
             }
         }
     }

@@ -139,9 +139,17 @@ async fn realm_settings_change_through_the_cli(backend: Backend) {
 async fn rotation_without_a_stage_retires_the_old_key(backend: Backend) {
     let app = spawn_app(backend).await;
     let updated = app.cli(&["realm", "update", "demo", "--key-stage", "0"]);
-    assert!(updated.status.success(), "{}", crate::helpers::describe(&updated));
+    assert!(
+        updated.status.success(),
+        "{}",
+        crate::helpers::describe(&updated)
+    );
     let rotated = app.cli(&["keys", "rotate", "--realm", "demo", "--alg", "ES256"]);
-    assert!(rotated.status.success(), "{}", crate::helpers::describe(&rotated));
+    assert!(
+        rotated.status.success(),
+        "{}",
+        crate::helpers::describe(&rotated)
+    );
     let new_kid = stdout(&rotated)
         .lines()
         .find_map(|l| l.strip_prefix("new signing key "))
@@ -164,7 +172,10 @@ async fn rotation_without_a_stage_retires_the_old_key(backend: Backend) {
         if crate::helpers::header(&token)["kid"] == new_kid.as_str() {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(3), "never signed by {new_kid}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "never signed by {new_kid}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -1,7 +1,12 @@
 //! Black-box tests: each starts a real server with a fresh database and
 //! talks to it over HTTP (and runs the `latch` CLI against its database),
 //! once on SQLite and once on PostgreSQL.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::too_many_lines)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
 
 mod helpers;
 
@@ -19,8 +24,8 @@ mod grants;
 mod keys;
 mod login;
 mod notices;
-mod passwords;
 mod operator;
+mod passwords;
 mod policy;
 mod portability;
 mod resource_server;

@@ -216,9 +216,10 @@ async fn a_backup_taken_under_load_keeps_every_acknowledged_revocation() {
     );
     // The restored node answers for the same issuer, as after a real restore.
     let issuer_base = app.base.clone();
-    let node =
-        crate::helpers::spawn_node(fresh, &app.master_key, |s| s.public_base = Some(issuer_base))
-            .await;
+    let node = crate::helpers::spawn_node(fresh, &app.master_key, |s| {
+        s.public_base = Some(issuer_base)
+    })
+    .await;
     for token in &revoked {
         assert!(
             !node.active(token).await,
