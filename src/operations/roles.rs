@@ -35,13 +35,7 @@ pub struct Role {
 
 pub use super::users::UserRef;
 
-/// A client, by row id (the admin API's paths) or by its public
-/// `client_id` (the command line).
-#[derive(Debug, Clone)]
-pub enum ClientRef {
-    Row(ClientRowId),
-    Public(ClientId),
-}
+pub use crate::directory::clients::ClientRef;
 
 /// A role named in a request: by id when one is given and found, else by
 /// name.
@@ -584,15 +578,7 @@ pub(super) fn find_client(
     realm: &Realm,
     client: &ClientRef,
 ) -> Result<ClientRow, Error> {
-    match client {
-        ClientRef::Row(id) => store::clients::find(conn, id.as_str())?
-            .filter(|c| c.realm_id == realm.id)
-            .ok_or_else(|| Error::NotFound(format!("client `{id}` in realm `{}`", realm.name))),
-        ClientRef::Public(client_id) => {
-            store::clients::find_by_client_id(conn, &realm.id, client_id.as_str())?
-                .ok_or_else(|| Error::NotFound(format!("client `{client_id}`")))
-        }
-    }
+    crate::directory::clients::find_row(conn, realm, client)
 }
 
 fn find_realm_role(conn: &mut DbConnection, realm: &Realm, name: &str) -> Result<RoleRow, Error> {
