@@ -88,20 +88,13 @@ pub enum Holder {
     Group(GroupRef),
 }
 
-/// Realm roles granted to, or taken from, a holder.
+/// Roles granted to, or taken from, a holder: realm roles, or with
+/// `client` the roles of that client.
 #[derive(Debug, Clone)]
-pub struct RealmRoles {
+pub struct RoleMapping {
     pub realm: RealmName,
     pub holder: Holder,
-    pub roles: Vec<RoleRef>,
-}
-
-/// Roles of one client granted to, or taken from, a holder.
-#[derive(Debug, Clone)]
-pub struct ClientRoles {
-    pub realm: RealmName,
-    pub holder: Holder,
-    pub client: ClientRef,
+    pub client: Option<ClientRef>,
     pub roles: Vec<RoleRef>,
 }
 
@@ -364,65 +357,31 @@ pub async fn remove_composites(
 
 // ---- mappings ---------------------------------------------------------------
 
-/// Grants realm roles to a user or a group.
-pub async fn grant_realm_roles(
-    latch: &Latch,
-    actor: &Actor,
-    input: RealmRoles,
-) -> Result<(), Error> {
-    let RealmRoles {
-        realm,
-        holder,
-        roles,
-    } = input;
-    grant(latch, actor, &realm, holder, None, roles).await
-}
-
-/// Takes realm roles from a user or a group; whoever held them through it
-/// — the user, or every member of the group and of its subgroups — is cut
-/// off.
-pub async fn take_realm_roles(
-    latch: &Latch,
-    actor: &Actor,
-    input: RealmRoles,
-) -> Result<Outcome, Error> {
-    let RealmRoles {
-        realm,
-        holder,
-        roles,
-    } = input;
-    take(latch, actor, &realm, holder, None, roles).await
-}
-
-/// Grants roles of one client to a user or a group.
-pub async fn grant_client_roles(
-    latch: &Latch,
-    actor: &Actor,
-    input: ClientRoles,
-) -> Result<(), Error> {
-    let ClientRoles {
+/// Grants roles to a user or a group.
+pub async fn grant_roles(latch: &Latch, actor: &Actor, input: RoleMapping) -> Result<(), Error> {
+    let RoleMapping {
         realm,
         holder,
         client,
         roles,
     } = input;
-    grant(latch, actor, &realm, holder, Some(client), roles).await
+    grant(latch, actor, &realm, holder, client, roles).await
 }
 
-/// Takes roles of one client from a user or a group; whoever held them
-/// through it is cut off.
-pub async fn take_client_roles(
+/// Takes roles from a user or a group; whoever held them through it — the
+/// user, or every member of the group and of its subgroups — is cut off.
+pub async fn take_roles(
     latch: &Latch,
     actor: &Actor,
-    input: ClientRoles,
+    input: RoleMapping,
 ) -> Result<Outcome, Error> {
-    let ClientRoles {
+    let RoleMapping {
         realm,
         holder,
         client,
         roles,
     } = input;
-    take(latch, actor, &realm, holder, Some(client), roles).await
+    take(latch, actor, &realm, holder, client, roles).await
 }
 
 async fn grant(

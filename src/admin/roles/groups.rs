@@ -10,7 +10,7 @@ use crate::app::Latch;
 use crate::http::errors::ApiError;
 use crate::ids::RealmName;
 use crate::operations::groups::{self, GroupRef, NewGroup};
-use crate::operations::roles::{self, Holder, RealmRoles};
+use crate::operations::roles::{self, Holder, RoleMapping};
 
 #[utoipa::path(tag = "groups", operation_id = "listGroups",
     params(("realm" = String, Path, description = "Realm name")),
@@ -115,10 +115,11 @@ pub(super) async fn group_realm_mappings(
     Ok(web::Json(role_reps(found)))
 }
 
-fn group_roles((realm, id): (String, String), body: Vec<RoleRepresentation>) -> RealmRoles {
-    RealmRoles {
+fn group_roles((realm, id): (String, String), body: Vec<RoleRepresentation>) -> RoleMapping {
+    RoleMapping {
         realm: RealmName(realm),
         holder: Holder::Group(GroupRef::Id(id)),
+        client: None,
         roles: references(body),
     }
 }
@@ -134,7 +135,7 @@ pub(super) async fn add_group_realm_mappings(
     body: web::Json<Vec<RoleRepresentation>>,
 ) -> Result<HttpResponse, ApiError> {
     let input = group_roles(path.into_inner(), body.into_inner());
-    roles::grant_realm_roles(&state, &admin.actor, input).await?;
+    roles::grant_roles(&state, &admin.actor, input).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -149,6 +150,6 @@ pub(super) async fn remove_group_realm_mappings(
     body: web::Json<Vec<RoleRepresentation>>,
 ) -> Result<HttpResponse, ApiError> {
     let input = group_roles(path.into_inner(), body.into_inner());
-    roles::take_realm_roles(&state, &admin.actor, input).await?;
+    roles::take_roles(&state, &admin.actor, input).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -10,7 +10,7 @@ use crate::app::Latch;
 use crate::http::errors::ApiError;
 use crate::ids::{ClientRowId, RealmName, UserId};
 use crate::operations::groups::{self, GroupRef, Membership};
-use crate::operations::roles::{self, ClientRef, ClientRoles, Holder, RealmRoles, UserRef};
+use crate::operations::roles::{self, ClientRef, Holder, RoleMapping, UserRef};
 
 fn user(id: String) -> UserRef {
     UserRef::Id(UserId(id))
@@ -30,10 +30,11 @@ pub(super) async fn user_role_mappings(
     Ok(web::Json(mappings.into()))
 }
 
-fn user_realm_roles((realm, id): (String, String), body: Vec<RoleRepresentation>) -> RealmRoles {
-    RealmRoles {
+fn user_realm_roles((realm, id): (String, String), body: Vec<RoleRepresentation>) -> RoleMapping {
+    RoleMapping {
         realm: RealmName(realm),
         holder: Holder::User(user(id)),
+        client: None,
         roles: references(body),
     }
 }
@@ -49,7 +50,7 @@ pub(super) async fn add_user_realm_mappings(
     body: web::Json<Vec<RoleRepresentation>>,
 ) -> Result<HttpResponse, ApiError> {
     let input = user_realm_roles(path.into_inner(), body.into_inner());
-    roles::grant_realm_roles(&state, &admin.actor, input).await?;
+    roles::grant_roles(&state, &admin.actor, input).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -64,18 +65,18 @@ pub(super) async fn remove_user_realm_mappings(
     body: web::Json<Vec<RoleRepresentation>>,
 ) -> Result<HttpResponse, ApiError> {
     let input = user_realm_roles(path.into_inner(), body.into_inner());
-    roles::take_realm_roles(&state, &admin.actor, input).await?;
+    roles::take_roles(&state, &admin.actor, input).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 fn user_client_roles(
     (realm, id, client): (String, String, String),
     body: Vec<RoleRepresentation>,
-) -> ClientRoles {
-    ClientRoles {
+) -> RoleMapping {
+    RoleMapping {
         realm: RealmName(realm),
         holder: Holder::User(user(id)),
-        client: ClientRef::Row(ClientRowId(client)),
+        client: Some(ClientRef::Row(ClientRowId(client))),
         roles: references(body),
     }
 }
@@ -91,7 +92,7 @@ pub(super) async fn add_user_client_mappings(
     body: web::Json<Vec<RoleRepresentation>>,
 ) -> Result<HttpResponse, ApiError> {
     let input = user_client_roles(path.into_inner(), body.into_inner());
-    roles::grant_client_roles(&state, &admin.actor, input).await?;
+    roles::grant_roles(&state, &admin.actor, input).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -106,7 +107,7 @@ pub(super) async fn remove_user_client_mappings(
     body: web::Json<Vec<RoleRepresentation>>,
 ) -> Result<HttpResponse, ApiError> {
     let input = user_client_roles(path.into_inner(), body.into_inner());
-    roles::take_client_roles(&state, &admin.actor, input).await?;
+    roles::take_roles(&state, &admin.actor, input).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

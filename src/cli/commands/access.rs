@@ -5,9 +5,7 @@ use crate::cli::args::{GroupCommand, RoleCommand};
 use crate::config::Settings;
 use crate::ids::{ClientId, RealmName};
 use crate::operations::groups::{self, GroupRef, Membership, NewGroup};
-use crate::operations::roles::{
-    self, ClientRef, ClientRoles, Holder, NewRole, RealmRoles, RoleRef, UserRef,
-};
+use crate::operations::roles::{self, ClientRef, Holder, NewRole, RoleMapping, RoleRef, UserRef};
 use crate::revocation::cascade::Outcome;
 use crate::setup::StartError;
 
@@ -89,65 +87,31 @@ struct Mapping {
     client: Option<String>,
 }
 
+/// The operation's input for one role of the mapping.
+fn mapping(m: Mapping) -> RoleMapping {
+    RoleMapping {
+        roles: vec![RoleRef::named(&m.role)],
+        realm: m.realm,
+        holder: m.holder,
+        client: m.client.map(public),
+    }
+}
+
 /// Grants the mapping's role to its holder.
 fn grant(settings: &Settings, m: Mapping) -> Result<(), StartError> {
-    let roles = vec![RoleRef::named(&m.role)];
-    let (realm, holder) = (m.realm, m.holder);
-    match m.client {
-        Some(client) => {
-            let client = public(client);
-            let input = ClientRoles {
-                realm,
-                holder,
-                client,
-                roles,
-            };
-            run(settings, |latch| {
-                Box::pin(roles::grant_client_roles(latch, OPERATOR, input))
-            })
-        }
-        None => {
-            let input = RealmRoles {
-                realm,
-                holder,
-                roles,
-            };
-            run(settings, |latch| {
-                Box::pin(roles::grant_realm_roles(latch, OPERATOR, input))
-            })
-        }
-    }
+    let input = mapping(m);
+    run(settings, |latch| {
+        Box::pin(roles::grant_roles(latch, OPERATOR, input))
+    })
 }
 
 /// Takes the mapping's role from its holder; whoever held it through the
 /// holder is cut off.
 fn take(settings: &Settings, m: Mapping) -> Result<Outcome, StartError> {
-    let roles = vec![RoleRef::named(&m.role)];
-    let (realm, holder) = (m.realm, m.holder);
-    match m.client {
-        Some(client) => {
-            let client = public(client);
-            let input = ClientRoles {
-                realm,
-                holder,
-                client,
-                roles,
-            };
-            run(settings, |latch| {
-                Box::pin(roles::take_client_roles(latch, OPERATOR, input))
-            })
-        }
-        None => {
-            let input = RealmRoles {
-                realm,
-                holder,
-                roles,
-            };
-            run(settings, |latch| {
-                Box::pin(roles::take_realm_roles(latch, OPERATOR, input))
-            })
-        }
-    }
+    let input = mapping(m);
+    run(settings, |latch| {
+        Box::pin(roles::take_roles(latch, OPERATOR, input))
+    })
 }
 
 fn grant_role(
