@@ -129,6 +129,14 @@ async fn delete_realm_role(
     Ok(HttpResponse::NoContent().finish())
 }
 
+fn composites((realm, parent): (String, String), body: Vec<RoleRepresentation>) -> Composites {
+    Composites {
+        realm: RealmName(realm),
+        parent,
+        children: references(body),
+    }
+}
+
 #[utoipa::path(tag = "roles", operation_id = "addComposites", request_body = Vec<RoleRepresentation>,
     params(("realm" = String, Path, description = "Realm name"), ("name" = String, Path, description = "Role name")),
     responses((status = 204, description = "Added"), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
@@ -139,12 +147,7 @@ async fn add_composites(
     path: web::Path<(String, String)>,
     body: web::Json<Vec<RoleRepresentation>>,
 ) -> Result<HttpResponse, ApiError> {
-    let (realm, parent) = path.into_inner();
-    let input = Composites {
-        realm: RealmName(realm),
-        parent,
-        children: references(body.into_inner()),
-    };
+    let input = composites(path.into_inner(), body.into_inner());
     roles::add_composites(&state, &admin.actor, input).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -159,12 +162,7 @@ async fn remove_composites(
     path: web::Path<(String, String)>,
     body: web::Json<Vec<RoleRepresentation>>,
 ) -> Result<HttpResponse, ApiError> {
-    let (realm, parent) = path.into_inner();
-    let input = Composites {
-        realm: RealmName(realm),
-        parent,
-        children: references(body.into_inner()),
-    };
+    let input = composites(path.into_inner(), body.into_inner());
     roles::remove_composites(&state, &admin.actor, input).await?;
     Ok(HttpResponse::NoContent().finish())
 }
