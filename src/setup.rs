@@ -16,6 +16,10 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error("{0}")]
     Failed(String),
+    /// Nothing failed, but something deserves a look (`latch doctor`'s
+    /// warnings): exit code 3, so a script can tell it from a failure.
+    #[error("{0}")]
+    Warned(String),
 }
 
 impl StartError {
@@ -23,6 +27,7 @@ impl StartError {
         match self {
             StartError::Config(_) => 2,
             StartError::Failed(_) => 1,
+            StartError::Warned(_) => 3,
         }
     }
 }
@@ -133,6 +138,11 @@ fn check_schema_floor(store: &Store) -> Result<(), StartError> {
     })
 }
 
+/// Whether this binary may run on a database whose recorded floor is `floor`.
+pub fn meets_schema_floor(floor: &str) -> bool {
+    release(env!("CARGO_PKG_VERSION")) >= release(floor)
+}
+
 /// `major.minor.patch` as numbers (pre-release suffixes ignored).
 fn release(version: &str) -> (u64, u64, u64) {
     let mut parts = version
@@ -170,6 +180,24 @@ pub(crate) fn load_master_key(
         .into()),
         DatabaseUrl::Sqlite(path) => key_file(&key_file_path(path)),
     }
+}
+
+/// The master key as `load_master_key` finds it, but never creating a key
+/// file: for checks that must leave the deployment as they found it.
+pub fn existing_master_key(
+    settings: &Settings,
+    url: &DatabaseUrl,
+) -> Result<MasterKey, StartError> {
+    if let (None, DatabaseUrl::Sqlite(path)) = (&settings.master_key, url) {
+        let file = key_file_path(path);
+        if !file.exists() {
+            return Err(StartError::Failed(format!(
+                "LATCH_MASTER_KEY is unset and the key file {} does not exist",
+                file.display()
+            )));
+        }
+    }
+    load_master_key(settings, url)
 }
 
 pub fn key_file_path(database_path: &str) -> PathBuf {
@@ -216,6 +244,15 @@ const CHECK_NAME: &str = "master_key_check";
 /// Whether `master` opens the secrets of the database behind `store`.
 pub fn check_pairing(store: &Store, master: &MasterKey) -> Result<(), StartError> {
     check_master_key(store, master)
+}
+
+/// Whether the key the database recorded is `master`, without recording
+/// one (`None`: no key recorded yet).
+pub fn recorded_key_matches(
+    conn: &mut store::DbConnection,
+    master: &MasterKey,
+) -> Result<Option<bool>, StartError> {
+    Ok(store::meta::get(conn, CHECK_NAME)?.map(|stored| stored == master.check_value()))
 }
 
 /// Writes a secret file readable by its owner only; never replaces one.

@@ -26,6 +26,25 @@ pub struct Fanout {
     pub connected: prometheus_client::metrics::gauge::Gauge,
 }
 
+/// Asks the Redis at `url` for PING and returns how long the answer took
+/// (for `latch doctor`: the fan-out itself never waits on Redis).
+pub fn ping(url: &str, timeout: Duration) -> Result<Duration, String> {
+    let started = std::time::Instant::now();
+    let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+    let mut conn = client
+        .get_connection_with_timeout(timeout)
+        .map_err(|e| e.to_string())?;
+    conn.set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    let answer: String = redis::cmd("PING")
+        .query(&mut conn)
+        .map_err(|e| e.to_string())?;
+    if answer != "PONG" {
+        return Err(format!("it answered `{answer}` to PING"));
+    }
+    Ok(started.elapsed())
+}
+
 impl Fanout {
     pub fn new(url: &str, channel: &str, drop_one_in: u64) -> Result<Arc<Fanout>, String> {
         let client = redis::Client::open(url).map_err(|e| format!("redis: {e}"))?;

@@ -55,6 +55,20 @@ pub fn find_by_client_id(
         .optional()?)
 }
 
+/// Each enabled client of the realm with the algorithm it asks for its ID
+/// tokens, by client id.
+pub fn id_token_algs(
+    conn: &mut DbConnection,
+    realm_id: &str,
+) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(clients::table
+        .filter(clients::realm_id.eq(realm_id))
+        .filter(clients::enabled.eq(true))
+        .order(clients::client_id.asc())
+        .select((clients::client_id, clients::id_token_alg))
+        .load(conn)?)
+}
+
 pub fn list(conn: &mut DbConnection, realm_id: &str) -> Result<Vec<ClientRow>, StoreError> {
     Ok(clients::table
         .filter(clients::realm_id.eq(realm_id))

@@ -38,6 +38,15 @@ pub fn live_for_realm(conn: &mut DbConnection, realm_id: &str) -> Result<Vec<Key
         .load(conn)?)
 }
 
+/// Every key not yet retired, of every realm.
+pub fn live(conn: &mut DbConnection) -> Result<Vec<KeyRow>, StoreError> {
+    Ok(signing_keys::table
+        .filter(signing_keys::status.ne("retired"))
+        .order(signing_keys::created_at_ms.asc())
+        .select(KeyRow::as_select())
+        .load(conn)?)
+}
+
 pub fn all_for_realm(conn: &mut DbConnection, realm_id: &str) -> Result<Vec<KeyRow>, StoreError> {
     Ok(signing_keys::table
         .filter(signing_keys::realm_id.eq(realm_id))

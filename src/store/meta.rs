@@ -48,6 +48,37 @@ pub fn newest_migration(conn: &mut DbConnection) -> Result<Option<String>, Store
 }
 
 #[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Every migration applied, oldest first; none when the database was never
+/// migrated (diesel's bookkeeping table is not there).
+pub fn applied_migrations(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
+    let tables = match conn {
+        DbConnection::Sqlite(_) => {
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM sqlite_master \
+             WHERE type = 'table' AND name = '__diesel_schema_migrations'"
+        }
+        DbConnection::Pg(_) => {
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM information_schema.tables \
+             WHERE table_name = '__diesel_schema_migrations' AND table_schema = current_schema()"
+        }
+    };
+    if diesel::sql_query(tables).get_result::<Count>(conn)?.n == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(
+        diesel::sql_query("SELECT version FROM __diesel_schema_migrations ORDER BY version")
+            .load::<Migration>(conn)?
+            .into_iter()
+            .map(|m| m.version)
+            .collect(),
+    )
+}
+
+#[derive(QueryableByName)]
 struct Now {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     now_ms: i64,

@@ -24,6 +24,7 @@ pub mod users;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::migration::MigrationSource;
 use diesel::prelude::*;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -229,6 +230,36 @@ impl Store {
         let mut conn = self.conn()?;
         migrate(&mut conn)
     }
+
+    /// The migrations the database has applied and those this binary
+    /// carries that it has not, each oldest first. Reads only: diesel's own
+    /// check would create its bookkeeping table in a database never migrated.
+    pub fn migrations(&self) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        let mut conn = self.conn()?;
+        let applied = meta::applied_migrations(&mut conn)?;
+        let carried = match &*conn {
+            DbConnection::Sqlite(_) => versions::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS)?,
+            DbConnection::Pg(_) => versions::<diesel::pg::Pg>(&POSTGRES_MIGRATIONS)?,
+        };
+        let pending = carried
+            .into_iter()
+            .filter(|version| !applied.contains(version))
+            .collect();
+        Ok((applied, pending))
+    }
+}
+
+fn versions<DB: diesel::backend::Backend>(
+    source: &impl MigrationSource<DB>,
+) -> Result<Vec<String>, StoreError> {
+    let mut versions: Vec<String> = source
+        .migrations()
+        .map_err(|e| StoreError::Migration(e.to_string()))?
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .collect();
+    versions.sort();
+    Ok(versions)
 }
 
 fn migrate(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
