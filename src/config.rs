@@ -160,23 +160,28 @@ const ENV_KEYS: &[&str] = &[
     "clock_leeway_s",
 ];
 
+/// The configuration file `Settings::load` reads: the explicit one, or
+/// `latch.toml` in the working directory when there is one.
+pub fn config_file(explicit: Option<&Path>) -> Option<PathBuf> {
+    match explicit {
+        Some(path) => Some(path.to_path_buf()),
+        None => Some(PathBuf::from("latch.toml")).filter(|path| path.is_file()),
+    }
+}
+
 impl Settings {
     /// Loads the layers. `file` is an explicit `--config`; without one,
     /// `latch.toml` in the working directory is read when present.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Settings, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
-        match file {
-            Some(path) if !path.exists() => {
-                return Err(ConfigError(format!(
-                    "config file {} does not exist",
-                    path.display()
-                )))
-            }
-            Some(path) => figment = figment.merge(Toml::file_exact(path)),
-            None if Path::new("latch.toml").is_file() => {
-                figment = figment.merge(Toml::file_exact("latch.toml"))
-            }
-            None => {}
+        if let Some(path) = file.filter(|path| !path.exists()) {
+            return Err(ConfigError(format!(
+                "config file {} does not exist",
+                path.display()
+            )));
+        }
+        if let Some(path) = config_file(file) {
+            figment = figment.merge(Toml::file_exact(path));
         }
         let env = Env::prefixed("LATCH_")
             .map(|key| {

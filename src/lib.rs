@@ -13,6 +13,7 @@ pub mod config;
 pub mod console;
 pub mod crypto;
 pub mod directory;
+pub mod doctor;
 pub mod error;
 pub mod http;
 pub mod ids;

@@ -64,6 +64,10 @@ pub enum Command {
         #[arg(long)]
         from: std::path::PathBuf,
     },
+    /// Check this deployment, one line per check: settings, database and
+    /// schema, Redis, master key, clock, every realm's signing keys. Exits
+    /// 0 when all is well, 1 when a check fails, 3 on warnings only.
+    Doctor,
 }
 
 #[derive(Subcommand, Debug)]

@@ -22,6 +22,7 @@ use crate::revocation::cascade::Outcome;
 use crate::setup::StartError;
 
 mod access;
+mod doctor;
 mod users;
 
 /// Who the audit trail names for every command.
@@ -49,6 +50,7 @@ pub fn run_admin(settings: &Settings, command: Command) -> Result<(), StartError
         Command::Audit(AuditCommand::List { realm, limit }) => audit(settings, realm, limit),
         Command::Backup { to } => backup(settings, &to),
         Command::Restore { from } => restore(settings, &from),
+        Command::Doctor => doctor::doctor(settings),
     }
 }
 
