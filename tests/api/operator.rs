@@ -230,3 +230,202 @@ async fn a_backup_taken_under_load_keeps_every_acknowledged_revocation() {
         assert!(node.active(token).await, "a live token was lost");
     }
 }
+
+/// `latch doctor`: one line per check, and an exit code a script can act on.
+mod doctor {
+    use std::path::Path;
+    use std::process::{Command, Output};
+
+    use crate::helpers::{describe, latch_bin, run_cli, stderr, stdout, Backend, TestDatabase};
+
+    fn redis_url() -> String {
+        std::env::var("LATCH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+    }
+
+    /// Runs `latch doctor` in `dir` on `database`, with Redis when given.
+    fn doctor(dir: &Path, database: &str, key: &str, redis: Option<&str>) -> Output {
+        let mut command = Command::new(latch_bin());
+        command
+            .current_dir(dir)
+            .env_remove("LATCH_CONFIG")
+            .env_remove("LATCH_REDIS")
+            .env("LATCH_DATABASE", database)
+            .env("LATCH_MASTER_KEY", key)
+            .env("RUST_LOG", "warn")
+            .arg("doctor");
+        if let Some(url) = redis {
+            command.env("LATCH_REDIS", url);
+        }
+        command.output().expect("run latch doctor")
+    }
+
+    /// The line reporting `subject`, e.g. `FAIL  redis  ...`.
+    fn line<'a>(report: &'a str, subject: &str) -> &'a str {
+        report
+            .lines()
+            .find(|l| l.get(6..).is_some_and(|rest| rest.starts_with(subject)))
+            .unwrap_or_else(|| panic!("no `{subject}` line in:\n{report}"))
+    }
+
+    /// A migrated database with a second realm, its key.
+    fn migrated(backend: Backend) -> (TestDatabase, String) {
+        let db = TestDatabase::new(backend);
+        let key = latch::crypto::MasterKey::generate().encode();
+        for args in [&["migrate"][..], &["realm", "create", "shop"]] {
+            let out = run_cli(&db, &key, args, "");
+            assert!(out.status.success(), "{args:?}: {}", describe(&out));
+        }
+        (db, key)
+    }
+
+    async fn a_healthy_deployment_passes_every_check(backend: Backend) {
+        let (db, key) = migrated(backend);
+        let redis = redis_url();
+        let out = doctor(db.dir.path(), &db.url, &key, Some(&redis));
+        assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+        let report = stdout(&out);
+        let subjects = [
+            "config",
+            "public URL",
+            "TLS",
+            "redis",
+            "database",
+            "schema",
+            "master key",
+            "clock",
+            "keys master",
+            "keys shop",
+        ];
+        for subject in subjects {
+            assert!(line(&report, subject).starts_with("OK "), "{report}");
+        }
+        assert_eq!(report.lines().count(), subjects.len(), "{report}");
+        assert!(line(&report, "schema").contains("none pending"), "{report}");
+        assert!(line(&report, "redis").contains("answers PING"), "{report}");
+        assert!(
+            !report.contains(&key),
+            "the master key was printed: {report}"
+        );
+    }
+
+    async fn another_master_key_fails_the_key_check(backend: Backend) {
+        let (db, _) = migrated(backend);
+        let other = latch::crypto::MasterKey::generate().encode();
+        let out = doctor(db.dir.path(), &db.url, &other, None);
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        let report = stdout(&out);
+        assert!(line(&report, "master key").starts_with("FAIL "), "{report}");
+        assert!(line(&report, "database").starts_with("OK "), "{report}");
+        assert!(
+            stderr(&out).contains("failed: master key"),
+            "{}",
+            describe(&out)
+        );
+    }
+
+    async fn redis_that_does_not_answer_fails_its_check(backend: Backend) {
+        let (db, key) = migrated(backend);
+        let out = doctor(db.dir.path(), &db.url, &key, Some("redis://127.0.0.1:1"));
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        let report = stdout(&out);
+        let redis = line(&report, "redis");
+        assert!(
+            redis.starts_with("FAIL ") && redis.contains("127.0.0.1:1"),
+            "{report}"
+        );
+        assert!(stderr(&out).contains("failed: redis"), "{}", describe(&out));
+    }
+
+    async fn a_database_that_does_not_answer_is_reported_plainly(backend: Backend) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = match backend {
+            Backend::Sqlite => format!("sqlite://{}/gone/latch.db", dir.path().display()),
+            Backend::Postgres => "postgres://postgres@127.0.0.1:1/latch".to_string(),
+        };
+        let key = latch::crypto::MasterKey::generate().encode();
+        let out = doctor(dir.path(), &url, &key, None);
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        let report = stdout(&out);
+        let database = line(&report, "database");
+        assert!(database.starts_with("FAIL "), "{report}");
+        let why = match backend {
+            Backend::Sqlite => "does not exist",
+            Backend::Postgres => "cannot open postgres://postgres@127.0.0.1:1/latch",
+        };
+        assert!(database.contains(why), "{report}");
+        assert!(!stderr(&out).contains("panicked"), "{}", describe(&out));
+        assert!(
+            stderr(&out).contains("failed: database"),
+            "{}",
+            describe(&out)
+        );
+    }
+
+    crate::both_backends!(
+        a_healthy_deployment_passes_every_check,
+        another_master_key_fails_the_key_check,
+        redis_that_does_not_answer_fails_its_check,
+        a_database_that_does_not_answer_is_reported_plainly,
+    );
+
+    /// Pending migrations and a floor above this binary both fail the
+    /// schema check, each saying what to do.
+    #[test]
+    fn a_schema_this_binary_cannot_run_on_fails() {
+        let (db, key) = migrated(Backend::Sqlite);
+        let url = latch::store::DatabaseUrl::parse(&db.url).unwrap();
+        let store = latch::store::Store::open(&url, 1).unwrap();
+        let mut conn = store.conn().unwrap();
+        let newest = latch::store::meta::newest_migration(&mut conn)
+            .unwrap()
+            .unwrap();
+        diesel::RunQueryDsl::execute(
+            diesel::sql_query(format!(
+                "DELETE FROM __diesel_schema_migrations WHERE version = '{newest}'"
+            )),
+            &mut *conn,
+        )
+        .unwrap();
+        let out = doctor(db.dir.path(), &db.url, &key, None);
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        let schema = stdout(&out);
+        let schema = line(&schema, "schema");
+        assert!(
+            schema.starts_with("FAIL ") && schema.contains("1 pending"),
+            "{schema}"
+        );
+        assert!(schema.contains("run `latch migrate`"), "{schema}");
+
+        latch::store::meta::set(&mut conn, "schema_floor", "99.0.0").unwrap();
+        drop(conn);
+        let out = doctor(db.dir.path(), &db.url, &key, None);
+        let schema = stdout(&out);
+        let schema = line(&schema, "schema");
+        assert!(
+            schema.starts_with("FAIL ") && schema.contains("needs Latch 99.0.0"),
+            "{schema}"
+        );
+    }
+
+    /// A host clock a few seconds off warns (exit 3), and the report names
+    /// the configuration file the settings came from.
+    #[test]
+    fn a_clock_seconds_off_warns() {
+        let (db, key) = migrated(Backend::Sqlite);
+        std::fs::write(
+            db.dir.path().join("latch.toml"),
+            "simulate_clock_skew_ms = 5000\n",
+        )
+        .unwrap();
+        let out = doctor(db.dir.path(), &db.url, &key, None);
+        assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+        let report = stdout(&out);
+        let clock = line(&report, "clock");
+        assert!(
+            clock.starts_with("WARN ") && clock.contains("ahead of the database"),
+            "{report}"
+        );
+        assert!(line(&report, "config").contains("latch.toml"), "{report}");
+        assert!(stderr(&out).contains("warn: clock"), "{}", describe(&out));
+    }
+}
