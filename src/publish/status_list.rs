@@ -5,11 +5,15 @@
 //! for its `ttl` instead of calling Latch per request.
 //!
 //! Indices are handed out in memory from blocks reserved with one write
-//! each; which token holds which index is written behind in batches. A
-//! block whose node vanished before recording every index is an orphan:
-//! its unrecorded indices read as revoked (fail closed). Indices are never
-//! reused (a full list is followed by the next), so a cached list never
-//! shows a new token as revoked.
+//! each; which token holds which index is written behind in batches (kept
+//! and retried while the database is away). A block whose node went silent
+//! before recording every index is an orphan: its unrecorded indices read
+//! as revoked (fail closed) on every node, until the slot turns up — written
+//! late by its node, or learnt from the token itself when it is presented
+//! to any node. A node only judges others silent once it has itself reached
+//! the database for `SILENT_MS`, so an outage orphans nobody. Indices are
+//! never reused (a full list is followed by the next), so a cached list
+//! never shows a new token as revoked.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
@@ -32,6 +36,8 @@ const SILENT_MS: i64 = 5_000;
 pub const TTL_S: i64 = 30;
 /// Signing is skipped when nothing was revoked and the last list is this fresh.
 const RESIGN_MS: i64 = 100;
+/// How long an orphan's indices are kept: longer than any token lives.
+const ORPHAN_HORIZON_MS: i64 = 24 * 3600 * 1000;
 
 struct Allocation {
     list_no: i64,
@@ -57,12 +63,26 @@ struct Cached {
     jwt: String,
 }
 
+/// The unrecorded indices of an orphaned block.
+struct Orphan {
+    realm_id: String,
+    list_no: i64,
+    start_idx: i64,
+    end_idx: i64,
+    unrecorded: HashSet<i64>,
+    /// After this no token can hold one of its indices.
+    until_ms: i64,
+}
+
 #[derive(Default)]
 struct Inner {
     current: HashMap<String, Allocation>,
     slots: HashMap<(String, i64), BTreeMap<i64, Facts>>,
-    orphans: HashMap<(String, i64), HashSet<i64>>,
+    /// By block id.
+    orphans: HashMap<i64, Orphan>,
     pending: Vec<Slot>,
+    /// Since when the database has answered every sync (None: it did not).
+    reachable_since_ms: Option<i64>,
     seen_seq: i64,
     slots_version: u64,
     /// Highest index known to be handed out (+1), per list.
@@ -107,16 +127,7 @@ impl StatusLists {
         let now = now_ms();
         let slots = rows::slots_after(&mut conn, 0, now, &lists.node, i64::MAX)?;
         let max_seq = rows::max_slot_seq(&mut conn)?;
-        let orphans = rows::orphaned(&mut conn)?;
-        let mut found = Vec::new();
-        for block in orphans
-            .into_iter()
-            .filter(|b| b.heartbeat_ms > now - 24 * 3600 * 1000)
-        {
-            let recorded: HashSet<i64> =
-                rows::recorded_in(&mut conn, &block)?.into_iter().collect();
-            found.push((block, recorded));
-        }
+        let found = orphans_with_records(&mut conn, now, &HashSet::new())?;
         drop(conn);
         if let Ok(mut inner) = lists.inner.lock() {
             for slot in slots {
@@ -124,7 +135,7 @@ impl StatusLists {
             }
             inner.seen_seq = max_seq;
             for (block, recorded) in found {
-                inner.add_orphan(&block, &recorded);
+                inner.add_orphan(&block, &recorded, &lists.node);
             }
         }
         Ok(Arc::new(lists))
@@ -193,7 +204,20 @@ impl StatusLists {
 
     /// Remembers which token holds the index; written to the database behind.
     pub fn record(&self, realm_id: &str, position: Position, claims: &crate::tokens::AccessClaims) {
-        let slot = Slot {
+        let slot = self.slot(realm_id, position, claims);
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.add(slot.clone());
+            inner.pending.push(slot);
+        }
+    }
+
+    fn slot(
+        &self,
+        realm_id: &str,
+        position: Position,
+        claims: &crate::tokens::AccessClaims,
+    ) -> Slot {
+        Slot {
             seq: 0,
             realm_id: realm_id.to_string(),
             list_no: position.list_no,
@@ -205,22 +229,21 @@ impl StatusLists {
             node: self.node.clone(),
             iat_ms: claims.iat_ms,
             exp_ms: claims.exp * 1000,
-        };
-        if let Ok(mut inner) = self.inner.lock() {
-            inner.add(slot.clone());
-            inner.pending.push(slot);
         }
     }
 
     /// Writes pending slots, keeps this node's blocks alive, learns other
-    /// nodes' slots, and turns silent nodes' blocks into orphans.
+    /// nodes' slots, turns silent nodes' blocks into orphans and learns
+    /// every orphan. Pending slots a failed sync could not write stay
+    /// pending.
     pub async fn sync(self: &Arc<Self>) -> Result<(), Error> {
-        let (pending, seen) = match self.inner.lock() {
-            Ok(mut inner) => (std::mem::take(&mut inner.pending), inner.seen_seq),
-            Err(_) => return Ok(()),
+        let Some(round) = self.start_round() else {
+            return Ok(());
         };
-        let node = self.node.clone();
-        let (fresh, orphans) = self
+        let pending = round.pending.clone();
+        let (node, seen, known) = (self.node.clone(), round.seen, round.known.clone());
+        let may_orphan = round.may_orphan;
+        let outcome = self
             .store
             .run(move |conn| -> Result<_, Error> {
                 let now = now_ms();
@@ -230,35 +253,96 @@ impl StatusLists {
                     Ok(())
                 })?;
                 let fresh = rows::slots_after(conn, seen, now, &node, 100_000)?;
-                let mut orphans = Vec::new();
-                for block in store::write(conn, |conn| rows::orphan_silent(conn, now - SILENT_MS))?
-                {
-                    let recorded: HashSet<i64> =
-                        rows::recorded_in(conn, &block)?.into_iter().collect();
-                    orphans.push((block, recorded));
+                if may_orphan {
+                    for block in
+                        store::write(conn, |conn| rows::orphan_silent(conn, now - SILENT_MS))?
+                    {
+                        tracing::warn!(
+                            list = block.list_no,
+                            start = block.start_idx,
+                            node = %block.node,
+                            "status-list block of a silent node: its unrecorded indices read as revoked"
+                        );
+                    }
                 }
+                let orphans = orphans_with_records(conn, now, &known)?;
                 Ok((fresh, orphans))
             })
-            .await?;
-        if let Ok(mut inner) = self.inner.lock() {
-            for slot in fresh {
-                inner.seen_seq = inner.seen_seq.max(slot.seq);
-                inner.add(slot);
+            .await;
+        let Ok(mut inner) = self.inner.lock() else {
+            return Ok(());
+        };
+        match outcome {
+            Ok((fresh, orphans)) => {
+                inner.reachable_since_ms.get_or_insert(round.now);
+                inner.learn(fresh, orphans, &self.node);
+                Ok(())
             }
-            for (block, recorded) in orphans {
-                tracing::warn!(
-                    list = block.list_no,
-                    start = block.start_idx,
-                    "status-list block of a vanished node: unrecorded indices read as revoked"
-                );
-                inner.add_orphan(&block, &recorded);
-            }
-            let horizon = now_ms() - TTL_S * 1000;
-            for slots in inner.slots.values_mut() {
-                slots.retain(|_, facts| facts.exp_ms > horizon);
+            Err(e) => {
+                // Keep what was not written, ahead of what came since.
+                let mut kept = round.pending;
+                kept.append(&mut inner.pending);
+                inner.pending = kept;
+                inner.reachable_since_ms = None;
+                Err(e)
             }
         }
-        Ok(())
+    }
+
+    /// What one sync works from, taken under the lock.
+    fn start_round(&self) -> Option<Round> {
+        let mut inner = self.inner.lock().ok()?;
+        let now = now_ms();
+        Some(Round {
+            pending: std::mem::take(&mut inner.pending),
+            seen: inner.seen_seq,
+            known: inner.orphans.keys().copied().collect(),
+            may_orphan: inner
+                .reachable_since_ms
+                .is_some_and(|since| now - since >= SILENT_MS),
+            now,
+        })
+    }
+
+    /// A token verified by this node: when its index is not known here
+    /// (its slot is not written yet, or was lost with the node that issued
+    /// it), the token's own claims say what the slot says.
+    pub fn learn_from_token(&self, realm_id: &str, claims: &crate::tokens::AccessClaims) {
+        let Some(position) = position_of(claims) else {
+            return;
+        };
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        let known = inner
+            .slots
+            .get(&(realm_id.to_string(), position.list_no))
+            .is_some_and(|slots| slots.contains_key(&position.idx));
+        if known {
+            return;
+        }
+        let slot = self.slot(realm_id, position, claims);
+        inner.add(slot.clone());
+        inner.pending.push(slot);
+    }
+
+    /// A node that stops: writes what is pending and closes its blocks, so
+    /// that no other node takes them for orphans.
+    pub async fn close(&self) -> Result<(), Error> {
+        let pending = match self.inner.lock() {
+            Ok(mut inner) => std::mem::take(&mut inner.pending),
+            Err(_) => return Ok(()),
+        };
+        let node = self.node.clone();
+        self.store
+            .run(move |conn| {
+                store::write(conn, |conn| -> Result<(), Error> {
+                    rows::insert_slots(conn, &pending)?;
+                    rows::close_blocks(conn, &node)?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     pub fn spawn_sync(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
@@ -364,11 +448,21 @@ impl StatusLists {
                 set(*idx);
             }
         }
-        for idx in inner.orphans.get(key).into_iter().flatten() {
-            set(*idx);
+        for orphan in inner.orphans.values() {
+            if orphan.realm_id == key.0 && orphan.list_no == key.1 {
+                orphan.unrecorded.iter().for_each(|idx| set(*idx));
+            }
         }
         bytes
     }
+}
+
+struct Round {
+    pending: Vec<Slot>,
+    seen: i64,
+    known: HashSet<i64>,
+    may_orphan: bool,
+    now: i64,
 }
 
 impl Inner {
@@ -378,6 +472,15 @@ impl Inner {
             .entry((slot.realm_id.clone(), slot.list_no))
             .or_insert(0);
         *hw = (*hw).max(slot.idx + 1);
+        for orphan in self.orphans.values_mut() {
+            if orphan.realm_id == slot.realm_id
+                && orphan.list_no == slot.list_no
+                && (orphan.start_idx..orphan.end_idx).contains(&slot.idx)
+                && orphan.unrecorded.remove(&slot.idx)
+            {
+                self.slots_version += 1;
+            }
+        }
         let slots = self.slots.entry((slot.realm_id, slot.list_no)).or_default();
         // A slot read back from the database after this node wrote it is
         // not news: only a new one invalidates cached lists.
@@ -398,18 +501,91 @@ impl Inner {
         );
     }
 
-    fn add_orphan(&mut self, block: &rows::Block, recorded: &HashSet<i64>) {
-        let set = self
-            .orphans
-            .entry((block.realm_id.clone(), block.list_no))
-            .or_default();
-        for idx in block.start_idx..block.start_idx + block.size {
-            if !recorded.contains(&idx) {
-                set.insert(idx);
+    /// What a sync read: other nodes' new slots, and orphans not known yet.
+    fn learn(&mut self, fresh: Vec<Slot>, orphans: Vec<(rows::Block, HashSet<i64>)>, node: &str) {
+        for slot in fresh {
+            self.seen_seq = self.seen_seq.max(slot.seq);
+            self.add(slot);
+        }
+        for (block, recorded) in orphans {
+            self.add_orphan(&block, &recorded, node);
+        }
+        let now = now_ms();
+        let horizon = now - TTL_S * 1000;
+        for slots in self.slots.values_mut() {
+            slots.retain(|_, facts| facts.exp_ms > horizon);
+        }
+        self.slots.retain(|_, slots| !slots.is_empty());
+        self.orphans.retain(|_, orphan| orphan.until_ms > now);
+        self.cache
+            .retain(|_, cached| now - cached.built_ms < TTL_S * 1000);
+    }
+
+    /// An orphaned block: the indices no slot records read as revoked. When
+    /// it is this node's own (others judged it silent), it hands out no more
+    /// of it.
+    fn add_orphan(&mut self, block: &rows::Block, recorded: &HashSet<i64>, node: &str) {
+        let key = (block.realm_id.clone(), block.list_no);
+        let end_idx = block.start_idx + block.size;
+        if block.node == node {
+            if let Some(current) = self.current.get_mut(&block.realm_id) {
+                if current.list_no == block.list_no
+                    && (block.start_idx..end_idx).contains(&current.next)
+                {
+                    current.end = current.next;
+                }
             }
         }
+        let in_memory = self.slots.get(&key);
+        let unrecorded = (block.start_idx..end_idx)
+            .filter(|idx| !recorded.contains(idx))
+            .filter(|idx| in_memory.is_none_or(|slots| !slots.contains_key(idx)))
+            .collect();
+        self.orphans.insert(
+            block.id,
+            Orphan {
+                realm_id: block.realm_id.clone(),
+                list_no: block.list_no,
+                start_idx: block.start_idx,
+                end_idx,
+                unrecorded,
+                until_ms: block.heartbeat_ms + ORPHAN_HORIZON_MS,
+            },
+        );
         self.slots_version += 1;
     }
+}
+
+/// Orphaned blocks not in `known` that may still matter, each with the
+/// indices the database records for it.
+fn orphans_with_records(
+    conn: &mut store::DbConnection,
+    now: i64,
+    known: &HashSet<i64>,
+) -> Result<Vec<(rows::Block, HashSet<i64>)>, Error> {
+    let mut found = Vec::new();
+    for block in rows::orphaned(conn, now - ORPHAN_HORIZON_MS)? {
+        if known.contains(&block.id) {
+            continue;
+        }
+        let recorded = rows::recorded_in(conn, &block)?.into_iter().collect();
+        found.push((block, recorded));
+    }
+    Ok(found)
+}
+
+/// The list and index a token's `status` claim names.
+fn position_of(claims: &crate::tokens::AccessClaims) -> Option<Position> {
+    let list = claims.status.as_ref()?.get("status_list")?;
+    let idx = list.get("idx")?.as_i64()?;
+    let list_no = list
+        .get("uri")?
+        .as_str()?
+        .rsplit('/')
+        .next()?
+        .parse()
+        .ok()?;
+    Some(Position { list_no, idx })
 }
 
 /// The Status List Token (draft §5.1): `typ: statuslist+jwt`, `sub` = the

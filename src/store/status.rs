@@ -85,11 +85,46 @@ pub fn reserve(
         .first(conn)?)
 }
 
+/// Serialises slot writes on PostgreSQL until commit, so sequence numbers
+/// become visible in order and a reader that has seen seq N never later
+/// finds a smaller one committed behind it. (SQLite has one writer.)
+const SLOTS_LOCK_ID: i64 = 0x4c41_5443_4803;
+
+/// Writes the slots not already recorded: the issuing node and a node that
+/// learnt a token's slot from the token itself may both write one.
 pub fn insert_slots(conn: &mut DbConnection, slots: &[Slot]) -> Result<(), StoreError> {
+    if slots.is_empty() {
+        return Ok(());
+    }
+    if let DbConnection::Pg(c) = conn {
+        use diesel::connection::SimpleConnection;
+        c.batch_execute(&format!("SELECT pg_advisory_xact_lock({SLOTS_LOCK_ID})"))?;
+    }
+    let mut groups: std::collections::BTreeMap<(&str, i64), Vec<i64>> = Default::default();
     for slot in slots {
-        diesel::insert_into(status_list_slots::table)
-            .values(slot)
-            .execute(conn)?;
+        groups
+            .entry((slot.realm_id.as_str(), slot.list_no))
+            .or_default()
+            .push(slot.idx);
+    }
+    let mut taken = std::collections::HashSet::new();
+    for ((realm_id, list_no), idxs) in groups {
+        for chunk in idxs.chunks(500) {
+            let found: Vec<i64> = status_list_slots::table
+                .filter(status_list_slots::realm_id.eq(realm_id))
+                .filter(status_list_slots::list_no.eq(list_no))
+                .filter(status_list_slots::idx.eq_any(chunk))
+                .select(status_list_slots::idx)
+                .load(conn)?;
+            taken.extend(found.into_iter().map(|idx| (realm_id, list_no, idx)));
+        }
+    }
+    for slot in slots {
+        if taken.insert((slot.realm_id.as_str(), slot.list_no, slot.idx)) {
+            diesel::insert_into(status_list_slots::table)
+                .values(slot)
+                .execute(conn)?;
+        }
     }
     Ok(())
 }
@@ -143,11 +178,27 @@ pub fn orphan_silent(conn: &mut DbConnection, before_ms: i64) -> Result<Vec<Bloc
     Ok(blocks)
 }
 
-pub fn orphaned(conn: &mut DbConnection) -> Result<Vec<Block>, StoreError> {
+/// Orphaned blocks whose node was last heard of after `since_ms` (older
+/// ones can hold no live token).
+pub fn orphaned(conn: &mut DbConnection, since_ms: i64) -> Result<Vec<Block>, StoreError> {
     Ok(status_list_blocks::table
         .filter(status_list_blocks::state.eq("orphaned"))
+        .filter(status_list_blocks::heartbeat_ms.gt(since_ms))
         .select(Block::as_select())
         .load(conn)?)
+}
+
+/// A node that stops: its open blocks are closed, not orphaned (every
+/// index it handed out is recorded; the rest will never be handed out).
+pub fn close_blocks(conn: &mut DbConnection, node: &str) -> Result<(), StoreError> {
+    diesel::update(
+        status_list_blocks::table
+            .filter(status_list_blocks::node.eq(node))
+            .filter(status_list_blocks::state.eq("open")),
+    )
+    .set(status_list_blocks::state.eq("closed"))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Indices of the block that have a recorded slot.

@@ -9,6 +9,7 @@ use super::cache::{self, VerifiedCache};
 use super::{jwt, AccessClaims, JwtError, ACCESS_TOKEN_TYP};
 use crate::clock::Clock;
 use crate::directory::RealmState;
+use crate::publish::status_list::StatusLists;
 use crate::revocation::{Index, Revoked, TokenFacts};
 
 /// The largest clock leeway a server may be configured with, in seconds.
@@ -47,18 +48,28 @@ pub struct AccessCheck {
     leeway_s: i64,
     /// Issuers are `{public_base}/realms/{realm}` (DESIGN §2).
     public_base: String,
+    /// Told of every token verified here for the first time, so that a
+    /// status-list slot lost with the node that issued it is learnt back.
+    status_lists: Arc<StatusLists>,
 }
 
 impl AccessCheck {
     /// A check with an empty cache; the leeway (setting `clock_leeway_s`)
     /// is held to 0..=300 seconds.
-    pub fn new(clock: Arc<Clock>, index: Arc<Index>, public_base: &str, leeway_s: i64) -> Self {
+    pub fn new(
+        clock: Arc<Clock>,
+        index: Arc<Index>,
+        status_lists: Arc<StatusLists>,
+        public_base: &str,
+        leeway_s: i64,
+    ) -> Self {
         AccessCheck {
             clock,
             cache: VerifiedCache::default(),
             index,
             leeway_s: leeway_s.clamp(0, MAX_LEEWAY_S),
             public_base: public_base.trim_end_matches('/').to_string(),
+            status_lists,
         }
     }
 
@@ -78,6 +89,7 @@ impl AccessCheck {
             Some(_) => return Err(TokenError::Jwt(JwtError::UnknownKey).into()),
             None => {
                 let (claims, kid) = self.verify(realm, token, now_ms)?;
+                self.status_lists.learn_from_token(&realm.realm.id, &claims);
                 let claims = Arc::new(claims);
                 self.cache
                     .insert(key, Arc::clone(&claims), kid, now_ms / 1000);
