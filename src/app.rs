@@ -4,6 +4,7 @@
 //! cache, status lists, defences. Built once by `Latch::assemble`; serving
 //! it over HTTP is `crate::Application`'s job.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +35,9 @@ pub struct Latch {
     /// The one client for addresses others chose (back-channel URIs…).
     pub outbound: outbound::Outbound,
     pub defences: Arc<limits::Defences>,
+    /// Set when the node starts to stop: readiness turns false and every
+    /// response closes its connection.
+    draining: AtomicBool,
 }
 
 /// The handle, before the background tasks that keep it current start.
@@ -52,6 +56,15 @@ impl Latch {
     /// `__Host-` prefix.
     pub fn secure_cookies(&self) -> bool {
         self.public_base.starts_with("https://")
+    }
+
+    /// Whether the node is stopping (readiness is then false).
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Release);
     }
 
     /// The password check with this node's defences.
@@ -120,6 +133,7 @@ impl Latch {
         let access = tokens::AccessCheck::new(
             Arc::clone(&clock),
             Arc::clone(&index),
+            Arc::clone(&status_lists),
             &public_base,
             settings.clock_leeway_s,
         );
@@ -139,6 +153,7 @@ impl Latch {
             status_lists,
             outbound,
             defences,
+            draining: AtomicBool::new(false),
         };
         Ok(Assembled {
             latch,
@@ -164,14 +179,15 @@ impl Assembled {
     /// Starts the tasks that keep a serving node current: the log poll,
     /// key maintenance, housekeeping, expiry, the Redis subscriber,
     /// back-channel delivery, status-list sync and limiter pruning.
-    pub fn spawn_background(self) -> (Latch, Arc<Metrics>, Vec<tokio::task::JoinHandle<()>>) {
+    pub fn spawn_background(self) -> (Latch, Arc<Metrics>, Background) {
         let Assembled {
             latch,
             metrics,
             deliverer,
         } = self;
         let store = latch.directory.store().clone();
-        let mut background = vec![
+        let deliverer = Arc::new(deliverer);
+        let mut tasks = vec![
             latch
                 .follower
                 .spawn_polling(Duration::from_millis(latch.settings.revocation_poll_ms)),
@@ -191,14 +207,52 @@ impl Assembled {
                 latch.fanout.clone(),
                 Arc::clone(&latch.clock),
             ),
-            deliverer.spawn(Duration::from_millis(250)),
+            Arc::clone(&deliverer).spawn(Duration::from_millis(250)),
             latch.status_lists.spawn_sync(Duration::from_millis(200)),
             prune_defences(Arc::clone(&latch.defences)),
         ];
         if let Some(fanout) = &latch.fanout {
-            background.push(fanout.spawn_subscriber(Arc::clone(&latch.follower)));
+            tasks.push(fanout.spawn_subscriber(Arc::clone(&latch.follower)));
         }
+        let background = Background {
+            tasks,
+            status_lists: Arc::clone(&latch.status_lists),
+            deliverer,
+        };
         (latch, metrics, background)
+    }
+}
+
+/// The tasks that keep a serving node current, and what they hold that
+/// must reach the database before the node goes.
+pub struct Background {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    status_lists: Arc<publish::status_list::StatusLists>,
+    deliverer: Arc<publish::backchannel::Deliverer>,
+}
+
+impl Background {
+    /// Stops the tasks, then writes what they held: the status-list slots
+    /// not yet written (and closes this node's blocks, so no other node
+    /// takes them for a vanished node's), and gives back this node's
+    /// claims on back-channel notices, so another node delivers them now.
+    pub async fn wind_down(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        if let Err(e) = self.status_lists.close().await {
+            tracing::warn!(error = %e, "cannot write the last status-list slots");
+        }
+        if let Err(e) = self.deliverer.release_claims().await {
+            tracing::warn!(error = %e, "cannot give back back-channel notices");
+        }
+    }
+
+    /// Stops the tasks without writing anything (a server that vanishes).
+    pub fn abort(self) {
+        for task in self.tasks {
+            task.abort();
+        }
     }
 }
 

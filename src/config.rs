@@ -66,6 +66,11 @@ pub struct Settings {
     pub unauthenticated_per_ip_per_s: u32,
     /// Seconds a token's `iat` or `nbf` may lie in the future (clock skew).
     pub clock_leeway_s: i64,
+    /// After SIGTERM, how long the node keeps serving with readiness false
+    /// (so a load balancer moves traffic away) before it stops accepting.
+    pub drain_delay_ms: u64,
+    /// How long requests in flight may take to finish once the node stops.
+    pub shutdown_timeout_s: u64,
     /// Fault injection for tests: this node's clock runs ahead by this much.
     pub simulate_clock_skew_ms: i64,
     /// Fault injection for tests: drop one published fan-out message in N.
@@ -99,6 +104,8 @@ impl Default for Settings {
             client_auth_failures_per_min: 10,
             unauthenticated_per_ip_per_s: 50,
             clock_leeway_s: 30,
+            drain_delay_ms: 2_000,
+            shutdown_timeout_s: 10,
             simulate_clock_skew_ms: 0,
             simulate_fanout_loss_one_in: 0,
         }
@@ -158,6 +165,8 @@ const ENV_KEYS: &[&str] = &[
     "client_auth_failures_per_min",
     "unauthenticated_per_ip_per_s",
     "clock_leeway_s",
+    "drain_delay_ms",
+    "shutdown_timeout_s",
 ];
 
 /// The configuration file `Settings::load` reads: the explicit one, or

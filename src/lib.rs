@@ -50,7 +50,7 @@ pub struct Application {
     addr: SocketAddr,
     public_base: String,
     state: web::Data<Latch>,
-    background: Vec<tokio::task::JoinHandle<()>>,
+    background: app::Background,
     bootstrap: Bootstrap,
     /// Held while serving an SQLite file, so a second server refuses it.
     serving_lock: Option<std::fs::File>,
@@ -105,7 +105,8 @@ impl Application {
         let app_state = state.clone();
         let mut server =
             actix_web::HttpServer::new(move || routes::app(app_state.clone(), metrics.clone()))
-                .shutdown_timeout(10);
+                .shutdown_timeout(settings.shutdown_timeout_s)
+                .disable_signals();
         if settings.workers > 0 {
             server = server.workers(settings.workers);
         }
@@ -153,17 +154,56 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGTERM/SIGINT (actix stops gracefully: in-flight
-    /// requests finish within the shutdown timeout).
+    /// Serves until SIGTERM or SIGINT, then drains (see `stop_on_signal`),
+    /// writes what the background tasks held, and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let serving_lock = self.serving_lock;
-        let result = self.server.await;
+        let Application {
+            server,
+            state,
+            background,
+            serving_lock,
+            ..
+        } = self;
+        let watcher = tokio::spawn(stop_on_signal(server.handle(), state.clone()));
+        let result = server.await;
+        watcher.abort();
+        background.wind_down().await;
+        tracing::info!("stopped");
         drop(serving_lock);
-        for task in self.background {
-            task.abort();
-        }
         result
     }
+
+    /// Stops serving at once, as a crashed node would: nothing is drained
+    /// and nothing held in memory is written.
+    pub async fn vanish(self) {
+        self.server.handle().stop(false).await;
+        self.background.abort();
+    }
+}
+
+/// On SIGTERM (an orchestrator) or SIGINT (Ctrl-C): readiness turns false
+/// and every response closes its connection; after SIGTERM the node keeps
+/// serving for `drain_delay_ms`, so a load balancer moves traffic away
+/// first; then it stops accepting and finishes the requests in flight
+/// (for at most `shutdown_timeout_s`).
+async fn stop_on_signal(handle: ServerHandle, state: web::Data<Latch>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        tracing::warn!("cannot listen for SIGTERM");
+        return;
+    };
+    let delay_ms = tokio::select! {
+        _ = term.recv() => state.settings.drain_delay_ms,
+        _ = tokio::signal::ctrl_c() => 0,
+    };
+    tracing::info!(
+        drain_delay_ms = delay_ms,
+        shutdown_timeout_s = state.settings.shutdown_timeout_s,
+        "draining: readiness is false; requests in flight finish, then the node stops"
+    );
+    state.start_draining();
+    tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+    handle.stop(true).await;
 }
 
 fn open_and_bootstrap(settings: &Settings) -> Result<(Opened, Bootstrap), StartError> {

@@ -163,6 +163,7 @@ pub fn app(
         .wrap(from_fn(http::limits::check))
         .wrap(headers)
         .wrap(from_fn(http::metrics::record))
+        .wrap(from_fn(http::health::close_while_draining))
         .configure(routes)
         .default_service(web::to(not_found))
 }

@@ -68,8 +68,8 @@ impl Deliverer {
         }
     }
 
-    pub fn spawn(self, every: Duration) -> tokio::task::JoinHandle<()> {
-        let deliverer = Arc::new(self);
+    pub fn spawn(self: Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        let deliverer = self;
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(every);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -80,6 +80,15 @@ impl Deliverer {
                 }
             }
         })
+    }
+
+    /// Gives back this node's claims, so another node delivers at once.
+    pub async fn release_claims(&self) -> Result<(), Error> {
+        let node = self.node.clone();
+        Ok(self
+            .store
+            .run(move |conn| store::outbox::release_claims(conn, &node))
+            .await?)
     }
 
     async fn round(self: &Arc<Self>) -> Result<(), Error> {

@@ -93,6 +93,18 @@ fn insert_pending(
 
 /// Claims up to `limit` due notices for this node until `until_ms`; a
 /// claim by another node is respected until it lapses.
+/// Notices claimed by `node` and not delivered become free to claim now.
+pub fn release_claims(conn: &mut DbConnection, node: &str) -> Result<(), StoreError> {
+    diesel::update(
+        backchannel_outbox::table
+            .filter(backchannel_outbox::status.eq("pending"))
+            .filter(backchannel_outbox::claimed_by.eq(node)),
+    )
+    .set(backchannel_outbox::claimed_until_ms.eq(0))
+    .execute(conn)?;
+    Ok(())
+}
+
 pub fn claim_due(
     conn: &mut DbConnection,
     node: &str,
