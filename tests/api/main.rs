@@ -37,3 +37,4 @@ mod status_list;
 mod stream;
 mod timeouts;
 mod tls;
+mod upgrade;
