@@ -193,6 +193,22 @@ fn derived_demo(master_key: &str) -> latch::directory::bootstrap::Demo {
 /// Runs `latch serve --demo` as a separate process on `db`, so a test can
 /// kill it with SIGKILL and start it again.
 pub async fn spawn_process(db: TestDatabase, master_key: &str, port: u16) -> TestApp {
+    spawn_process_with(db, master_key, port, &[]).await
+}
+
+/// `spawn_process` with more environment (`LATCH_*` settings); the log goes
+/// to `latch-{port}.log` in the database's directory.
+pub async fn spawn_process_with(
+    db: TestDatabase,
+    master_key: &str,
+    port: u16,
+    env: &[(&str, &str)],
+) -> TestApp {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(db.dir.path().join(format!("latch-{port}.log")))
+        .expect("log file");
     let child = Command::new(latch_bin())
         .current_dir(db.dir.path())
         .env_remove("LATCH_CONFIG")
@@ -200,10 +216,11 @@ pub async fn spawn_process(db: TestDatabase, master_key: &str, port: u16) -> Tes
         .env("LATCH_MASTER_KEY", master_key)
         .env("LATCH_WORKERS", "2")
         .env("LATCH_OUTBOUND_ALLOW_PRIVATE_NETWORKS", "true")
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
         .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stderr(log)
         .spawn()
         .expect("start latch serve");
     let base = format!("http://127.0.0.1:{port}");
@@ -241,6 +258,40 @@ pub fn free_port() -> u16 {
 }
 
 impl TestApp {
+    /// Sends SIGTERM to a process server, without waiting.
+    pub fn signal_term(&self) {
+        let child = self.process.as_ref().expect("a process server");
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+    }
+
+    /// Waits for a process server to exit; returns its exit status, its
+    /// log and the database.
+    pub async fn wait_exit(mut self) -> (TestDatabase, std::process::ExitStatus, String) {
+        let mut child = self.process.take().expect("a process server");
+        let status = tokio::task::spawn_blocking(move || child.wait().expect("wait"))
+            .await
+            .unwrap();
+        let log = self.process_log();
+        (std::mem::replace(&mut self.db, TestDatabase::placeholder()), status, log)
+    }
+
+    /// SIGTERM for a process server; waits for it to exit and returns its
+    /// exit status with the database.
+    pub async fn terminate(self) -> (TestDatabase, std::process::ExitStatus) {
+        self.signal_term();
+        let (db, status, _) = self.wait_exit().await;
+        (db, status)
+    }
+
+    /// The log of a process server (see `spawn_process_with`).
+    pub fn process_log(&self) -> String {
+        std::fs::read_to_string(self.db.dir.path().join(format!("latch-{}.log", self.port)))
+            .unwrap_or_default()
+    }
+
     /// SIGKILL for a process server: no shutdown, no flush.
     pub fn kill(mut self) -> TestDatabase {
         if let Some(child) = &mut self.process {
@@ -963,23 +1014,39 @@ pub async fn spawn_node(
 
 /// A TCP relay to Redis that a test can cut and restore, to play "Redis
 /// is down" for one node without touching the shared server.
-pub struct RedisRelay {
+pub type RedisRelay = Relay;
+
+/// A TCP relay that a test can cut (every connection through it ends, and
+/// new ones are closed at once, as when the server behind it dies) and
+/// restore: a fault for the nodes behind it, while the real server keeps
+/// serving every other test.
+pub struct Relay {
     pub url: String,
+    pub port: u16,
     open: std::sync::Arc<std::sync::atomic::AtomicBool>,
     generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
-impl RedisRelay {
-    pub async fn start() -> RedisRelay {
-        use std::sync::atomic::Ordering;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
+impl Relay {
+    /// A relay to the shared Redis.
+    pub async fn start() -> Relay {
         let target = url::Url::parse(&redis_url()).unwrap();
         let target = format!(
             "{}:{}",
             target.host_str().unwrap(),
             target.port().unwrap_or(6379)
         );
+        let mut relay = Relay::to(&target).await;
+        relay.url = format!("redis://127.0.0.1:{}", relay.port);
+        relay
+    }
+
+    /// A relay to `target` (`host:port`).
+    pub async fn to(target: &str) -> Relay {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let target = target.to_string();
         let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
         let generation = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (open2, generation2) = (open.clone(), generation.clone());
@@ -1010,8 +1077,9 @@ impl RedisRelay {
                 });
             }
         });
-        RedisRelay {
-            url: format!("redis://127.0.0.1:{port}"),
+        Relay {
+            url: format!("tcp://127.0.0.1:{port}"),
+            port,
             open,
             generation,
         }

@@ -16,6 +16,7 @@ mod admin;
 mod attacks;
 mod browser;
 mod browser_apps;
+mod chaos;
 mod cli;
 mod cluster;
 mod defences;

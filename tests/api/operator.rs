@@ -124,7 +124,10 @@ async fn requests_with_nothing_to_change_succeed(backend: Backend) {
     assert_eq!(realm["realm"], "bare");
 }
 
-crate::both_backends!(requests_with_nothing_to_change_succeed);
+crate::both_backends!(
+    requests_with_nothing_to_change_succeed,
+    sigterm_drains_then_stops_cleanly
+);
 
 /// A binary older than the floor a newer release recorded refuses to start
 /// and says which release the database needs.
@@ -429,3 +432,50 @@ mod doctor {
         assert!(stderr(&out).contains("warn: clock"), "{}", describe(&out));
     }
 }
+
+/// SIGTERM: readiness turns false at once (saying why) while requests are
+/// still served, each answer closes its connection, then the node writes
+/// what it held, logs each step and exits 0. Its blocks of status indices
+/// are closed, not orphaned: the next node does not fail them closed.
+async fn sigterm_drains_then_stops_cleanly(backend: Backend) {
+    use crate::helpers::{claims, spawn_process_with};
+    let db = TestDatabase::new(backend);
+    let key = latch::crypto::MasterKey::generate().encode();
+    let port = free_port();
+    let app = spawn_process_with(db, &key, port, &[("LATCH_DRAIN_DELAY_MS", "1500")]).await;
+    let token = app.service_token().await;
+    let idx = claims(&token)["status"]["status_list"]["idx"].as_u64().unwrap();
+    app.signal_term();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let ready = app.get("/health/ready").await;
+    assert_eq!(ready.status(), 503);
+    assert_eq!(ready.headers()["connection"], "close");
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert!(body["reason"].as_str().unwrap().contains("stopping"), "{body}");
+    assert!(app.active(&token).await, "still served while draining");
+
+    let (db, status, log) = app.wait_exit().await;
+    assert!(status.success(), "exit status {status}");
+    assert!(log.contains("draining"), "{log}");
+    assert!(log.contains("stopped"), "{log}");
+
+    let next = crate::helpers::spawn_process(db, &key, port).await;
+    assert!(next.active(&token).await);
+    // Past the silence window a vanished node's block fails closed; a
+    // closed one does not.
+    tokio::time::sleep(std::time::Duration::from_millis(6_500)).await;
+    let uri = format!("{}/protocol/openid-connect/status-list/0", next.issuer("demo"));
+    let list = claims(&next.client.get(&uri).send().await.unwrap().text().await.unwrap());
+    let compressed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(list["status_list"]["lst"].as_str().unwrap())
+        .unwrap();
+    let mut bytes = Vec::new();
+    flate2::read::ZlibDecoder::new(&compressed[..])
+        .read_to_end(&mut bytes)
+        .unwrap();
+    let bit = |i: u64| bytes.get(i as usize / 8).is_some_and(|b| b & (1 << (i % 8)) != 0);
+    assert!(!bit(idx), "the token is valid");
+    assert!(!bit(idx + 1), "the rest of a closed block is not failed closed");
+}
+

@@ -18,9 +18,14 @@ async fn status_bit(app: &TestApp, token: &str) -> bool {
 }
 
 async fn bit_at(app: &TestApp, uri: &str, idx: usize) -> bool {
+    bit_from(app, uri, uri, idx).await
+}
+
+/// The bit at `idx` of the list fetched from `url`, whose `sub` is `uri`.
+async fn bit_from(app: &TestApp, url: &str, uri: &str, idx: usize) -> bool {
     let response = app
         .client
-        .get(uri)
+        .get(url)
         .header("accept", "application/json")
         .send()
         .await
@@ -151,7 +156,7 @@ async fn a_crashed_nodes_unrecorded_indices_fail_closed(backend: Backend) {
         !bit_at(&app, &uri, idx + 1).await,
         "not yet known to be gone"
     );
-    tokio::time::sleep(Duration::from_millis(6_000)).await;
+    tokio::time::sleep(Duration::from_millis(7_000)).await;
     assert!(
         bit_at(&app, &uri, idx + 1).await,
         "never handed out, never recorded: revoked"
@@ -199,3 +204,97 @@ crate::both_backends!(
     every_kind_of_revocation_flips_the_bit,
     a_crashed_nodes_unrecorded_indices_fail_closed
 );
+
+/// Three nodes on one PostgreSQL database; the first reaches it through a
+/// relay the test can cut. Returns (relayed node, two others, relay).
+async fn three_nodes_one_relayed() -> (TestApp, TestApp, TestApp, crate::helpers::Relay) {
+    use crate::helpers::{free_port, postgres_admin_url, spawn_process_with, Relay, TestDatabase};
+    let db = TestDatabase::new(Backend::Postgres);
+    let key = latch::crypto::MasterKey::generate().encode();
+    let admin = url::Url::parse(&postgres_admin_url()).unwrap();
+    let relay = Relay::to(&format!(
+        "{}:{}",
+        admin.host_str().unwrap(),
+        admin.port().unwrap_or(5432)
+    ))
+    .await;
+    let mut relayed = url::Url::parse(&db.url).unwrap();
+    relayed.set_port(Some(relay.port)).unwrap();
+    let ports = [free_port(), free_port(), free_port()];
+    let base = format!("http://127.0.0.1:{}", ports[0]);
+    let a = spawn_process_with(
+        db.shared(),
+        &key,
+        ports[0],
+        &[("LATCH_DATABASE", relayed.as_str()), ("LATCH_PUBLIC_BASE", &base)],
+    )
+    .await;
+    let b = spawn_process_with(db.shared(), &key, ports[1], &[("LATCH_PUBLIC_BASE", &base)]).await;
+    let c = spawn_process_with(db, &key, ports[2], &[("LATCH_PUBLIC_BASE", &base)]).await;
+    (a, b, c, relay)
+}
+
+/// The bit of `token` in the list as `app` serves it (the token's own
+/// list URI names the cluster's public base; the list is read from `app`).
+async fn bit_on(app: &TestApp, token: &str) -> bool {
+    let status = &claims(token)["status"]["status_list"];
+    let idx = status["idx"].as_u64().unwrap() as usize;
+    let uri = status["uri"].as_str().unwrap();
+    let list = uri.rsplit('/').next().unwrap();
+    let url = format!("{}/protocol/openid-connect/status-list/{list}", app.issuer("demo"));
+    bit_from(app, &url, uri, idx).await
+}
+
+async fn until_bit(app: &TestApp, token: &str, want: bool, within: Duration) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if bit_on(app, token).await == want {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A token minted by a node cut off from the database (its slot cannot be
+/// written) and revoked on another node reads revoked on every node's list
+/// — at once where it was revoked and on a third node, and on the minting
+/// node once the database is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_minted_during_an_outage_and_revoked_elsewhere_is_revoked_in_every_list() {
+    let (a, b, c, relay) = three_nodes_one_relayed().await;
+    a.service_token().await; // a holds a block of indices
+    relay.cut();
+    let token = a.service_token().await;
+    assert_eq!(b.revoke(&token, None).await.status(), 200);
+    assert!(until_bit(&b, &token, true, Duration::from_secs(2)).await, "on the revoking node");
+    assert!(until_bit(&c, &token, true, Duration::from_secs(3)).await, "on a third node");
+    relay.restore();
+    assert!(
+        until_bit(&a, &token, true, Duration::from_secs(10)).await,
+        "on the minting node, once it reaches the database"
+    );
+    assert!(!a.active(&token).await);
+}
+
+/// A node killed before it could write a slot: the index reads revoked
+/// (fail closed) once the node is known gone — until the token is shown to
+/// any node, which proves it valid and clears the bit everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_valid_token_of_a_vanished_node_reads_valid_once_presented() {
+    let (a, b, c, relay) = three_nodes_one_relayed().await;
+    a.service_token().await;
+    relay.cut();
+    let token = a.service_token().await;
+    drop(a.kill());
+    relay.restore();
+    assert!(
+        until_bit(&b, &token, true, Duration::from_secs(12)).await,
+        "fails closed once the node is known gone"
+    );
+    assert!(c.active(&token).await, "the token itself is valid");
+    assert!(until_bit(&c, &token, false, Duration::from_secs(2)).await, "cleared where shown");
+    assert!(until_bit(&b, &token, false, Duration::from_secs(3)).await, "and on the others");
+}
