@@ -124,6 +124,15 @@ async fn requests_with_nothing_to_change_succeed(backend: Backend) {
     assert_eq!(realm["realm"], "bare");
 }
 
+/// Writes one request and reads one answer (headers and a short body).
+fn exchange(stream: &mut std::net::TcpStream, request: &str) -> String {
+    use std::io::Write;
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut buffer = vec![0u8; 4096];
+    let n = stream.read(&mut buffer).unwrap();
+    String::from_utf8_lossy(&buffer[..n]).into_owned()
+}
+
 crate::both_backends!(
     requests_with_nothing_to_change_succeed,
     sigterm_drains_then_stops_cleanly
@@ -445,8 +454,24 @@ async fn sigterm_drains_then_stops_cleanly(backend: Backend) {
     let app = spawn_process_with(db, &key, port, &[("LATCH_DRAIN_DELAY_MS", "1500")]).await;
     let token = app.service_token().await;
     let idx = claims(&token)["status"]["status_list"]["idx"].as_u64().unwrap();
+    // A keep-alive connection, used once and idle when the signal comes.
+    let mut kept = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    kept.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let ask = "GET /health/live HTTP/1.1\r\nHost: latch\r\n\r\n";
+    let answer = exchange(&mut kept, ask);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(!answer.to_ascii_lowercase().contains("connection: close"));
     app.signal_term();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Reused while draining: answered, told to close, then closed cleanly
+    // (end of stream, no reset).
+    let answer = exchange(&mut kept, ask);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+    let mut rest = Vec::new();
+    kept.read_to_end(&mut rest)
+        .expect("the connection ends cleanly");
 
     let ready = app.get("/health/ready").await;
     assert_eq!(ready.status(), 503);
