@@ -110,7 +110,6 @@ fn sign_in_pages(cfg: &mut web::ServiceConfig) {
 fn account(cfg: &mut web::ServiceConfig) {
     use crate::account;
     cfg.route("/realms/{realm}/account", web::get().to(account::show))
-        .route("/realms/{realm}/account/", web::get().to(account::show))
         .route(
             "/realms/{realm}/account/callback",
             web::get().to(account::callback),
@@ -164,6 +163,10 @@ pub fn app(
         .wrap(headers)
         .wrap(from_fn(http::metrics::record))
         .wrap(from_fn(http::health::close_while_draining))
+        // Outermost: `/admin/realms/` is `/admin/realms`, as in Keycloak,
+        // before anything decides by path. The request is rewritten in
+        // place (no redirect), so a POST keeps its body.
+        .wrap(actix_web::middleware::NormalizePath::trim())
         .configure(routes)
         .default_service(web::to(not_found))
 }

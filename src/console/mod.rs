@@ -28,7 +28,6 @@ const SEAL: &str = "console session";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(PATH, web::get().to(pages::realms))
-        .route("/admin/console/", web::get().to(pages::realms))
         .route("/admin/console/callback", web::get().to(callback))
         .route("/admin/console/logout", web::post().to(logout))
         .route("/admin/console/actions", web::post().to(actions::act))

@@ -989,7 +989,57 @@ async fn every_change_is_audited(backend: Backend) {
     assert_error(&api.get("/nowhere/events").await, 404, "not_found");
 }
 
+/// A trailing slash names the same resource, as in Keycloak: listing and
+/// creating with `/admin/realms/` and `/users/` work (a POST is not
+/// redirected), unauthenticated requests are still refused, protocol paths
+/// and their headers and CORS answers are the same, unknown paths still 404.
+async fn a_trailing_slash_is_the_same_path(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let api = AdminApi::new(&app).await;
+    let (status, realms) = api.get("/").await;
+    assert_eq!(status, 200);
+    assert!(realms.as_array().unwrap().iter().any(|r| r["realm"] == "demo"));
+    let (status, _) = api.post("/", json!({ "realm": "slashed", "enabled": true })).await;
+    assert_eq!(status, 201);
+    let (status, _) = api
+        .post("/slashed/users/", json!({ "username": "sam", "enabled": true }))
+        .await;
+    assert_eq!(status, 201);
+    let (status, users) = api.get("/slashed/users/?username=sam&exact=true").await;
+    assert_eq!((status, users[0]["username"].clone()), (200, json!("sam")));
+    let anonymous = app.client.get(app.url("/admin/realms/")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    let discovery = app
+        .get("/realms/demo/.well-known/openid-configuration/")
+        .await;
+    assert_eq!(discovery.status(), 200);
+    assert_eq!(discovery.headers()["x-content-type-options"], "nosniff");
+    let secret = app.demo_secret();
+    let token = app
+        .client
+        .post(app.url("/realms/demo/protocol/openid-connect/token/"))
+        .basic_auth("demo-app", Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 200);
+    let jwks = app
+        .client
+        .get(app.url("/realms/demo/protocol/openid-connect/certs/"))
+        .header("origin", "https://anywhere.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jwks.status(), 200);
+    assert_eq!(jwks.headers()["access-control-allow-origin"], "*");
+    assert_eq!(app.get("/admin/realms/demo/nothing-here/").await.status(), 404);
+    assert_eq!(app.get("/realms/demo/nothing-here/").await.status(), 404);
+}
+
 crate::both_backends!(
+    a_trailing_slash_is_the_same_path,
     only_master_admins_reach_the_api,
     the_password_grant_can_be_turned_off,
     realms_are_created_updated_and_deleted,
