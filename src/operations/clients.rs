@@ -195,12 +195,6 @@ impl ClientUpdate {
                 "a public client cannot use the client_credentials grant".into(),
             ));
         }
-        let redirects = self.redirect_uris.as_ref().unwrap_or(&client.redirect_uris);
-        if grants.contains(&GrantType::AuthorizationCode) && redirects.is_empty() {
-            return Err(Error::Invalid(
-                "the authorization code flow needs at least one redirect URI".into(),
-            ));
-        }
         let json = |v: &[String]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
         let removable = |v: &Option<String>| v.clone().map(|u| Some(u).filter(|u| !u.is_empty()));
         let grants: Vec<String> = grants.iter().map(|g| g.to_string()).collect();

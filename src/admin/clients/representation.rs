@@ -160,12 +160,6 @@ impl ClientRepresentation {
                 "a public client cannot use the client_credentials grant",
             ));
         }
-        if grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
-            return Err(ApiError::invalid_field(
-                "redirectUris",
-                "the authorization code flow needs at least one redirect URI",
-            ));
-        }
         let web_origins = self.origins()?;
         Ok(NewClient {
             redirect_uris,
