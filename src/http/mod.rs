@@ -12,4 +12,5 @@ pub mod limits;
 pub mod metrics;
 pub mod pages;
 pub mod peer;
+pub mod query;
 pub mod tls;

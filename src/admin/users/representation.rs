@@ -159,6 +159,7 @@ pub struct UserSearch {
     pub email: Option<String>,
     /// Part of the username, email, first or last name.
     pub search: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::query::optional_boolean")]
     pub exact: Option<bool>,
     pub first: Option<i64>,
     pub max: Option<i64>,
