@@ -60,6 +60,26 @@ impl From<crate::revocation::cascade::Outcome> for OutcomeRepresentation {
     }
 }
 
+/// `?summary=true` on an invalidation action that Keycloak answers with
+/// 204: answer 200 with what it took back instead. The audit event records
+/// it either way.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct Summary {
+    /// Answer 200 with what was taken back instead of 204 No Content.
+    #[serde(default, deserialize_with = "crate::http::query::optional_boolean")]
+    pub summary: Option<bool>,
+}
+
+impl Summary {
+    pub fn answer(&self, outcome: crate::revocation::cascade::Outcome) -> HttpResponse {
+        if self.summary == Some(true) {
+            HttpResponse::Ok().json(OutcomeRepresentation::from(outcome))
+        } else {
+            HttpResponse::NoContent().finish()
+        }
+    }
+}
+
 /// The admin API's routes, as a scope whose handlers carry their OpenAPI
 /// descriptions.
 pub fn scope() -> utoipa_actix_web::scope::Scope<

@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{delete, get, web};
+use actix_web::{delete, get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Admin, ErrorRepresentation, OutcomeRepresentation};
+use super::{Admin, ErrorRepresentation, OutcomeRepresentation, Summary};
 use crate::app::Latch;
 use crate::http::errors::ApiError;
 use crate::ids::{ClientId, RealmName, Sid, UserId};
@@ -96,9 +96,10 @@ pub async fn end_session(
 #[utoipa::path(
     tag = "invalidation",
     operation_id = "endSession",
-    params(("realm" = String, Path, description = "Realm name"), ("session" = String, Path, description = "Session id (sid)")),
+    params(("realm" = String, Path, description = "Realm name"), ("session" = String, Path, description = "Session id (sid)"), Summary),
     responses(
-        (status = 200, description = "Ended; its tokens are rejected and its relying parties notified", body = OutcomeRepresentation),
+        (status = 204, description = "Ended; its tokens are rejected and its relying parties notified"),
+        (status = 200, description = "The same, with `summary=true`: what was taken back", body = OutcomeRepresentation),
         (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation),
         (status = 404, body = ErrorRepresentation),
     )
@@ -108,11 +109,10 @@ async fn end(
     state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
-) -> Result<web::Json<OutcomeRepresentation>, ApiError> {
+    summary: web::Query<Summary>,
+) -> Result<HttpResponse, ApiError> {
     let (realm, sid) = path.into_inner();
-    Ok(web::Json(
-        end_session(&state, &admin, realm, sid).await?.into(),
-    ))
+    Ok(summary.answer(end_session(&state, &admin, realm, sid).await?))
 }
 
 /// One back-channel logout notice and where its delivery stands.

@@ -336,7 +336,7 @@ async fn the_kept_session_refreshes_and_can_be_ended(backend: Backend) {
             Value::Null,
         )
         .await;
-    assert_eq!(status, 200, "{body}");
+    assert_eq!(status, 204, "{body}");
     assert!(!app.active_at_acme(&kept, access).await);
     let next = refreshed["refresh_token"].as_str().unwrap();
     let (status, body) = app.ledger_refreshes(&kept, next).await;

@@ -12,7 +12,7 @@ pub use representation::{
 };
 
 use super::sessions::{sessions_of, SessionRepresentation};
-use super::{created, in_field, Admin, ErrorRepresentation, OutcomeRepresentation, Page};
+use super::{created, in_field, Admin, ErrorRepresentation, OutcomeRepresentation, Page, Summary};
 use crate::app::Latch;
 use crate::http::errors::ApiError;
 use crate::ids::{RealmName, UserId};
@@ -302,9 +302,10 @@ pub async fn logout_user(
 #[utoipa::path(
     tag = "invalidation",
     operation_id = "logoutUser",
-    params(("realm" = String, Path, description = "Realm name"), ("id" = String, Path, description = "User id")),
+    params(("realm" = String, Path, description = "Realm name"), ("id" = String, Path, description = "User id"), Summary),
     responses(
-        (status = 200, description = "Every session and token of the user revoked", body = OutcomeRepresentation),
+        (status = 204, description = "Every session and token of the user revoked"),
+        (status = 200, description = "The same, with `summary=true`: what was taken back", body = OutcomeRepresentation),
         (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation),
         (status = 404, body = ErrorRepresentation),
     )
@@ -314,11 +315,10 @@ async fn logout(
     state: web::Data<Latch>,
     admin: Admin,
     path: web::Path<(String, String)>,
-) -> Result<web::Json<OutcomeRepresentation>, ApiError> {
+    summary: web::Query<Summary>,
+) -> Result<HttpResponse, ApiError> {
     let (realm, id) = path.into_inner();
-    Ok(web::Json(
-        logout_user(&state, &admin, realm, id).await?.into(),
-    ))
+    Ok(summary.answer(logout_user(&state, &admin, realm, id).await?))
 }
 
 #[utoipa::path(
