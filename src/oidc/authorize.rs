@@ -305,6 +305,9 @@ pub async fn issue_code(
     if let Some(s) = &request.state {
         pairs.push(("state", s.clone()));
     }
+    // Keycloak names the session in every authorization response (OIDC
+    // Session Management's `session_state`); Latch's is the session id.
+    pairs.push(("session_state", session.id.clone()));
     // RFC 9207: name the issuer so the client can tell responses apart.
     pairs.push(("iss", state.issuer(&realm.realm.name)));
     Ok(respond_to_client(

@@ -1,5 +1,6 @@
 //! The client credentials grant (RFC 6749 §4.4): a confidential client
-//! acting for itself. No user, so no ID token, no refresh token.
+//! acting for itself. No user, so no ID token (even when `openid` is asked
+//! for), no refresh token.
 
 use super::{
     audience, check_resource, grant_scopes, parse_scopes, status_position, Context, TokenResponse,
@@ -23,10 +24,12 @@ pub async fn client_credentials(
         ));
     }
     let scopes = parse_scopes(scope.unwrap_or(""))?;
-    if scopes.contains("openid") || scopes.contains("offline_access") {
+    // `openid` is accepted, as Keycloak's clients send it by default, but
+    // there is no user to describe: no ID token is issued.
+    if scopes.contains("offline_access") {
         return Err(Error::oauth(
             "invalid_scope",
-            "openid and offline_access need a user; client_credentials has none",
+            "offline_access needs a user; client_credentials has none",
         ));
     }
     let granted = grant_scopes(ctx, client, &scopes)?;
@@ -50,13 +53,9 @@ pub async fn client_credentials(
     )?;
     ctx.status_lists
         .record(&ctx.realm.realm.id, status.0, &minted.claims);
-    Ok(TokenResponse {
-        access_token: minted.token,
-        token_type: "Bearer".into(),
-        expires_in: ctx.realm.realm.access_token_lifetime_s,
-        refresh_token: None,
-        refresh_expires_in: None,
-        id_token: None,
-        scope: granted.scope.to_string(),
-    })
+    Ok(TokenResponse::new(
+        ctx,
+        minted.token,
+        granted.scope.to_string(),
+    ))
 }

@@ -45,6 +45,29 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
     pub scope: String,
+    /// Keycloak's name for the session the tokens belong to (their `sid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_state: Option<String>,
+    /// Keycloak's realm not-before (seconds since the epoch; 0 when none).
+    #[serde(rename = "not-before-policy", default)]
+    pub not_before_policy: i64,
+}
+
+impl TokenResponse {
+    /// A response with what every grant's answer carries.
+    fn new(ctx: &Context<'_>, access_token: String, scope: String) -> TokenResponse {
+        TokenResponse {
+            access_token,
+            token_type: "Bearer".into(),
+            expires_in: ctx.realm.realm.access_token_lifetime_s,
+            refresh_token: None,
+            refresh_expires_in: None,
+            id_token: None,
+            scope,
+            session_state: None,
+            not_before_policy: ctx.realm.realm.not_before_ms.max(0) / 1000,
+        }
+    }
 }
 
 /// What every grant works with.
@@ -236,13 +259,11 @@ async fn respond(
     };
     let (refresh_token, refresh_expires_in) = issue.refresh.unzip();
     Ok(TokenResponse {
-        access_token: access.token,
-        token_type: "Bearer".into(),
-        expires_in: ctx.realm.realm.access_token_lifetime_s,
         refresh_token,
         refresh_expires_in,
         id_token,
-        scope: issue.granted.scope.to_string(),
+        session_state: Some(issue.sid.to_string()),
+        ..TokenResponse::new(ctx, access.token, issue.granted.scope.to_string())
     })
 }
 
