@@ -4,6 +4,10 @@
 //! one the user confirms on a page (CSRF-protected), since anyone can link
 //! a browser to this URL. `post_logout_redirect_uri` must match one
 //! registered for the client exactly, or no redirect happens.
+//!
+//! A POST from a client rather than a browser (one carrying a refresh
+//! token or client credentials) is Keycloak's logout by refresh token: it
+//! ends the sign-in the token belongs to and answers 204.
 
 use std::sync::Arc;
 
@@ -13,6 +17,7 @@ use askama::Template;
 
 use crate::app::Latch;
 use crate::directory::{Client, RealmState};
+use crate::http::errors::ApiError;
 use crate::http::form::Params;
 use crate::http::pages::{self, PageError};
 use crate::http::{cookies, csrf, peer};
@@ -223,7 +228,8 @@ pub async fn logout_get(
     logout(state, &path, req, params).await
 }
 
-/// `POST .../logout` (form-encoded, RP-Initiated Logout §2)
+/// `POST .../logout` (form-encoded): RP-Initiated Logout §2 from a
+/// browser, or Keycloak's logout by refresh token from a client.
 pub async fn logout_post(
     state: web::Data<Latch>,
     path: web::Path<String>,
@@ -231,7 +237,53 @@ pub async fn logout_post(
     body: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let params = crate::http::form::from_body(&req, body).await?;
+    if from_client(&req, &params) {
+        use actix_web::ResponseError;
+        return Ok(match token_logout(&state, &path, &req, &params).await {
+            Ok(response) => response,
+            Err(e) => e.error_response(),
+        });
+    }
     logout(state, &path, req, params).await
+}
+
+/// A client, not a browser, is asking: it sends a refresh token or
+/// authenticates itself. A browser's form carries neither.
+fn from_client(req: &HttpRequest, params: &Params) -> bool {
+    params
+        .pairs()
+        .iter()
+        .any(|(name, _)| name == "refresh_token" || name == "client_secret")
+        || req.headers().contains_key(header::AUTHORIZATION)
+}
+
+/// Keycloak's non-browser logout: the client authenticates as at the token
+/// endpoint and presents a refresh token of its own; the sign-in it belongs
+/// to ends (`operations::tokens::logout`). 204, or an OAuth JSON error.
+async fn token_logout(
+    state: &Latch,
+    realm_name: &str,
+    req: &HttpRequest,
+    params: &Params,
+) -> Result<HttpResponse, ApiError> {
+    let realm = super::realm(state, realm_name).await?;
+    if let Some(name) = params.first_repeated() {
+        return Err(ApiError::invalid_request(format!(
+            "parameter `{name}` is repeated"
+        )));
+    }
+    let caller = super::client_auth::authenticate(state, &realm, req, params).await?;
+    let refresh_token = params
+        .get("refresh_token")?
+        .ok_or_else(|| ApiError::invalid_request("refresh_token is required"))?;
+    let actor = Actor::Client {
+        client_id: caller.client.client_id.clone().into(),
+        ip: peer::ip(req),
+    };
+    operations::tokens::logout(state, &actor, &realm, &caller.client, refresh_token).await?;
+    Ok(HttpResponse::NoContent()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
 }
 
 /// `POST .../logout/confirm`: the confirmation form.

@@ -1,12 +1,13 @@
 //! What a client does with the tokens it holds: revoke one (RFC 7009),
-//! learn whether a refresh token is active (RFC 7662), and what the
+//! end the sign-in a refresh token belongs to (Keycloak's non-browser
+//! logout), learn whether a refresh token is active (RFC 7662), and what the
 //! userinfo endpoint reads about the user an access token names.
 
 use super::Actor;
 use crate::app::Latch;
 use crate::directory::{Client, RealmState};
 use crate::error::Error;
-use crate::revocation::cascade::{self, SecurityEvent};
+use crate::revocation::cascade::{self, EndReason, SecurityEvent};
 use crate::store;
 use crate::store::refresh::FamilyRow;
 use crate::store::users::User;
@@ -93,6 +94,61 @@ pub async fn revoke(
         Presented::Nothing => return Ok(()),
     };
     let (realm_row, actor, now) = (realm.realm.clone(), actor.clone(), latch.clock.now_ms());
+    latch
+        .committer
+        .submit(move |conn| cascade::apply(conn, &realm_row, &event, &actor, now).map(|_| ()))
+        .await
+}
+
+/// Keycloak's non-browser logout: `caller` presents a refresh token of its
+/// own, and the sign-in it belongs to ends — the whole session for an
+/// online token (every token of the session dies, offline families
+/// survive), that family alone for an offline one. A token that is not an
+/// active refresh token of `caller` is `invalid_grant` (RFC 6749 §5.2).
+pub async fn logout(
+    latch: &Latch,
+    actor: &Actor,
+    realm: &RealmState,
+    caller: &Client,
+    presented: &str,
+) -> Result<(), Error> {
+    let invalid = |why: &str| Error::oauth("invalid_grant", why.to_string());
+    if presented.is_empty() || presented.len() > MAX_REFRESH_TOKEN_LEN {
+        return Err(invalid("Invalid refresh token"));
+    }
+    let hash = latch.directory.hash_token(presented);
+    let (realm_id, now) = (realm.realm.id.clone(), latch.clock.now_ms());
+    let found = latch
+        .directory
+        .store()
+        .run(move |conn| store::refresh::find_token(conn, &hash))
+        .await?;
+    let family = match found {
+        Some((token, family))
+            if family.realm_id == realm_id
+                && family.revoked_at_ms.is_none()
+                && token.rotated_at_ms.is_none()
+                && token.expires_at_ms > now
+                && family.expires_at_ms > now =>
+        {
+            family
+        }
+        _ => return Err(invalid("Invalid refresh token")),
+    };
+    if family.client_id != caller.id {
+        return Err(invalid("the refresh token was issued to another client"));
+    }
+    let event = if family.offline {
+        SecurityEvent::RefreshFamilyRevoked {
+            family_id: family.id,
+        }
+    } else {
+        SecurityEvent::SessionEnded {
+            sid: family.session_id,
+            reason: EndReason::Logout,
+        }
+    };
+    let (realm_row, actor) = (realm.realm.clone(), actor.clone());
     latch
         .committer
         .submit(move |conn| cascade::apply(conn, &realm_row, &event, &actor, now).map(|_| ()))
