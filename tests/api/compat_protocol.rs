@@ -126,6 +126,20 @@ async fn logout_by_refresh_token_ends_the_session(backend: Backend) {
     assert_oauth_error(response, 400, "invalid_request").await;
     app.assert_accepted(access).await;
 
+    // A rotated token no longer names the sign-in.
+    let rotated = refresh;
+    let refreshed: Value = app.refresh(rotated).await.json().await.unwrap();
+    let access = refreshed["access_token"].as_str().unwrap();
+    let refresh = refreshed["refresh_token"].as_str().unwrap();
+    let response = logout_with(
+        &app,
+        Some(("demo-app", &secret)),
+        &[("refresh_token", rotated)],
+    )
+    .await;
+    assert_oauth_error(response, 400, "invalid_grant").await;
+    app.assert_accepted(access).await;
+
     // client_secret_post, as Keycloak's client libraries send it.
     let response = logout_with(
         &app,
@@ -320,6 +334,8 @@ async fn client_credentials_accepts_openid_without_an_id_token(backend: Backend)
         .any(|s| s == "openid"));
     assert_eq!(claims(access)["sub"], "demo-app");
     assert!(app.active(access).await);
+    // No user behind it: userinfo has nobody to describe.
+    assert_eq!(app.userinfo("demo", access).await.status(), 401);
 
     for refused in ["offline_access", "openid not-a-scope"] {
         let response = app
