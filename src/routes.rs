@@ -91,7 +91,7 @@ fn protocol(cfg: &mut web::ServiceConfig) {
 
 /// The sign-in pages' forms (Keycloak's `login-actions` paths).
 fn sign_in_pages(cfg: &mut web::ServiceConfig) {
-    use crate::pages::{consent, login, required_action};
+    use crate::pages::{consent, login, required_action, second_factor};
     cfg.route(
         "/realms/{realm}/login-actions/authenticate",
         web::post().to(login::authenticate),
@@ -103,6 +103,14 @@ fn sign_in_pages(cfg: &mut web::ServiceConfig) {
     .route(
         "/realms/{realm}/login-actions/consent",
         web::post().to(consent::answer),
+    )
+    .route(
+        "/realms/{realm}/login-actions/otp",
+        web::post().to(second_factor::submit_code),
+    )
+    .route(
+        "/realms/{realm}/login-actions/configure-totp",
+        web::post().to(second_factor::submit_enrolment),
     );
 }
 

@@ -57,6 +57,19 @@ pub struct RealmRepresentation {
     pub sso_session_max_lifespan_remember_me: Option<i64>,
     /// An offline session (refresh family) ends after this long unused.
     pub offline_session_idle_timeout: Option<i64>,
+    /// Always `totp` (Latch has no counter-based codes).
+    pub otp_policy_type: Option<String>,
+    /// `HmacSHA1` (default), `HmacSHA256` or `HmacSHA512`.
+    pub otp_policy_algorithm: Option<String>,
+    /// 6 (default), 7 or 8.
+    pub otp_policy_digits: Option<i64>,
+    /// Seconds per code (default 30).
+    pub otp_policy_period: Option<i64>,
+    /// Codes accepted either side of the current one (default 1).
+    pub otp_policy_look_ahead_window: Option<i64>,
+    /// Latch's own: a second factor is `off`, `optional` (asked of users
+    /// who have one; the default) or `required` of everyone.
+    pub second_factor: Option<String>,
 }
 
 impl From<&Realm> for RealmRepresentation {
@@ -78,6 +91,12 @@ impl From<&Realm> for RealmRepresentation {
             remember_me: Some(r.remember_me),
             sso_session_max_lifespan_remember_me: Some(r.remember_me_lifetime_s),
             offline_session_idle_timeout: Some(r.offline_idle_s),
+            otp_policy_type: Some("totp".into()),
+            otp_policy_algorithm: Some(r.otp_policy_algorithm.clone()),
+            otp_policy_digits: Some(r.otp_policy_digits),
+            otp_policy_period: Some(r.otp_policy_period),
+            otp_policy_look_ahead_window: Some(r.otp_policy_look_ahead),
+            second_factor: Some(r.second_factor.clone()),
         }
     }
 }
@@ -135,6 +154,56 @@ impl RealmRepresentation {
         Ok(())
     }
 
+    /// The OTP policy and the second-factor setting, each value given
+    /// checked beside the defaults of the others.
+    fn check_second_factor(&self) -> Result<(), ApiError> {
+        if self.otp_policy_type.as_deref().is_some_and(|t| t != "totp") {
+            return Err(ApiError::invalid_field(
+                "otpPolicyType",
+                "only totp is supported (no counter-based codes)",
+            ));
+        }
+        let otp = [
+            ("otpPolicyAlgorithm", self.otp_policy_algorithm.is_some()),
+            ("otpPolicyDigits", self.otp_policy_digits.is_some()),
+            ("otpPolicyPeriod", self.otp_policy_period.is_some()),
+            (
+                "otpPolicyLookAheadWindow",
+                self.otp_policy_look_ahead_window.is_some(),
+            ),
+        ];
+        for (field, given) in otp {
+            // Each value given is checked beside the defaults of the others.
+            let checked = crate::login::totp::check_policy(
+                self.otp_policy_algorithm
+                    .as_deref()
+                    .filter(|_| field == "otpPolicyAlgorithm")
+                    .unwrap_or("HmacSHA1"),
+                self.otp_policy_digits
+                    .filter(|_| field == "otpPolicyDigits")
+                    .unwrap_or(6),
+                self.otp_policy_period
+                    .filter(|_| field == "otpPolicyPeriod")
+                    .unwrap_or(30),
+                self.otp_policy_look_ahead_window
+                    .filter(|_| field == "otpPolicyLookAheadWindow")
+                    .unwrap_or(1),
+            );
+            if let (true, Err(e)) = (given, checked) {
+                return Err(ApiError::invalid_field(field, e));
+            }
+        }
+        if let Some(setting) = &self.second_factor {
+            if crate::login::second_factor::Requirement::parse(setting).is_none() {
+                return Err(ApiError::invalid_field(
+                    "secondFactor",
+                    "secondFactor must be off, optional or required",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The settings asked for, each checked under its Keycloak name.
     fn settings(&self) -> Result<RealmSettings, ApiError> {
         self.check_numbers()?;
@@ -148,6 +217,7 @@ impl RealmRepresentation {
             crate::login::policy::PasswordPolicy::parse(text)
                 .map_err(|e| ApiError::invalid_field("passwordPolicy", e))?;
         }
+        self.check_second_factor()?;
         Ok(RealmSettings {
             password_policy: self.password_policy.clone(),
             sso_idle_s: self.sso_session_idle_timeout,
@@ -162,6 +232,11 @@ impl RealmRepresentation {
             refresh_grace_ms: self.refresh_token_grace_millis,
             key_rotation_interval_s: self.key_rotation_interval,
             key_stage_s: self.key_stage_seconds,
+            otp_policy_algorithm: self.otp_policy_algorithm.clone(),
+            otp_policy_digits: self.otp_policy_digits,
+            otp_policy_period: self.otp_policy_period,
+            otp_policy_look_ahead: self.otp_policy_look_ahead_window,
+            second_factor: self.second_factor.clone(),
         })
     }
 }

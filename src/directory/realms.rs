@@ -46,6 +46,11 @@ pub fn create(conn: &mut DbConnection, master: &MasterKey, name: &str) -> Result
         remember_me_lifetime_s: 30 * 24 * 3600,
         offline_idle_s: 30 * 24 * 3600,
         scopes_seeded: false,
+        otp_policy_algorithm: "HmacSHA1".into(),
+        otp_policy_digits: 6,
+        otp_policy_period: 30,
+        otp_policy_look_ahead: 1,
+        second_factor: "optional".into(),
     };
     store::write(conn, |conn| -> Result<(), Error> {
         if realm_rows::find_by_name(conn, name)?.is_some() {
@@ -164,8 +169,24 @@ pub fn update(
     if let Some(policy) = &changes.password_policy {
         crate::login::policy::PasswordPolicy::parse(policy).map_err(Error::Invalid)?;
     }
+    if let Some(setting) = &changes.second_factor {
+        crate::login::second_factor::Requirement::parse(setting).ok_or_else(|| {
+            Error::Invalid("the second factor setting must be off, optional or required".into())
+        })?;
+    }
     store::write(conn, |conn| {
         let realm = find(conn, name)?;
+        let merged = |new: &Option<i64>, old: i64| new.unwrap_or(old);
+        crate::login::totp::check_policy(
+            changes
+                .otp_policy_algorithm
+                .as_deref()
+                .unwrap_or(&realm.otp_policy_algorithm),
+            merged(&changes.otp_policy_digits, realm.otp_policy_digits),
+            merged(&changes.otp_policy_period, realm.otp_policy_period),
+            merged(&changes.otp_policy_look_ahead, realm.otp_policy_look_ahead),
+        )
+        .map_err(Error::Invalid)?;
         realm_rows::update(conn, &realm.id, changes)?;
         revocation::record(conn, &realm.id, EventKind::Realm, "updated", None)?;
         find(conn, name)

@@ -79,7 +79,12 @@ impl Checker<'_> {
         match user {
             Some(user) if matches && user.enabled => {
                 self.upgrade_hash(&user, &presented_again).await;
-                if user.failed_logins > 0 {
+                // With a second factor still to come, the failures are
+                // cleared only once it is verified: else the right password
+                // between guesses would reset the count of wrong codes.
+                let factor_follows =
+                    super::second_factor::asked_of(self.directory, realm, &user.id).await?;
+                if user.failed_logins > 0 && !factor_follows {
                     let id = user.id.clone();
                     self.directory
                         .store()
@@ -130,6 +135,33 @@ impl Checker<'_> {
                 tracing::warn!(user = %user.id, error = %e, "could not store the upgraded hash")
             }
         }
+    }
+
+    /// Counts a failure (a wrong password or second factor) for the user
+    /// and the IP; the threshold'th locks the account.
+    pub async fn count_failure(&self, user: User, ip: Option<&str>) -> Result<(), Error> {
+        let ip_key = ("login", ip.unwrap_or("-").to_string());
+        self.defences.login_failures.spend(&ip_key, self.now_ms);
+        self.record_failure(user, ip).await
+    }
+
+    /// Whether the IP failed too often to try again now.
+    pub fn throttled(&self, ip: Option<&str>) -> Option<RetryAfter> {
+        let ip_key = ("login", ip.unwrap_or("-").to_string());
+        self.defences.login_failures.exhausted(&ip_key, self.now_ms)
+    }
+
+    /// A second factor was verified: the failures counted so far are forgiven.
+    pub async fn clear_failures(&self, user: &User) -> Result<(), Error> {
+        if user.failed_logins == 0 {
+            return Ok(());
+        }
+        let id = user.id.clone();
+        self.directory
+            .store()
+            .run(move |conn| store::users::clear_failures(conn, &id, false))
+            .await
+            .map_err(Error::Store)
     }
 
     /// Counts a failure; the threshold'th locks the account.

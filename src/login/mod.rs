@@ -6,4 +6,6 @@ pub mod credentials;
 pub mod password;
 pub mod password_pool;
 pub mod policy;
+pub mod second_factor;
 pub mod session;
+pub mod totp;

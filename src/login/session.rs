@@ -69,6 +69,8 @@ pub fn start(
         end_reason: None,
         remember_me,
         idle_until_ms: now_ms + idle_ms(realm, remember_me),
+        acr_level: 1,
+        amr: "pwd".into(),
     };
     session_rows::insert(conn, &row)?;
     Ok(row)

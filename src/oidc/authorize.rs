@@ -288,6 +288,7 @@ pub async fn issue_code(
     request: &AuthRequest,
     session: &SessionRow,
     status: StatusCode,
+    fresh: bool,
 ) -> Result<HttpResponse, PageError> {
     let grant = CodeGrant {
         realm_id: realm.realm.id.clone(),
@@ -299,6 +300,7 @@ pub async fn issue_code(
         nonce: request.nonce.clone(),
         code_challenge: request.code_challenge.clone(),
         auth_time_s: session.auth_time_s,
+        acr: crate::login::second_factor::acr(session.acr_level, fresh).to_string(),
     };
     let code = signin::issue_code(state, realm, session, grant).await?;
     let mut pairs = vec![("code", code)];

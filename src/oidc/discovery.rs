@@ -10,8 +10,8 @@ use openidconnect::core::{
     CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
-    AdditionalProviderMetadata, AuthUrl, IssuerUrl, JsonWebKeySetUrl, ProviderMetadata,
-    ResponseTypes, Scope, TokenUrl, UserInfoUrl,
+    AdditionalProviderMetadata, AuthUrl, AuthenticationContextClass, IssuerUrl, JsonWebKeySetUrl,
+    ProviderMetadata, ResponseTypes, Scope, TokenUrl, UserInfoUrl,
 };
 use serde::{Deserialize, Serialize};
 
@@ -81,6 +81,8 @@ fn claims_supported(scopes: &crate::directory::scopes::ScopeSet) -> Vec<CoreClai
         "exp",
         "iat",
         "auth_time",
+        "acr",
+        "amr",
         "nonce",
         "at_hash",
         "sid",
@@ -145,6 +147,13 @@ pub fn metadata(
             .collect(),
     ))
     .set_claims_supported(Some(claims_supported(scopes)))
+    // "0" a reused session, "1" a password, "2" a second factor too.
+    .set_acr_values_supported(Some(
+        ["0", "1", "2"]
+            .into_iter()
+            .map(|level| AuthenticationContextClass::new(level.to_string()))
+            .collect(),
+    ))
     .set_grant_types_supported(Some(vec![
         CoreGrantType::AuthorizationCode,
         CoreGrantType::RefreshToken,

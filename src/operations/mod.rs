@@ -15,6 +15,7 @@ pub mod portability;
 pub mod realms;
 pub mod roles;
 pub mod scopes;
+pub mod second_factor;
 pub mod sessions;
 pub mod signin;
 pub mod signout;

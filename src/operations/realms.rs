@@ -48,6 +48,18 @@ pub struct RealmSettings {
     pub remember_me_lifetime_s: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offline_idle_s: Option<i64>,
+    /// Keycloak's OTP policy: `HmacSHA1`, `HmacSHA256`, `HmacSHA512`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otp_policy_algorithm: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otp_policy_digits: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otp_policy_period: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otp_policy_look_ahead: Option<i64>,
+    /// `off`, `optional` or `required`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub second_factor: Option<String>,
 }
 
 impl RealmSettings {
@@ -80,6 +92,11 @@ impl RealmSettings {
             remember_me_lifetime_s: self.remember_me_lifetime_s,
             offline_idle_s: self.offline_idle_s,
             scopes_seeded: None,
+            otp_policy_algorithm: self.otp_policy_algorithm,
+            otp_policy_digits: self.otp_policy_digits,
+            otp_policy_period: self.otp_policy_period,
+            otp_policy_look_ahead: self.otp_policy_look_ahead,
+            second_factor: self.second_factor,
         })
     }
 }

@@ -5,9 +5,10 @@
 use crate::app::Latch;
 use crate::directory::{Client, RealmState};
 use crate::error::Error;
-use crate::login::{consent, session};
+use crate::login::{consent, second_factor, session};
 use crate::revocation::cascade::Actor;
 use crate::revocation::reason::EndReason;
+use crate::store::credentials as credential_rows;
 use crate::store::sessions::{self as session_rows, SessionRow};
 use crate::store::users::{self as user_rows, User};
 use crate::tokens::codes::{self, CodeGrant, NewCode};
@@ -35,6 +36,34 @@ pub struct SignIn {
     pub replaces: Option<String>,
     pub origin: session::Origin,
     pub remember_me: bool,
+    pub authentication: Authentication,
+}
+
+/// How the user proved who they are: the level (`acr`: 1 a password, 2 a
+/// second factor too) and the credentials used, which the session
+/// records so removing one of them ends it.
+#[derive(Debug, Clone)]
+pub struct Authentication {
+    pub level: i64,
+    pub credentials: Vec<String>,
+}
+
+impl Authentication {
+    /// A password alone.
+    pub fn password(user_id: &str) -> Authentication {
+        Authentication {
+            level: 1,
+            credentials: vec![super::second_factor::password_credential_id(user_id)],
+        }
+    }
+
+    /// A password and then a second factor (the credential used).
+    pub fn two_factors(user_id: &str, credential_id: String) -> Authentication {
+        let mut first = Authentication::password(user_id);
+        first.level = 2;
+        first.credentials.push(credential_id);
+        first
+    }
 }
 
 /// A session just started: the value for the browser's cookie (the
@@ -73,10 +102,62 @@ pub async fn start_session(
                 session::end(conn, &realm_row, &old.id, EndReason::Replaced, &actor, now)?;
             }
             let (origin, remember) = (&sign_in.origin, sign_in.remember_me);
-            session::start(conn, &realm_row, &user, &cookie_hash, origin, remember, now)
+            let mut row =
+                session::start(conn, &realm_row, &user, &cookie_hash, origin, remember, now)?;
+            record_authentication(conn, &mut row, &sign_in.authentication, now)?;
+            Ok(row)
         })
         .await?;
     Ok(Started { cookie, session })
+}
+
+/// Records on the session how the user authenticated: the level and
+/// methods, and each credential used.
+fn record_authentication(
+    conn: &mut crate::store::DbConnection,
+    session: &mut SessionRow,
+    authentication: &Authentication,
+    now_ms: i64,
+) -> Result<(), Error> {
+    if authentication.level > session.acr_level {
+        let methods = second_factor::methods(authentication.level);
+        session_rows::raise_level(
+            conn,
+            &session.id,
+            authentication.level,
+            methods,
+            now_ms / 1000,
+        )?;
+        session.acr_level = authentication.level;
+        session.amr = methods.to_string();
+        session.auth_time_s = now_ms / 1000;
+    }
+    for credential in &authentication.credentials {
+        credential_rows::record_use(conn, &session.id, credential, now_ms)?;
+    }
+    Ok(())
+}
+
+/// A second factor verified for a live session at level 1 (a step-up):
+/// the session is at level 2 from now on.
+pub async fn step_up(
+    latch: &Latch,
+    session: &SessionRow,
+    credential_id: String,
+) -> Result<SessionRow, Error> {
+    let mut session = session.clone();
+    let authentication = Authentication::two_factors(&session.user_id, credential_id);
+    let now = latch.clock.now_ms();
+    latch
+        .directory
+        .store()
+        .run(move |conn| {
+            crate::store::write(conn, |conn| {
+                record_authentication(conn, &mut session, &authentication, now)?;
+                Ok::<_, Error>(session)
+            })
+        })
+        .await
 }
 
 /// Whether the user must be asked before `client` gets `scopes`: the
@@ -143,6 +224,17 @@ pub async fn issue_code(
         })
         .await?;
     Ok(code)
+}
+
+/// The user of a sign-in's second step: still there and enabled.
+pub async fn user_for_second_step(latch: &Latch, user_id: &str) -> Result<Option<User>, Error> {
+    let user_id = user_id.to_string();
+    let user = latch
+        .directory
+        .store()
+        .run(move |conn| user_rows::find(conn, &user_id))
+        .await?;
+    Ok(user.filter(|u| u.enabled))
 }
 
 /// The user who is to replace a temporary password: still enabled and

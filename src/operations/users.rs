@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::ids::{RealmName, UserId};
 use crate::revocation::cascade::{Outcome, SecurityEvent};
 use crate::store::realms::Realm;
-use crate::store::users::{ProfileChanges, UPDATE_PASSWORD};
+use crate::store::users::{ProfileChanges, CONFIGURE_TOTP, UPDATE_PASSWORD};
 use crate::store::{self, DbConnection};
 
 pub use crate::store::users::{User, UserQuery};
@@ -21,7 +21,7 @@ pub use crate::store::users::{User, UserQuery};
 pub type Attributes = BTreeMap<String, Vec<String>>;
 
 /// The steps a user can be asked to take at the next sign-in.
-pub const REQUIRED_ACTIONS: [&str; 1] = [UPDATE_PASSWORD];
+pub const REQUIRED_ACTIONS: [&str; 2] = [UPDATE_PASSWORD, CONFIGURE_TOTP];
 
 /// How a front door names a user: the admin API and the console by id, the
 /// command line by username.
@@ -106,7 +106,7 @@ pub fn check_required_actions(actions: &[String]) -> Result<(), Error> {
         .find(|a| !REQUIRED_ACTIONS.contains(&a.as_str()))
     {
         Some(a) => Err(Error::Invalid(format!(
-            "unknown required action `{a}` (known: UPDATE_PASSWORD)"
+            "unknown required action `{a}` (known: UPDATE_PASSWORD, CONFIGURE_TOTP)"
         ))),
         None => Ok(()),
     }

@@ -76,7 +76,11 @@ pub async fn answer(
     if let Err(e) = granted {
         return error_page(e.into());
     }
-    match authorize::issue_code(&state, &realm, &request, &session, StatusCode::SEE_OTHER).await {
+    // Consent follows a sign-in in the same flow, or a reused session:
+    // a sign-in in the last minutes counts as this request's.
+    let fresh = state.clock.now_ms() / 1000 - session.auth_time_s < 300;
+    let status = StatusCode::SEE_OTHER;
+    match authorize::issue_code(&state, &realm, &request, &session, status, fresh).await {
         Ok(response) => response,
         Err(e) => error_page(e),
     }

@@ -16,7 +16,7 @@ use crate::http::pages::PageError;
 use crate::http::{cookies, csrf, peer};
 use crate::login::credentials::{CheckError, Verdict};
 use crate::oidc::authorize::{self, AuthRequest};
-use crate::operations::signin::{self, SignIn, Started};
+use crate::operations::signin::{self, Authentication, SignIn, Started};
 use crate::operations::users::User;
 
 #[derive(Template)]
@@ -93,7 +93,7 @@ pub async fn authenticate(
         return super::required_action::page(&state, &realm, &http, &request, &user, None);
     }
     let remember_me = field(&form, "remember_me") == "on";
-    signed_in_response(&state, &realm, &http, request, user, remember_me).await
+    super::second_factor::after_password(&state, &realm, &http, request, user, remember_me).await
 }
 
 /// Starts the session for a user who has just proved who they are, and
@@ -105,25 +105,26 @@ pub(super) async fn signed_in_response(
     request: AuthRequest,
     user: User,
     remember_me: bool,
+    authentication: Authentication,
 ) -> HttpResponse {
     let session_cookie = cookies::session(&realm.realm.name, state.secure_cookies());
     let sign_in = SignIn {
         replaces: session_cookie.read(http),
         origin: peer::origin(http),
         remember_me,
+        authentication,
     };
     let Started { cookie, session } =
         match signin::start_session(state, realm, &user, sign_in).await {
             Ok(started) => started,
             Err(e) => return error_page(e.into()),
         };
-    let mut cookie = session_cookie.build(cookie);
-    if session.remember_me {
-        // Remembered: the cookie outlives the browser, as long as the session.
-        cookie.set_max_age(actix_web::cookie::time::Duration::seconds(
-            realm.realm.remember_me_lifetime_s,
-        ));
-    }
+    // Remembered: the cookies outlive the browser, as long as the session.
+    let max_age_s = session
+        .remember_me
+        .then_some(realm.realm.remember_me_lifetime_s);
+    let secure = state.secure_cookies();
+    let set = cookies::session_started(&realm.realm.name, secure, cookie, &session.id, max_age_s);
     let next = Next {
         signed_in: Some((session, user)),
         just_authenticated: true,
@@ -133,7 +134,9 @@ pub(super) async fn signed_in_response(
         Ok(response) => response,
         Err(rejection) => authorize::reject(state, realm, rejection, StatusCode::SEE_OTHER),
     };
-    let _ = response.add_cookie(&cookie);
+    for cookie in &set {
+        let _ = response.add_cookie(cookie);
+    }
     response
 }
 

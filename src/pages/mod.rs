@@ -10,6 +10,7 @@ pub mod consent;
 pub mod first_party;
 pub mod login;
 pub mod required_action;
+pub mod second_factor;
 
 use std::sync::Arc;
 
@@ -107,7 +108,8 @@ pub async fn proceed(
         }
         return Ok(consent::page(state, realm, http, &request, &user));
     }
-    Ok(authorize::issue_code(state, realm, &request, &session, next.status).await?)
+    let fresh = next.just_authenticated;
+    Ok(authorize::issue_code(state, realm, &request, &session, next.status, fresh).await?)
 }
 
 /// The fields every login-action form carries.

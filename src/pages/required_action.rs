@@ -147,7 +147,7 @@ pub async fn update_password(
     .await;
     match set {
         Ok(PasswordSet { user, .. }) => {
-            super::login::signed_in_response(&state, &realm, &http, request, user, false).await
+            super::second_factor::after_password(&state, &realm, &http, request, user, false).await
         }
         // A refusal of the password itself (policy, history, the same as
         // the temporary one): the form again, with its words.

@@ -1,6 +1,7 @@
 //! Periodic upkeep: re-measure the database clock, prune the index and the
 //! log of entries no unexpired token can match, delete spent authorization
-//! codes and refresh replay responses past their grace window.
+//! codes and refresh replay responses past their grace window, and the
+//! one-time-code steps no window can reach.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +41,11 @@ pub fn spawn(store: Store, index: Arc<Index>, clock: Arc<Clock>) -> tokio::task:
                         .max()
                         .unwrap_or(0);
                     deleted += store::refresh::clear_replay_before(conn, now - longest_grace)?;
+                    // One-time-code steps older than any window (RFC 6238 §5.2).
+                    deleted += store::credentials::prune_steps(
+                        conn,
+                        now - store::credentials::STEP_MEMORY_MS,
+                    )?;
                     Ok(deleted)
                 })
                 .await;

@@ -23,6 +23,8 @@ pub struct CodeRow {
     pub used_at_ms: Option<i64>,
     pub family_id: Option<String>,
     pub access_jti: Option<String>,
+    /// The `acr` the code's tokens carry.
+    pub acr: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &CodeRow) -> Result<(), StoreError> {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod clients;
 pub mod codes;
 pub mod consents;
+pub mod credentials;
 pub mod events;
 pub mod groups;
 pub mod keys;

@@ -74,3 +74,12 @@ pub fn replace(
         .execute(conn)?;
     Ok(())
 }
+
+/// When the current password was set, as far as the history tells (the
+/// moment the one before it was replaced).
+pub fn last_set_ms(conn: &mut DbConnection, user_id: &str) -> Result<Option<i64>, StoreError> {
+    Ok(password_history::table
+        .filter(password_history::user_id.eq(user_id))
+        .select(diesel::dsl::max(password_history::replaced_at_ms))
+        .first::<Option<i64>>(conn)?)
+}

@@ -33,6 +33,16 @@ pub struct Realm {
     pub offline_idle_s: i64,
     /// Whether the built-in client scopes were created for this realm.
     pub scopes_seeded: bool,
+    /// Keycloak's OTP policy: `HmacSHA1`, `HmacSHA256` or `HmacSHA512`.
+    pub otp_policy_algorithm: String,
+    /// 6 or 8.
+    pub otp_policy_digits: i64,
+    /// Seconds per time step.
+    pub otp_policy_period: i64,
+    /// Steps accepted either side of the current one.
+    pub otp_policy_look_ahead: i64,
+    /// `off`, `optional` (users who have one are asked) or `required`.
+    pub second_factor: String,
 }
 
 pub fn insert(conn: &mut DbConnection, realm: &Realm) -> Result<(), StoreError> {
@@ -94,6 +104,11 @@ pub struct RealmChanges {
     pub remember_me_lifetime_s: Option<i64>,
     pub offline_idle_s: Option<i64>,
     pub scopes_seeded: Option<bool>,
+    pub otp_policy_algorithm: Option<String>,
+    pub otp_policy_digits: Option<i64>,
+    pub otp_policy_period: Option<i64>,
+    pub otp_policy_look_ahead: Option<i64>,
+    pub second_factor: Option<String>,
 }
 
 pub fn update(conn: &mut DbConnection, id: &str, changes: &RealmChanges) -> Result<(), StoreError> {

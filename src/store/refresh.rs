@@ -21,6 +21,8 @@ pub struct FamilyRow {
     pub expires_at_ms: i64,
     pub revoked_at_ms: Option<i64>,
     pub revoke_reason: Option<String>,
+    /// The `acr` its tokens carry (the sign-in's).
+    pub acr: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

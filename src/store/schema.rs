@@ -29,6 +29,11 @@ diesel::table! {
         remember_me_lifetime_s -> BigInt,
         offline_idle_s -> BigInt,
         scopes_seeded -> Bool,
+        otp_policy_algorithm -> Text,
+        otp_policy_digits -> BigInt,
+        otp_policy_period -> BigInt,
+        otp_policy_look_ahead -> BigInt,
+        second_factor -> Text,
     }
 }
 
@@ -132,6 +137,8 @@ diesel::table! {
         end_reason -> Nullable<Text>,
         remember_me -> Bool,
         idle_until_ms -> BigInt,
+        acr_level -> BigInt,
+        amr -> Text,
     }
 }
 
@@ -160,6 +167,7 @@ diesel::table! {
         used_at_ms -> Nullable<BigInt>,
         family_id -> Nullable<Text>,
         access_jti -> Nullable<Text>,
+        acr -> Nullable<Text>,
     }
 }
 
@@ -178,6 +186,7 @@ diesel::table! {
         expires_at_ms -> BigInt,
         revoked_at_ms -> Nullable<BigInt>,
         revoke_reason -> Nullable<Text>,
+        acr -> Nullable<Text>,
     }
 }
 
@@ -382,6 +391,37 @@ diesel::table! {
 
 diesel::joinable!(protocol_mappers -> client_scopes (scope_id));
 
+diesel::table! {
+    credentials (id) {
+        id -> Text,
+        realm_id -> Text,
+        user_id -> Text,
+        #[sql_name = "type"]
+        kind -> Text,
+        user_label -> Nullable<Text>,
+        created_ms -> BigInt,
+        last_used_ms -> Nullable<BigInt>,
+        secret_data -> Binary,
+        credential_data -> Text,
+    }
+}
+
+diesel::table! {
+    otp_used_steps (credential_id, step) {
+        credential_id -> Text,
+        step -> BigInt,
+        used_at_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    session_credentials (session_id, credential_id) {
+        session_id -> Text,
+        credential_id -> Text,
+        used_at_ms -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     server_meta,
     realms,
@@ -411,4 +451,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     client_scopes,
     protocol_mappers,
     user_attributes,
+    credentials,
+    otp_used_steps,
+    session_credentials,
 );

@@ -23,6 +23,10 @@ pub struct SessionRow {
     pub remember_me: bool,
     /// The session ends if not used again before this.
     pub idle_until_ms: i64,
+    /// 1: a password; 2: a second factor too.
+    pub acr_level: i64,
+    /// RFC 8176 methods, space-separated: `pwd`, `otp`, `mfa`.
+    pub amr: String,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &SessionRow) -> Result<(), StoreError> {
@@ -63,6 +67,24 @@ pub fn touch(
         .set((
             sessions::last_seen_ms.eq(now_ms),
             sessions::idle_until_ms.eq(now_ms.saturating_add(idle_ms)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A second factor was verified in the session (at sign-in or a step-up).
+pub fn raise_level(
+    conn: &mut DbConnection,
+    id: &str,
+    acr_level: i64,
+    amr: &str,
+    auth_time_s: i64,
+) -> Result<(), StoreError> {
+    diesel::update(sessions::table.find(id))
+        .set((
+            sessions::acr_level.eq(acr_level),
+            sessions::amr.eq(amr),
+            sessions::auth_time_s.eq(auth_time_s),
         ))
         .execute(conn)?;
     Ok(())

@@ -31,6 +31,8 @@ pub struct User {
 
 /// The required action an administrator's temporary password sets.
 pub const UPDATE_PASSWORD: &str = "UPDATE_PASSWORD";
+/// Keycloak's required action: set up an authenticator app.
+pub const CONFIGURE_TOTP: &str = "CONFIGURE_TOTP";
 
 impl User {
     pub fn required_actions(&self) -> Vec<&str> {
@@ -42,6 +44,10 @@ impl User {
 
     pub fn must_update_password(&self) -> bool {
         self.required_actions().contains(&UPDATE_PASSWORD)
+    }
+
+    pub fn must_configure_totp(&self) -> bool {
+        self.required_actions().contains(&CONFIGURE_TOTP)
     }
 
     /// Whether something issued at `issued_at_ms` (a session, a refresh

@@ -25,6 +25,9 @@ pub struct CodeGrant {
     pub code_challenge: Option<String>,
     /// OIDC Core §2 `auth_time`: when the user last proved who they are.
     pub auth_time_s: i64,
+    /// `acr`: "0" the session was reused, "1" a password in this request,
+    /// "2" a second factor in this session.
+    pub acr: String,
 }
 
 /// A new code: the secret for the browser and the hash the database keeps.
@@ -65,6 +68,7 @@ pub fn issue(
         used_at_ms: None,
         family_id: None,
         access_jti: None,
+        acr: Some(grant.acr),
     };
     code_rows::insert(conn, &row)?;
     Ok(())

@@ -34,6 +34,7 @@ mod resource_server;
 mod revocation;
 mod roles;
 mod scopes;
+mod second_factor;
 mod secrets;
 mod status_list;
 mod stream;

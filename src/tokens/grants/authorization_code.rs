@@ -99,6 +99,7 @@ pub async fn authorization_code(
         auth_time_s,
         refresh,
         facts: &facts,
+        acr: row.acr.as_deref().unwrap_or("1"),
     };
     respond(ctx, client, issue).await
 }
@@ -198,6 +199,7 @@ impl Redeem {
                     client_row_id: &client_row_id,
                     offline,
                     session_expires_ms: session.expires_at_ms,
+                    acr: row.acr.as_deref(),
                 };
                 Some(open_family(conn, &realm, seed, first, now)?)
             }

@@ -206,6 +206,15 @@ struct Issue<'a> {
     /// The refresh token and its lifetime in seconds, when one is issued.
     refresh: Option<(String, i64)>,
     facts: &'a Facts,
+    /// `acr` (see `login::second_factor::acr`); `amr` follows from it.
+    acr: &'a str,
+}
+
+/// Adds `acr` and `amr` (RFC 8176) to a token's claims.
+fn authentication_claims(mapped: &mut serde_json::Map<String, serde_json::Value>, acr: &str) {
+    let amr = crate::login::second_factor::amr(crate::login::second_factor::methods_of_acr(acr));
+    mapped.insert("acr".into(), acr.into());
+    mapped.insert("amr".into(), amr.into());
 }
 
 /// Mints the access and ID tokens for a user and shapes the response.
@@ -221,6 +230,7 @@ async fn respond(
     mapped
         .entry("preferred_username")
         .or_insert_with(|| issue.user.username.clone().into());
+    authentication_claims(&mut mapped, issue.acr);
     let roles = Some(&issue.facts.roles);
     let access = mint_access(
         ctx.realm,
@@ -246,7 +256,11 @@ async fn respond(
                 issuer: ctx.issuer,
                 client,
                 user: issue.user,
-                mapped: claims::mapped(&issue.granted.applied, Target::Id, subject),
+                mapped: {
+                    let mut mapped = claims::mapped(&issue.granted.applied, Target::Id, subject);
+                    authentication_claims(&mut mapped, issue.acr);
+                    mapped
+                },
                 nonce: issue.nonce,
                 auth_time_s: issue.auth_time_s,
                 sid: issue.sid,
@@ -325,6 +339,8 @@ struct FamilySeed<'a> {
     /// `offline_access` was granted: the family outlives its session.
     offline: bool,
     session_expires_ms: i64,
+    /// The sign-in's `acr`, which every token of the family carries.
+    acr: Option<&'a str>,
 }
 
 /// The first refresh token of a new family, and the access token issued
@@ -362,6 +378,7 @@ fn open_family(
         expires_at_ms,
         revoked_at_ms: None,
         revoke_reason: None,
+        acr: seed.acr.map(str::to_string),
     };
     store::refresh::insert_family(conn, &family)?;
     let row = new_refresh_row(realm, &family, first.token_hash, first.access_jti, now);

@@ -10,7 +10,6 @@ use crate::directory::{Client, GrantType};
 use crate::error::Error;
 use crate::login::session;
 use crate::store::realms::Realm;
-use crate::store::refresh::FamilyRow;
 use crate::store::sessions::SessionRow;
 use crate::store::users::User;
 use crate::store::{self, DbConnection};
@@ -78,6 +77,7 @@ pub async fn password(
         auth_time_s: session.auth_time_s,
         refresh,
         facts: &facts,
+        acr: "1",
     };
     respond(ctx, client, issue).await
 }
@@ -123,6 +123,7 @@ impl SignIn {
                     client_row_id: &client_row_id,
                     offline: scope.split(' ').any(|s| s == "offline_access"),
                     session_expires_ms: session.expires_at_ms,
+                    acr: Some("1"),
                 };
                 Some(open_family(conn, &realm, seed, first, now)?)
             }

@@ -67,6 +67,7 @@ pub async fn refresh(
             refresh_lifetime_s(&ctx.realm.realm, &family, ctx.now_ms),
         )),
         facts: &facts,
+        acr: family.acr.as_deref().unwrap_or("1"),
     };
     let response = respond(ctx, client, issue).await?;
     let rotation = Rotation {

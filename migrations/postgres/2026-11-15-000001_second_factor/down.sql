@@ -1,0 +1,12 @@
+ALTER TABLE refresh_families DROP COLUMN acr;
+ALTER TABLE auth_codes DROP COLUMN acr;
+ALTER TABLE sessions DROP COLUMN amr;
+ALTER TABLE sessions DROP COLUMN acr_level;
+ALTER TABLE realms DROP COLUMN second_factor;
+ALTER TABLE realms DROP COLUMN otp_policy_look_ahead;
+ALTER TABLE realms DROP COLUMN otp_policy_period;
+ALTER TABLE realms DROP COLUMN otp_policy_digits;
+ALTER TABLE realms DROP COLUMN otp_policy_algorithm;
+DROP TABLE session_credentials;
+DROP TABLE otp_used_steps;
+DROP TABLE credentials;

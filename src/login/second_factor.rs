@@ -1,0 +1,184 @@
+//! Second factors at sign-in: whether one is asked, the check of a
+//! one-time code against the user's `otp` credentials (each accepted time
+//! step claimed in the database, so a code is never accepted twice on any
+//! node), and the `acr` / `amr` a session's tokens carry.
+//!
+//! Levels (`acr`): "0" a session reused without authenticating, "1" a
+//! password in this request, "2" a second factor verified in the session.
+
+use crate::crypto::MasterKey;
+use crate::directory::{Directory, RealmState};
+use crate::error::Error;
+use crate::login::totp::{self, OtpParams, Shape};
+use crate::store::credentials::{self as rows, CredentialRow, OTP, RECOVERY_CODES};
+use crate::store::realms::Realm;
+use crate::store::DbConnection;
+
+/// What the sealed secret of a credential is bound to.
+pub const SECRET_PURPOSE: &str = "credential secret";
+
+/// The realm's setting: a second factor is never asked, asked of users
+/// who have one, or required of everyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    Off,
+    Optional,
+    Required,
+}
+
+impl Requirement {
+    pub fn of(realm: &Realm) -> Requirement {
+        match realm.second_factor.as_str() {
+            "off" => Requirement::Off,
+            "required" => Requirement::Required,
+            _ => Requirement::Optional,
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<&'static str> {
+        ["off", "optional", "required"]
+            .into_iter()
+            .find(|known| *known == text)
+    }
+}
+
+/// The second factors a user has: `otp` credentials (recovery codes count
+/// only beside one).
+pub fn has_otp(conn: &mut DbConnection, user_id: &str) -> Result<bool, Error> {
+    Ok(!rows::of_user_typed(conn, user_id, OTP)?.is_empty())
+}
+
+/// Whether a sign-in of this user is asked for a second factor after the
+/// password (one enrolled and the realm not set to `off`).
+pub async fn asked_of(
+    directory: &Directory,
+    realm: &RealmState,
+    user_id: &str,
+) -> Result<bool, Error> {
+    if Requirement::of(&realm.realm) == Requirement::Off {
+        return Ok(false);
+    }
+    let user_id = user_id.to_string();
+    directory
+        .store()
+        .run(move |conn| has_otp(conn, &user_id))
+        .await
+}
+
+/// Whether a password alone signs this user in (the password grant): the
+/// inner `Err` says why not.
+pub async fn password_alone(
+    directory: &Directory,
+    realm: &RealmState,
+    user: &crate::store::users::User,
+) -> Result<Result<(), &'static str>, Error> {
+    let requirement = Requirement::of(&realm.realm);
+    let user_id = user.id.clone();
+    let has = directory
+        .store()
+        .run(move |conn| has_otp(conn, &user_id))
+        .await?;
+    let enrol = !has && (user.must_configure_totp() || requirement == Requirement::Required);
+    Ok(if enrol {
+        Err("Account is not fully set up: the user must set up an authenticator app in the browser")
+    } else if has && requirement != Requirement::Off {
+        Err("Invalid user credentials")
+    } else {
+        Ok(())
+    })
+}
+
+/// What became of a presented code.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CodeVerdict {
+    /// The code of this credential, now used up.
+    Accepted { credential_id: String },
+    /// Not a code at all (letters, the wrong length): not counted.
+    Malformed,
+    /// Wrong, or already used: counted as a failure.
+    Refused,
+}
+
+/// Opens a credential's sealed secret (bound to its id).
+pub fn open_secret(master: &MasterKey, row: &CredentialRow) -> Result<Vec<u8>, Error> {
+    Ok(master.open(SECRET_PURPOSE, row.id.as_bytes(), &row.secret_data)?)
+}
+
+/// Checks `presented` against each of the user's `otp` credentials. The
+/// matching step is claimed in the same database: a second use of the code
+/// (or of any code of that step) is refused; a database that cannot be
+/// reached refuses too (the error).
+pub fn verify_code(
+    conn: &mut DbConnection,
+    master: &MasterKey,
+    realm: &Realm,
+    user_id: &str,
+    presented: &str,
+    now_ms: i64,
+) -> Result<CodeVerdict, Error> {
+    let credentials = rows::of_user_typed(conn, user_id, OTP)?;
+    let mut shaped = false;
+    for row in &credentials {
+        let Ok(params) = serde_json::from_str::<OtpParams>(&row.credential_data) else {
+            continue;
+        };
+        let Shape::Code(code) = totp::shape(presented, params.digits) else {
+            continue;
+        };
+        shaped = true;
+        let secret = open_secret(master, row)?;
+        let look_ahead = realm.otp_policy_look_ahead.clamp(0, 10);
+        let Some(step) = totp::matching_step(&secret, &params, &code, now_ms / 1000, look_ahead)
+        else {
+            continue;
+        };
+        if !rows::claim_step(conn, &row.id, step, now_ms)? {
+            return Ok(CodeVerdict::Refused);
+        }
+        rows::touch(conn, &row.id, now_ms)?;
+        return Ok(CodeVerdict::Accepted {
+            credential_id: row.id.clone(),
+        });
+    }
+    Ok(if shaped || credentials.is_empty() {
+        CodeVerdict::Refused
+    } else {
+        CodeVerdict::Malformed
+    })
+}
+
+/// The `acr` of tokens from a session at `level` (1 or 2), `fresh` when
+/// the user authenticated in this request.
+pub fn acr(level: i64, fresh: bool) -> &'static str {
+    if level >= 2 {
+        "2"
+    } else if fresh {
+        "1"
+    } else {
+        "0"
+    }
+}
+
+/// The `amr` values (RFC 8176) of a session.
+pub fn amr(methods: &str) -> Vec<String> {
+    methods.split_whitespace().map(str::to_string).collect()
+}
+
+/// The methods of a sign-in that used a password and, at level 2, a code.
+pub fn methods(level: i64) -> &'static str {
+    if level >= 2 {
+        "pwd otp mfa"
+    } else {
+        "pwd"
+    }
+}
+
+/// The methods behind an `acr` a token carries.
+pub fn methods_of_acr(acr: &str) -> &'static str {
+    methods(if acr == "2" { 2 } else { 1 })
+}
+
+/// Credential types a user may hold beside the password.
+pub fn is_second_factor(kind: &str) -> bool {
+    kind == OTP || kind == RECOVERY_CODES
+}

@@ -1,0 +1,484 @@
+//! Second factors over HTTP: setting up an authenticator app (the secret
+//! read from the `otpauth://` URI on the page, codes computed here), the
+//! code asked after the password, replays, lockout, malformed codes, and
+//! the `acr` / `amr` the tokens carry.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::{claims, location_params, spawn_app, spawn_app_with, Backend, Form, TestApp};
+
+both_backends!(
+    enrols_then_signs_in_with_password_and_code,
+    a_code_is_accepted_once_across_sign_ins,
+    wrong_codes_count_toward_the_lockout,
+    malformed_and_foreign_codes_are_refused_clearly,
+    tokens_tell_how_the_user_authenticated,
+    a_realm_that_requires_a_second_factor_enrols_at_next_sign_in,
+);
+
+/// HTML text as the browser reads it (named and numeric entities).
+fn unescape(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find('&') {
+        out.push_str(&rest[..start]);
+        let len = rest[start..].find(';').unwrap();
+        let entity = &rest[start + 1..start + len];
+        out.push(match entity {
+            "amp" => '&',
+            "quot" => '"',
+            "lt" => '<',
+            "gt" => '>',
+            _ if entity.starts_with("#x") => {
+                char::from_u32(u32::from_str_radix(&entity[2..], 16).unwrap()).unwrap()
+            }
+            _ => char::from_u32(entity[1..].parse().unwrap()).unwrap(),
+        });
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// An authenticator app, from the `otpauth://` URI the page showed.
+pub struct App {
+    secret: Vec<u8>,
+    digits: usize,
+    period: u64,
+}
+
+impl App {
+    fn from_page(html: &str) -> App {
+        let start = html
+            .find("otpauth://")
+            .expect("the page shows an otpauth URI");
+        let end = start + html[start..].find('"').unwrap();
+        let uri = unescape(&html[start..end]);
+        let url = url::Url::parse(&uri).unwrap();
+        let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(query["algorithm"], "SHA1", "{uri}");
+        let secret = totp_rs::Secret::Encoded(query["secret"].clone())
+            .to_bytes()
+            .unwrap();
+        App {
+            secret,
+            digits: query["digits"].parse().unwrap(),
+            period: query["period"].parse().unwrap(),
+        }
+    }
+
+    /// The code `steps` time steps from now.
+    pub fn code(&self, steps: i64) -> String {
+        let totp = totp_rs::TOTP::new_unchecked(
+            totp_rs::Algorithm::SHA1,
+            self.digits,
+            1,
+            self.period,
+            self.secret.clone(),
+        );
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        totp.generate((now + steps * self.period as i64) as u64)
+    }
+}
+
+pub async fn user_id(app: &TestApp, username: &str) -> String {
+    let (status, users) = app
+        .admin(
+            Method::GET,
+            &format!("/demo/users?username={username}&exact=true"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 200, "{users}");
+    users[0]["id"].as_str().unwrap().to_string()
+}
+
+/// Asks the user to set up an authenticator app at the next sign-in.
+pub async fn require_totp(app: &TestApp, username: &str) {
+    let id = user_id(app, username).await;
+    let (status, body) = app
+        .admin(
+            Method::PUT,
+            &format!("/demo/users/{id}"),
+            json!({ "requiredActions": ["CONFIGURE_TOTP"] }),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+}
+
+/// Creates `username` in realm demo with `password`.
+pub async fn create_user(app: &TestApp, username: &str, password: &str) {
+    let (status, body) = app
+        .admin(
+            Method::POST,
+            "/demo/users",
+            json!({
+                "username": username,
+                "enabled": true,
+                "credentials": [{"type": "password", "value": password, "temporary": false}],
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+/// Signs in through the enrolment page: returns the app and the response
+/// to the enrolment form (a redirect to the client).
+pub async fn enrol(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    username: &str,
+    password: &str,
+) -> (App, reqwest::Response) {
+    let (url, _) = app.demo_auth_url("openid", &[]);
+    let page = app.sign_in(browser, &url, username, password).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Set up an authenticator app"), "{html}");
+    assert!(html.contains("<svg"), "a QR code drawn as SVG");
+    assert!(!html.contains("<script"), "no script on the page");
+    let totp = App::from_page(&html);
+    let form = Form::parse(&html)
+        .with("totp", &totp.code(0))
+        .with("userLabel", "phone");
+    let response = app.submit(browser, form).await;
+    (totp, response)
+}
+
+/// Opens the authorization URL, gives the password and returns the page
+/// that asks for the code.
+pub async fn code_form(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    username: &str,
+    password: &str,
+) -> Form {
+    let (url, _) = app.demo_auth_url("openid", &[]);
+    code_form_for(app, browser, &url, username, password).await
+}
+
+pub async fn code_form_for(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    url: &str,
+    username: &str,
+    password: &str,
+) -> Form {
+    let page = app.sign_in(browser, url, username, password).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Enter your code"), "{html}");
+    assert!(
+        html.contains("name=\"csrf_token\""),
+        "the form carries a CSRF token"
+    );
+    Form::parse(&html)
+}
+
+/// Redeems the code a sign-in's redirect carries (asserting a redirect).
+async fn tokens_of(app: &TestApp, response: reqwest::Response, verifier: &str) -> Value {
+    assert_eq!(
+        response.status(),
+        303,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
+    let params = location_params(&response);
+    app.redeem(&params["code"], verifier).await
+}
+
+async fn enrols_then_signs_in_with_password_and_code(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let password = app.alice_password();
+    require_totp(&app, "alice").await;
+    let (totp, response) = enrol(&app, &app.browser(), "alice", &password).await;
+    assert_eq!(response.status(), 303, "the sign-in goes on to the client");
+    assert!(location_params(&response).contains_key("code"));
+
+    // The required action is done: the next sign-in asks for the code.
+    let browser = app.browser();
+    let (url, verifier) = app.demo_auth_url("openid", &[]);
+    let form = code_form_for(&app, &browser, &url, "alice", &password).await;
+    let response = app.submit(&browser, form.with("otp", &totp.code(1))).await;
+    let tokens = tokens_of(&app, response, &verifier).await;
+    let id = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["acr"], "2");
+
+    // The credential list shows the password and the app, never a secret.
+    let alice = user_id(&app, "alice").await;
+    let (status, list) = app
+        .admin(
+            Method::GET,
+            &format!("/demo/users/{alice}/credentials"),
+            Value::Null,
+        )
+        .await;
+    if status == 200 {
+        let types: Vec<&str> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(types, ["password", "otp"], "{list}");
+        assert_eq!(list[1]["userLabel"], "phone");
+        assert!(list[1].get("secretData").is_none(), "{list}");
+    }
+}
+
+async fn a_code_is_accepted_once_across_sign_ins(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let password = app.alice_password();
+    require_totp(&app, "alice").await;
+    let (totp, _) = enrol(&app, &app.browser(), "alice", &password).await;
+
+    // The code used to set the app up cannot sign in.
+    let browser = app.browser();
+    let form = code_form(&app, &browser, "alice", &password).await;
+    let response = app.submit(&browser, form.with("otp", &totp.code(0))).await;
+    assert_eq!(response.status(), 200);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Wrong or already used code."));
+
+    let first = app.browser();
+    let form = code_form(&app, &first, "alice", &password).await;
+    let response = app.submit(&first, form.with("otp", &totp.code(1))).await;
+    assert_eq!(response.status(), 303);
+
+    // The same code in a second sign-in, in another browser: refused.
+    let second = app.browser();
+    let form = code_form(&app, &second, "alice", &password).await;
+    let response = app
+        .submit(&second, form.clone().with("otp", &totp.code(1)))
+        .await;
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Wrong or already used code."), "{html}");
+
+    // The code form only works in the browser it was given to.
+    let elsewhere = app.browser();
+    let response = app
+        .submit(&elsewhere, form.with("otp", &totp.code(-1)))
+        .await;
+    assert_eq!(response.status(), 403, "no CSRF cookie in another browser");
+}
+
+async fn wrong_codes_count_toward_the_lockout(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.lockout_threshold = 3).await;
+    let password = app.alice_password();
+    require_totp(&app, "alice").await;
+    let (totp, _) = enrol(&app, &app.browser(), "alice", &password).await;
+
+    // Two wrong codes, with the right password given before each: the
+    // password does not clear the count.
+    for _ in 0..2 {
+        let browser = app.browser();
+        let form = code_form(&app, &browser, "alice", &password).await;
+        let response = app.submit(&browser, form.with("otp", "000000")).await;
+        assert_eq!(response.status(), 200);
+    }
+    // A wrong password is the third failure: the account locks.
+    let browser = app.browser();
+    let (url, _) = app.demo_auth_url("openid", &[]);
+    let page = app
+        .sign_in(&browser, &url, "alice", "not her password")
+        .await;
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("Wrong username or password"));
+    let alice = user_id(&app, "alice").await;
+    let (_, lockout) = app
+        .admin(
+            Method::GET,
+            &format!("/demo/attack-detection/brute-force/users/{alice}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(lockout["disabled"], true, "{lockout}");
+
+    // Locked: the right password and a right code do not sign in.
+    let page = app.sign_in(&browser, &url, "alice", &password).await;
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Wrong username or password"), "{html}");
+    let _ = totp.code(1);
+}
+
+async fn malformed_and_foreign_codes_are_refused_clearly(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let password = app.alice_password();
+    require_totp(&app, "alice").await;
+    let (totp, _) = enrol(&app, &app.browser(), "alice", &password).await;
+    create_user(&app, "bob", "bobs-own-Pass-42").await;
+    require_totp(&app, "bob").await;
+    let (bobs, _) = enrol(&app, &app.browser(), "bob", "bobs-own-Pass-42").await;
+
+    let browser = app.browser();
+    let form = code_form(&app, &browser, "alice", &password).await;
+    for malformed in [
+        "",
+        "abcdef",
+        "12345",
+        "1234567890123",
+        "１２３４５６",
+        "' OR 1=1 --",
+    ] {
+        let response = app
+            .submit(&browser, form.clone().with("otp", malformed))
+            .await;
+        assert_eq!(response.status(), 200, "{malformed:?}");
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("Enter the 6-digit code from your app."),
+            "{malformed:?}: {html}"
+        );
+    }
+    // Bob's code is not Alice's.
+    let response = app
+        .submit(&browser, form.clone().with("otp", &bobs.code(1)))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Wrong or already used code."));
+    // A tampered proof of the password step is refused.
+    let tampered = form
+        .clone()
+        .with("pending", "AAAA")
+        .with("otp", &totp.code(1));
+    let response = app.submit(&browser, tampered).await;
+    assert_eq!(response.status(), 400);
+    // Without the proof there is nothing to continue.
+    let response = app
+        .submit(
+            &browser,
+            form.clone().without("pending").with("otp", &totp.code(1)),
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+    // Alice's own code still works after all that.
+    let response = app.submit(&browser, form.with("otp", &totp.code(1))).await;
+    assert_eq!(response.status(), 303);
+}
+
+async fn tokens_tell_how_the_user_authenticated(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let password = app.alice_password();
+
+    // A password alone: acr 1, amr pwd.
+    let browser = app.browser();
+    let (url, verifier) = app.demo_auth_url("openid", &[]);
+    let response = app.sign_in(&browser, &url, "alice", &password).await;
+    let tokens = tokens_of(&app, response, &verifier).await;
+    for token in [&tokens["id_token"], &tokens["access_token"]] {
+        let c = claims(token.as_str().unwrap());
+        assert_eq!(c["acr"], "1", "{c}");
+        assert_eq!(c["amr"], json!(["pwd"]), "{c}");
+    }
+    // The same session reused without authenticating: acr 0.
+    let (url, verifier) = app.demo_auth_url("openid", &[]);
+    let response = browser.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 302);
+    let tokens = app
+        .redeem(&location_params(&response)["code"], &verifier)
+        .await;
+    assert_eq!(claims(tokens["id_token"].as_str().unwrap())["acr"], "0");
+
+    // A second factor: acr 2, amr pwd otp mfa, in both tokens and after a refresh.
+    require_totp(&app, "alice").await;
+    let (totp, _) = enrol(&app, &app.browser(), "alice", &password).await;
+    let browser = app.browser();
+    let (url, verifier) = app.demo_auth_url("openid", &[]);
+    let form = code_form_for(&app, &browser, &url, "alice", &password).await;
+    let response = app.submit(&browser, form.with("otp", &totp.code(1))).await;
+    let tokens = tokens_of(&app, response, &verifier).await;
+    let refreshed: Value = app
+        .refresh(tokens["refresh_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    for token in [
+        &tokens["id_token"],
+        &tokens["access_token"],
+        &refreshed["access_token"],
+    ] {
+        let c = claims(token.as_str().unwrap());
+        assert_eq!(c["acr"], "2", "{c}");
+        assert_eq!(c["amr"], json!(["pwd", "otp", "mfa"]), "{c}");
+    }
+    // Reused, the session still stands at level 2.
+    let (url, verifier) = app.demo_auth_url("openid", &[]);
+    let response = browser.get(&url).send().await.unwrap();
+    let tokens = app
+        .redeem(&location_params(&response)["code"], &verifier)
+        .await;
+    assert_eq!(claims(tokens["id_token"].as_str().unwrap())["acr"], "2");
+
+    // Discovery lists the levels.
+    let discovery: Value = app
+        .get("/realms/demo/.well-known/openid-configuration")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(discovery["acr_values_supported"], json!(["0", "1", "2"]));
+}
+
+async fn a_realm_that_requires_a_second_factor_enrols_at_next_sign_in(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (status, realm) = app.admin(Method::GET, "/demo", Value::Null).await;
+    assert_eq!(status, 200);
+    assert_eq!(realm["otpPolicyAlgorithm"], "HmacSHA1");
+    assert_eq!(realm["otpPolicyDigits"], 6);
+    assert_eq!(realm["otpPolicyPeriod"], 30);
+    assert_eq!(realm["otpPolicyLookAheadWindow"], 1);
+    assert_eq!(realm["secondFactor"], "optional");
+    let (status, body) = app
+        .admin(Method::PUT, "/demo", json!({"secondFactor": "sometimes"}))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["field"], "secondFactor");
+    for (field, value) in [
+        ("otpPolicyDigits", json!(4)),
+        ("otpPolicyAlgorithm", json!("HmacMD5")),
+        ("otpPolicyPeriod", json!(0)),
+        ("otpPolicyLookAheadWindow", json!(-1)),
+        ("otpPolicyType", json!("hotp")),
+    ] {
+        let (status, body) = app
+            .admin(Method::PUT, "/demo", json!({ field: value }))
+            .await;
+        assert_eq!(status, 422, "{field}: {body}");
+        assert_eq!(body["field"], field, "{body}");
+    }
+    let (status, body) = app
+        .admin(
+            Method::PUT,
+            "/demo",
+            json!({"secondFactor": "required", "otpPolicyDigits": 8}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+
+    let password = app.alice_password();
+    let (totp, response) = enrol(&app, &app.browser(), "alice", &password).await;
+    assert_eq!(totp.digits, 8);
+    assert_eq!(response.status(), 303);
+    let browser = app.browser();
+    let form = code_form(&app, &browser, "alice", &password).await;
+    let response = app.submit(&browser, form.with("otp", &totp.code(1))).await;
+    assert_eq!(response.status(), 303);
+}
