@@ -8,6 +8,7 @@ use crate::app::Latch;
 use crate::directory::{Client, RealmState};
 use crate::http::errors::ApiError;
 use crate::operations;
+use crate::tokens::refresh_token::{self, Shape};
 use crate::tokens::AccessClaims;
 
 #[derive(Serialize, Default)]
@@ -114,15 +115,14 @@ pub async fn introspect(
     let token = params
         .get("token")?
         .ok_or_else(|| ApiError::invalid_request("token is required"))?;
-    let answer = if token.matches('.').count() == 2 {
-        match state.access.check(&realm, token) {
+    // Both kinds are JWTs: a refresh token is known by its MAC.
+    let answer = match refresh_token::shape(state.directory.master(), token) {
+        Shape::Refresh => refresh(&state, &realm, &caller.client, token).await?,
+        Shape::Jws => match state.access.check(&realm, token) {
             Ok(claims) if may_see_access(&caller.client, &claims) => access(claims),
             _ => Introspection::default(),
-        }
-    } else if token.len() <= 128 {
-        refresh(&state, &realm, &caller.client, token).await?
-    } else {
-        Introspection::default()
+        },
+        Shape::Unknown => Introspection::default(),
     };
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -12,11 +12,12 @@ use crate::store;
 use crate::store::refresh::FamilyRow;
 use crate::store::users::User;
 use crate::tokens::grants::{family_holder, Facts};
+use crate::tokens::refresh_token::{self, Shape};
 use crate::tokens::AccessClaims;
 
-/// Refresh tokens are 43 characters; anything much longer is not one, and
-/// is not worth a hash and a query.
-const MAX_REFRESH_TOKEN_LEN: usize = 128;
+/// Anything longer is not a refresh token, and is not worth a hash and a
+/// query.
+const MAX_REFRESH_TOKEN_LEN: usize = refresh_token::MAX_LEN;
 
 /// What a presented token turned out to be.
 enum Presented {
@@ -26,23 +27,20 @@ enum Presented {
     Nothing,
 }
 
-fn looks_like_jwt(token: &str) -> bool {
-    token.matches('.').count() == 2
-}
-
 /// RFC 7009 §2.1: the `token_type_hint` only orders the search, and the
-/// two kinds are told apart by their shape, so it is not needed. A live
-/// access token is found in memory (the access check); a refresh token in
-/// the database.
+/// two kinds are told apart without it: a refresh token by its MAC (both
+/// are JWTs), or as an opaque one of the earlier kind. A live access token
+/// is found in memory (the access check); a refresh token in the database.
 async fn identify(latch: &Latch, realm: &RealmState, token: &str) -> Result<Presented, Error> {
-    if looks_like_jwt(token) {
-        return Ok(match latch.access.check(realm, token) {
-            Ok(claims) => Presented::Access(claims),
-            Err(_) => Presented::Nothing,
-        });
-    }
-    if token.len() > MAX_REFRESH_TOKEN_LEN {
-        return Ok(Presented::Nothing);
+    match refresh_token::shape(latch.directory.master(), token) {
+        Shape::Refresh => {}
+        Shape::Jws => {
+            return Ok(match latch.access.check(realm, token) {
+                Ok(claims) => Presented::Access(claims),
+                Err(_) => Presented::Nothing,
+            })
+        }
+        Shape::Unknown => return Ok(Presented::Nothing),
     }
     let hash = latch.directory.hash_token(token);
     let found = latch

@@ -1,6 +1,6 @@
 //! Minting and checking tokens: JWT access tokens (RFC 9068), ID tokens
-//! (OIDC Core §2), and the opaque secrets (codes, refresh tokens) whose
-//! hashes the database keeps.
+//! (OIDC Core §2), refresh tokens (JWT-shaped, `refresh_token`) and codes,
+//! the secrets whose keyed hashes the database keeps.
 
 pub mod access;
 pub mod cache;
@@ -8,6 +8,7 @@ pub mod claims;
 pub mod codes;
 pub mod grants;
 pub mod jwt;
+pub mod refresh_token;
 
 use serde::{Deserialize, Serialize};
 use sha2::Digest;

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use super::{
     apply_cascade, check_resource, grant_scopes, invalid_grant, open_family, refresh_lifetime_s,
-    respond, Context, Facts, FamilySeed, FirstRefresh, Issue, TokenResponse,
+    refresh_minter, respond, Context, Facts, FamilySeed, FirstRefresh, Issue, OpenedFamily,
+    TokenResponse,
 };
-use crate::crypto;
 use crate::directory::{Client, GrantType};
 use crate::error::Error;
 use crate::ids::ClientId;
@@ -16,7 +16,6 @@ use crate::login::session;
 use crate::revocation::cascade::SecurityEvent;
 use crate::store::codes::CodeRow;
 use crate::store::realms::Realm;
-use crate::store::refresh::FamilyRow;
 use crate::store::sessions::SessionRow;
 use crate::store::users::User;
 use crate::store::{self, DbConnection};
@@ -56,7 +55,6 @@ pub async fn authorization_code(
     let granted = grant_scopes(ctx, client, &Scopes::parse(&row.scope).unwrap_or_default())?;
     check_resource(r.resource)?;
     let jti = new_jti();
-    let refresh_value = crypto::random_token::<32>();
     let redeem = Redeem {
         realm: ctx.realm.realm.clone(),
         code_hash,
@@ -66,7 +64,7 @@ pub async fn authorization_code(
         first: client
             .allows(GrantType::RefreshToken)
             .then(|| FirstRefresh {
-                token_hash: ctx.directory.hash_token(&refresh_value),
+                minter: refresh_minter(ctx, client),
                 access_jti: jti.clone(),
             }),
         access_jti: jti.clone(),
@@ -85,9 +83,9 @@ pub async fn authorization_code(
             return Err(invalid_grant(REPLAYED));
         }
     };
-    let refresh = family.map(|f| {
-        let lifetime_s = refresh_lifetime_s(&ctx.realm.realm, &f, ctx.now_ms);
-        (refresh_value, lifetime_s)
+    let refresh = family.map(|opened| {
+        let lifetime_s = refresh_lifetime_s(&ctx.realm.realm, &opened.family, ctx.now_ms);
+        (opened.token, lifetime_s)
     });
     let issue = Issue {
         user: &user,
@@ -148,9 +146,9 @@ fn check_verifier(challenge: Option<&str>, verifier: Option<&str>) -> Result<(),
 
 /// What a code's redemption transaction found.
 enum Redemption {
-    /// First use: the user, the new refresh family (if any), the auth
-    /// time, what the mappers read about the user.
-    Issued(Box<(User, Option<FamilyRow>, i64, Facts)>),
+    /// First use: the user, the new refresh family and its first token
+    /// (if any), the auth time, what the mappers read about the user.
+    Issued(Box<(User, Option<OpenedFamily>, i64, Facts)>),
     /// The code had been used already.
     Replayed(Box<CodeRow>),
 }
@@ -205,7 +203,7 @@ impl Redeem {
             }
             None => None,
         };
-        let family_id = family.as_ref().map(|f| f.id.as_str());
+        let family_id = family.as_ref().map(|opened| opened.family.id.as_str());
         store::codes::record_issued(conn, &code_hash, family_id, &access_jti)?;
         store::sessions::add_client(conn, &session.id, &client_row_id, now)?;
         let issued = (user, family, session.auth_time_s, facts);

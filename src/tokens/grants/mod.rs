@@ -13,6 +13,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::claims::{self, Subject};
+use super::refresh_token::RefreshMinter;
 use super::{mint_access, mint_id, AccessGrant, Audience, IdGrant, Scopes};
 use crate::crypto;
 use crate::directory::scopes::{Granted, Target};
@@ -343,11 +344,23 @@ struct FamilySeed<'a> {
     acr: Option<&'a str>,
 }
 
-/// The first refresh token of a new family, and the access token issued
-/// beside it (revoked with it on a code replay).
+/// The first refresh token of a new family (minted once the family is
+/// known), and the access token issued beside it (revoked with it on a
+/// code replay).
 struct FirstRefresh {
-    token_hash: String,
+    minter: RefreshMinter,
     access_jti: String,
+}
+
+/// Mints `client`'s refresh tokens (see `tokens::refresh_token`).
+fn refresh_minter(ctx: &Context<'_>, client: &Client) -> RefreshMinter {
+    RefreshMinter::new(ctx.directory, ctx.issuer, &client.client_id)
+}
+
+/// A new refresh family and its first token.
+struct OpenedFamily {
+    family: FamilyRow,
+    token: String,
 }
 
 /// Opens a refresh family with its first token. An online family ends
@@ -358,7 +371,7 @@ fn open_family(
     seed: FamilySeed<'_>,
     first: FirstRefresh,
     now: i64,
-) -> Result<FamilyRow, StoreError> {
+) -> Result<OpenedFamily, StoreError> {
     let expires_at_ms = if seed.offline {
         now + realm.offline_token_lifetime_s * 1000
     } else {
@@ -381,9 +394,14 @@ fn open_family(
         acr: seed.acr.map(str::to_string),
     };
     store::refresh::insert_family(conn, &family)?;
-    let row = new_refresh_row(realm, &family, first.token_hash, first.access_jti, now);
+    let expires_at_ms = refresh_expiry_ms(realm, &family, now);
+    let minted = first.minter.mint(&family, expires_at_ms, now);
+    let row = new_refresh_row(realm, &family, minted.hash, first.access_jti, now);
     store::refresh::insert_token(conn, &row)?;
-    Ok(family)
+    Ok(OpenedFamily {
+        family,
+        token: minted.token,
+    })
 }
 
 /// One refresh token lives for the realm's refresh lifetime (offline: the

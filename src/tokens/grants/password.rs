@@ -3,7 +3,8 @@
 
 use super::{
     check_resource, grant_scopes, invalid_grant, open_family, parse_scopes, refresh_lifetime_s,
-    respond, Context, Facts, FamilySeed, FirstRefresh, Issue, TokenResponse,
+    refresh_minter, respond, Context, Facts, FamilySeed, FirstRefresh, Issue, OpenedFamily,
+    TokenResponse,
 };
 use crate::crypto;
 use crate::directory::{Client, GrantType};
@@ -40,7 +41,6 @@ pub async fn password(
     let granted = grant_scopes(ctx, client, &parse_scopes(scope.unwrap_or("openid"))?)?;
     check_resource(resource)?;
     let jti = new_jti();
-    let refresh_value = crypto::random_token::<32>();
     let start = SignIn {
         realm: ctx.realm.realm.clone(),
         user,
@@ -52,7 +52,7 @@ pub async fn password(
         first: client
             .allows(GrantType::RefreshToken)
             .then(|| FirstRefresh {
-                token_hash: ctx.directory.hash_token(&refresh_value),
+                minter: refresh_minter(ctx, client),
                 access_jti: jti.clone(),
             }),
         with_attributes: granted.reads_attributes(),
@@ -63,9 +63,9 @@ pub async fn password(
         .store()
         .run(move |conn| store::write(conn, |conn| start.run(conn)))
         .await?;
-    let refresh = family.map(|f| {
-        let lifetime_s = refresh_lifetime_s(&ctx.realm.realm, &f, ctx.now_ms);
-        (refresh_value, lifetime_s)
+    let refresh = family.map(|opened| {
+        let lifetime_s = refresh_lifetime_s(&ctx.realm.realm, &opened.family, ctx.now_ms);
+        (opened.token, lifetime_s)
     });
     let issue = Issue {
         user: &user,
@@ -100,7 +100,7 @@ impl SignIn {
     fn run(
         self,
         conn: &mut DbConnection,
-    ) -> Result<(User, SessionRow, Option<FamilyRow>, Facts), Error> {
+    ) -> Result<(User, SessionRow, Option<OpenedFamily>, Facts), Error> {
         let SignIn {
             realm,
             user,

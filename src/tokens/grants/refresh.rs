@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use super::{
     apply_cascade, check_resource, family_holder, grant_scopes, invalid_grant, new_refresh_row,
-    parse_scopes, refresh_lifetime_s, respond, Context, Facts, Issue, TokenResponse,
+    parse_scopes, refresh_expiry_ms, refresh_lifetime_s, refresh_minter, respond, Context, Facts,
+    Issue, TokenResponse,
 };
-use crate::crypto;
 use crate::directory::scopes::Granted;
 use crate::directory::Client;
 use crate::error::Error;
@@ -18,6 +18,7 @@ use crate::revocation::cascade::SecurityEvent;
 use crate::store::refresh::{FamilyRow, TokenRow};
 use crate::store::users::User;
 use crate::store::{self, DbConnection};
+use crate::tokens::refresh_token::{self, Shape};
 use crate::tokens::{new_jti, Scopes};
 
 const REPLAY_PURPOSE: &str = "refresh replay";
@@ -33,6 +34,11 @@ pub async fn refresh(
     scope: Option<&str>,
     resource: Option<&str>,
 ) -> Result<TokenResponse, Error> {
+    // A forged JWT is turned away before the database; only the stored
+    // hash decides whether a token that passes is one (refresh_token).
+    if refresh_token::shape(ctx.directory.master(), presented) != Shape::Refresh {
+        return Err(invalid_grant("the refresh token is invalid"));
+    }
     let token_hash = ctx.directory.hash_token(presented);
     let (token, family) = find(ctx, &token_hash)
         .await?
@@ -52,7 +58,8 @@ pub async fn refresh(
     let granted = grant_scopes(ctx, client, &narrowed(scope, &family)?)?;
     let (user, facts) = holder(ctx, &family, &granted).await?;
     check_resource(resource)?;
-    let successor = crypto::random_token::<32>();
+    let expires_at_ms = refresh_expiry_ms(&ctx.realm.realm, &family, ctx.now_ms);
+    let successor = refresh_minter(ctx, client).mint(&family, expires_at_ms, ctx.now_ms);
     let jti = new_jti();
     let issue = Issue {
         user: &user,
@@ -63,7 +70,7 @@ pub async fn refresh(
         nonce: None,
         auth_time_s: family.auth_time_s,
         refresh: Some((
-            successor.clone(),
+            successor.token,
             refresh_lifetime_s(&ctx.realm.realm, &family, ctx.now_ms),
         )),
         facts: &facts,
@@ -73,13 +80,7 @@ pub async fn refresh(
     let rotation = Rotation {
         old_hash: token_hash.clone(),
         replay: seal_replay(ctx, client, &token_hash, &response)?,
-        successor: new_refresh_row(
-            &ctx.realm.realm,
-            &family,
-            ctx.directory.hash_token(&successor),
-            jti,
-            ctx.now_ms,
-        ),
+        successor: new_refresh_row(&ctx.realm.realm, &family, successor.hash, jti, ctx.now_ms),
         family_id: family.id.clone(),
         // An online refresh is a use of its session: it keeps it from idling out.
         session_touch: (!family.offline).then(|| family.session_id.clone()),
