@@ -14,8 +14,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(protocol)
         .configure(sign_in_pages)
         .configure(account)
+        .configure(browser_adapter)
         .configure(crate::console::routes)
         .service(http::pages::stylesheet)
+        .service(http::pages::script)
+        .service(http::pages::favicon)
         .service(crate::oidc::discovery::openid_configuration)
         .service(crate::oidc::jwks::certs)
         .service(http::health::live)
@@ -111,6 +114,33 @@ fn sign_in_pages(cfg: &mut web::ServiceConfig) {
     .route(
         "/realms/{realm}/login-actions/configure-totp",
         web::post().to(second_factor::submit_enrolment),
+    );
+}
+
+/// What Keycloak's JavaScript adapter calls besides the protocol: the
+/// pages it frames, and the registration link (self-registration is off:
+/// it is the sign-in).
+fn browser_adapter(cfg: &mut web::ServiceConfig) {
+    use crate::oidc::{authorize, session_status as frames};
+    cfg.route(
+        "/realms/{realm}/protocol/openid-connect/3p-cookies/step1.html",
+        web::get().to(frames::third_party_step1),
+    )
+    .route(
+        "/realms/{realm}/protocol/openid-connect/3p-cookies/step2.html",
+        web::get().to(frames::third_party_step2),
+    )
+    .route(
+        "/realms/{realm}/protocol/openid-connect/login-status-iframe.html",
+        web::get().to(frames::login_status_iframe),
+    )
+    .route(
+        "/realms/{realm}/protocol/openid-connect/login-status-iframe.html/init",
+        web::get().to(frames::login_status_init),
+    )
+    .route(
+        "/realms/{realm}/protocol/openid-connect/registrations",
+        web::get().to(authorize::authorize_get),
     );
 }
 

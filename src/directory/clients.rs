@@ -171,6 +171,26 @@ impl Client {
             })
     }
 
+    /// The origins `allows_origin` accepts, `+` spelled out (`*` stays).
+    pub fn origins(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for allowed in &self.web_origins {
+            if allowed == "+" {
+                out.extend(
+                    self.redirect_uris
+                        .iter()
+                        .filter_map(|u| url::Url::parse(u).ok())
+                        .map(|u| u.origin())
+                        .filter(url::Origin::is_tuple)
+                        .map(|o| o.ascii_serialization()),
+                );
+            } else {
+                out.push(allowed.clone());
+            }
+        }
+        out
+    }
+
     pub fn allows(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
     }

@@ -137,6 +137,28 @@ impl Directory {
     /// CORS preflight does not say which client it is for).
     pub async fn origin_allowed(&self, realm: &str, origin: &str) -> Result<bool, Error> {
         let realm = self.realm(realm).await?;
+        let clients = self.browser_clients(&realm).await?;
+        Ok(clients.iter().any(|c| c.allows_origin(origin)))
+    }
+
+    /// Every origin some enabled client of the realm lets call it: the
+    /// pages other sites may frame (the login-status iframe) allow these,
+    /// from the same list CORS preflights use. `*` when a client allows
+    /// any origin.
+    pub async fn web_origins(&self, realm: &RealmState) -> Result<Vec<String>, Error> {
+        let clients = self.browser_clients(realm).await?;
+        let mut origins: Vec<String> = clients.iter().flat_map(Client::origins).collect();
+        if origins.iter().any(|o| o == "*") {
+            return Ok(vec!["*".into()]);
+        }
+        origins.sort();
+        origins.dedup();
+        Ok(origins)
+    }
+
+    /// The realm's enabled clients that list web origins, from memory, or
+    /// else loaded and kept until a client changes.
+    async fn browser_clients(&self, realm: &RealmState) -> Result<Arc<Vec<Client>>, Error> {
         let cached = realm.browser_clients.read().ok().and_then(|c| c.clone());
         let clients = match cached {
             Some(clients) => clients,
@@ -162,7 +184,7 @@ impl Directory {
                 clients
             }
         };
-        Ok(clients.iter().any(|c| c.allows_origin(origin)))
+        Ok(clients)
     }
 
     /// Checks a presented client secret against the stored keyed hash.

@@ -3,12 +3,19 @@
 //!
 //! - Public documents — discovery, JWKS, the status list — answer any
 //!   origin (`*`): they are public and carry no credentials.
-//! - The token, userinfo, revocation and introspection endpoints answer an
-//!   origin only when the client the request turned out to be for (the
-//!   authenticated or public client; for userinfo, the token's client)
-//!   lists it in its web origins (`+` meaning every redirect URI's origin,
-//!   as in Keycloak). A preflight passes when some client of the realm
-//!   lists the origin; it is refused without CORS headers otherwise.
+//! - The token, userinfo, revocation and introspection endpoints, and the
+//!   account API (`GET /account` with a bearer token), answer an origin
+//!   only when the client the request turned out to be for (the
+//!   authenticated or public client; for a bearer token, the token's
+//!   client) lists it in its web origins (`+` meaning every redirect URI's
+//!   origin, as in Keycloak). A preflight passes when some client of the
+//!   realm lists the origin; it is refused without CORS headers otherwise.
+//! - Credentialed requests (`Access-Control-Allow-Credentials: true`, which
+//!   Keycloak's adapter needs at the token endpoint) are allowed at the
+//!   token endpoint and for answers to a bearer token (userinfo, the account
+//!   API) only. A response produced from the session cookie — the account
+//!   page, the logout page — carries no CORS header at all: the handler
+//!   names no client for it.
 
 use std::sync::Arc;
 
@@ -28,7 +35,8 @@ pub struct CorsClient(pub Arc<Client>);
 
 enum Kind {
     Public,
-    ClientEndpoint(String),
+    /// The realm, and whether credentialed requests are allowed.
+    ClientEndpoint(String, bool),
 }
 
 fn classify(path: &str) -> Option<Kind> {
@@ -40,27 +48,29 @@ fn classify(path: &str) -> Option<Kind> {
     {
         return Some(Kind::Public);
     }
-    matches!(
-        tail,
-        "protocol/openid-connect/token"
-            | "protocol/openid-connect/userinfo"
-            | "protocol/openid-connect/revoke"
-            | "protocol/openid-connect/token/introspect"
-    )
-    .then(|| Kind::ClientEndpoint(realm.to_string()))
+    let credentials = match tail {
+        "protocol/openid-connect/token" | "protocol/openid-connect/userinfo" | "account" => true,
+        "protocol/openid-connect/revoke" | "protocol/openid-connect/token/introspect" => false,
+        _ => return None,
+    };
+    Some(Kind::ClientEndpoint(realm.to_string(), credentials))
 }
 
 const ALLOW_HEADERS: &str = "Authorization, Content-Type";
 const MAX_AGE: &str = "600";
 
-fn preflight(origin: &str, methods: &str) -> HttpResponse {
-    HttpResponse::NoContent()
+fn preflight(origin: &str, methods: &str, credentials: bool) -> HttpResponse {
+    let mut response = HttpResponse::NoContent();
+    response
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin))
         .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, methods))
         .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOW_HEADERS))
         .insert_header((header::ACCESS_CONTROL_MAX_AGE, MAX_AGE))
-        .insert_header((header::VARY, "Origin"))
-        .finish()
+        .insert_header((header::VARY, "Origin"));
+    if credentials {
+        response.insert_header((header::ACCESS_CONTROL_ALLOW_CREDENTIALS, "true"));
+    }
+    response.finish()
 }
 
 pub async fn cors(
@@ -80,7 +90,7 @@ pub async fn cors(
             .headers()
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     match kind {
-        Kind::Public if is_preflight => Ok(req.into_response(preflight("*", "GET"))),
+        Kind::Public if is_preflight => Ok(req.into_response(preflight("*", "GET", false))),
         Kind::Public => {
             let mut response = next.call(req).await?.map_into_boxed_body();
             response.headers_mut().insert(
@@ -89,7 +99,7 @@ pub async fn cors(
             );
             Ok(response)
         }
-        Kind::ClientEndpoint(realm) if is_preflight => {
+        Kind::ClientEndpoint(realm, credentials) if is_preflight => {
             let allowed = match req.app_data::<web::Data<Latch>>() {
                 Some(state) => state
                     .directory
@@ -99,13 +109,13 @@ pub async fn cors(
                 None => false,
             };
             let response = if allowed {
-                preflight(&origin, "GET, POST")
+                preflight(&origin, "GET, POST", credentials)
             } else {
                 HttpResponse::Forbidden().finish()
             };
             Ok(req.into_response(response))
         }
-        Kind::ClientEndpoint(_) => {
+        Kind::ClientEndpoint(_, credentials) => {
             let mut response = next.call(req).await?.map_into_boxed_body();
             let allowed = response
                 .request()
@@ -113,17 +123,28 @@ pub async fn cors(
                 .get::<CorsClient>()
                 .is_some_and(|c| c.0.allows_origin(&origin));
             if allowed {
-                if let Ok(value) = header::HeaderValue::from_str(&origin) {
-                    let headers = response.headers_mut();
-                    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
-                    headers.insert(
-                        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-                        header::HeaderValue::from_static("WWW-Authenticate"),
-                    );
-                    headers.insert(header::VARY, header::HeaderValue::from_static("Origin"));
-                }
+                allow(response.headers_mut(), &origin, credentials);
             }
             Ok(response)
         }
+    }
+}
+
+/// Lets `origin` read the answer (and, `credentials`, a credentialed one).
+fn allow(headers: &mut header::HeaderMap, origin: &str, credentials: bool) {
+    let Ok(value) = header::HeaderValue::from_str(origin) else {
+        return;
+    };
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        header::HeaderValue::from_static("WWW-Authenticate"),
+    );
+    headers.insert(header::VARY, header::HeaderValue::from_static("Origin"));
+    if credentials {
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            header::HeaderValue::from_static("true"),
+        );
     }
 }

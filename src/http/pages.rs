@@ -42,6 +42,36 @@ pub fn render_with_csp(status: StatusCode, template: &impl Template, csp: &str) 
     }
 }
 
+/// A page other sites may frame — the login-status iframe and the
+/// third-party cookie check, nothing else: `frame-ancestors` lists
+/// `ancestors` (the realm's web origins) instead of `'none'`, there is no
+/// `X-Frame-Options`, and the page's script comes from `/resources/`.
+pub fn render_framed(
+    status: StatusCode,
+    template: &impl Template,
+    ancestors: &[String],
+) -> HttpResponse {
+    // Web origins are stored normalised; anything that could end the
+    // directive is left out all the same.
+    let listed: Vec<&str> = ancestors
+        .iter()
+        .map(String::as_str)
+        .filter(|o| !o.is_empty() && !o.contains(|c: char| c.is_whitespace() || c == ';' || c == ','))
+        .collect();
+    let ancestors = if listed.is_empty() {
+        "'none'".to_string()
+    } else {
+        listed.join(" ")
+    };
+    let csp = format!(
+        "default-src 'none'; script-src 'self'; connect-src 'self'; \
+         frame-ancestors {ancestors}; base-uri 'none'; form-action 'none'"
+    );
+    let mut response = render_with_csp(status, template, &csp);
+    response.headers_mut().remove(header::X_FRAME_OPTIONS);
+    response
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
@@ -153,6 +183,44 @@ impl From<crate::http::form::ParamError> for PageError {
 }
 
 const STYLESHEET: &str = include_str!("../../static/latch.css");
+
+/// The scripts of the framed pages (`render_framed`), by name; no other
+/// page runs a script.
+const SCRIPTS: [(&str, &str); 3] = [
+    (
+        "3p-cookies-step1.js",
+        include_str!("../../static/js/3p-cookies-step1.js"),
+    ),
+    (
+        "3p-cookies-step2.js",
+        include_str!("../../static/js/3p-cookies-step2.js"),
+    ),
+    (
+        "login-status-iframe.js",
+        include_str!("../../static/js/login-status-iframe.js"),
+    ),
+];
+
+/// No icon: an empty answer, so a browser's automatic request for one is
+/// not an error in its console.
+#[get("/favicon.ico")]
+pub async fn favicon() -> HttpResponse {
+    HttpResponse::NoContent()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .finish()
+}
+
+#[get("/resources/js/{name}")]
+pub async fn script(name: actix_web::web::Path<String>) -> HttpResponse {
+    match SCRIPTS.iter().find(|(n, _)| *n == name.as_str()) {
+        Some((_, body)) => HttpResponse::Ok()
+            .content_type("text/javascript; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .body(*body),
+        None => HttpResponse::NotFound().finish(),
+    }
+}
 
 #[get("/resources/latch.css")]
 pub async fn stylesheet() -> HttpResponse {

@@ -16,7 +16,8 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AUTH_PATH, CERTS_PATH, INTROSPECT_PATH, LOGOUT_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
+    AUTH_PATH, CERTS_PATH, CHECK_SESSION_PATH, INTROSPECT_PATH, LOGOUT_PATH, REVOKE_PATH,
+    TOKEN_PATH, USERINFO_PATH,
 };
 use crate::app::Latch;
 use crate::http::errors::ApiError;
@@ -40,6 +41,9 @@ pub struct LatchMetadata {
     /// RP-Initiated Logout 1.0.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub end_session_endpoint: Option<String>,
+    /// Session Management 1.0 §3.3: the login-status iframe.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub check_session_iframe: Option<String>,
     /// Back-Channel Logout 1.0 §2.1 and Front-Channel Logout 1.0 §3.
     #[serde(default)]
     pub backchannel_logout_supported: bool,
@@ -132,6 +136,7 @@ pub fn metadata(
             introspection_endpoint: Some(format!("{issuer}{INTROSPECT_PATH}")),
             introspection_endpoint_auth_methods_supported: auth_methods(),
             end_session_endpoint: Some(format!("{issuer}{LOGOUT_PATH}")),
+            check_session_iframe: Some(format!("{issuer}{CHECK_SESSION_PATH}")),
             backchannel_logout_supported: true,
             backchannel_logout_session_supported: true,
             frontchannel_logout_supported: true,

@@ -177,8 +177,9 @@ fn finish(
             pages::render_with_csp(StatusCode::OK, &LoggedOutPage { redirect, frames }, &csp)
         }
     };
-    let gone = cookies::session(&realm.realm.name, state.secure_cookies()).removal();
-    let _ = response.add_cookie(&gone);
+    for gone in cookies::session_ended(&realm.realm.name, state.secure_cookies()) {
+        let _ = response.add_cookie(&gone);
+    }
     response
 }
 

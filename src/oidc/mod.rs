@@ -7,6 +7,7 @@ pub mod introspect;
 pub mod jwks;
 pub mod logout;
 pub mod revoke;
+pub mod session_status;
 pub mod status;
 pub mod stream;
 pub mod token;
@@ -26,6 +27,7 @@ pub const USERINFO_PATH: &str = "/protocol/openid-connect/userinfo";
 pub const REVOKE_PATH: &str = "/protocol/openid-connect/revoke";
 pub const INTROSPECT_PATH: &str = "/protocol/openid-connect/token/introspect";
 pub const LOGOUT_PATH: &str = "/protocol/openid-connect/logout";
+pub const CHECK_SESSION_PATH: &str = "/protocol/openid-connect/login-status-iframe.html";
 
 /// The common start of the token, revocation and introspection endpoints:
 /// the realm, the form (no parameter repeated, RFC 6749 §3.2) and the
