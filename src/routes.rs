@@ -29,7 +29,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// The protocol endpoints under a realm's issuer (DESIGN §2).
 fn protocol(cfg: &mut web::ServiceConfig) {
-    use crate::oidc::{authorize, introspect, logout, revoke, status, stream, token, userinfo};
+    use crate::oidc::{
+        authorize, introspect, logout, realm_info, revoke, status, stream, token, userinfo,
+    };
     cfg.route(
         "/realms/{realm}/protocol/openid-connect/auth",
         web::get().to(authorize::authorize_get),
@@ -89,7 +91,8 @@ fn protocol(cfg: &mut web::ServiceConfig) {
     .route(
         "/realms/{realm}/protocol/openid-connect/status-list/{list}",
         web::get().to(status::status_list),
-    );
+    )
+    .route("/realms/{realm}", web::get().to(realm_info::realm_info));
 }
 
 /// The sign-in pages' forms (Keycloak's `login-actions` paths).
@@ -175,6 +178,7 @@ pub fn app(
     let (app, api) = actix_web::App::new()
         .into_utoipa_app()
         .service(crate::admin::scope())
+        .service(crate::admin::serverinfo::server_info)
         .split_for_parts();
     // Every response: no MIME sniffing; under TLS, HSTS (a year).
     let mut headers = actix_web::middleware::DefaultHeaders::new()

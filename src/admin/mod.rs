@@ -13,6 +13,7 @@ pub mod keys;
 pub mod realms;
 pub mod roles;
 pub mod scopes;
+pub mod serverinfo;
 pub mod sessions;
 pub mod users;
 

@@ -21,6 +21,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(logout_all)
         .service(exposure)
         .service(export)
+        .service(partial_export)
         .service(import);
 }
 
@@ -449,6 +450,46 @@ async fn export(
     path: web::Path<RealmName>,
 ) -> Result<HttpResponse, ApiError> {
     let doc = portability::export(&state, &admin.actor, &path).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(doc))
+}
+
+/// What Keycloak's partial export includes besides the realm's settings
+/// and client scopes.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct PartialExportQuery {
+    /// The clients (secrets masked as `**********`).
+    #[serde(default, deserialize_with = "crate::http::query::optional_boolean")]
+    pub export_clients: Option<bool>,
+    /// Realm and client roles, and groups.
+    #[serde(default, deserialize_with = "crate::http::query::optional_boolean")]
+    pub export_groups_and_roles: Option<bool>,
+}
+
+#[utoipa::path(
+    tag = "realms",
+    operation_id = "partialExportRealm",
+    params(("realm" = String, Path, description = "Realm name"), PartialExportQuery),
+    responses(
+        (status = 200, description = "Keycloak realm JSON without users; clients and roles and groups when asked for", body = Object),
+        (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation),
+        (status = 404, body = ErrorRepresentation),
+    )
+)]
+#[post("/{realm}/partial-export")]
+async fn partial_export(
+    state: web::Data<Latch>,
+    admin: Admin,
+    path: web::Path<RealmName>,
+    query: web::Query<PartialExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let what = portability::PartialExport {
+        clients: query.export_clients.unwrap_or(false),
+        groups_and_roles: query.export_groups_and_roles.unwrap_or(false),
+    };
+    let doc = portability::partial_export(&state, &admin.actor, &path, what).await?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(doc))

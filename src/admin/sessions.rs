@@ -16,7 +16,10 @@ use crate::operations::users::UserRef;
 use crate::revocation::cascade::Outcome;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list).service(end).service(deliveries);
+    cfg.service(list)
+        .service(end)
+        .service(client_stats)
+        .service(deliveries);
 }
 
 /// A live session, with Keycloak's field names (times in ms since the epoch).
@@ -113,6 +116,51 @@ async fn end(
 ) -> Result<HttpResponse, ApiError> {
     let (realm, sid) = path.into_inner();
     Ok(summary.answer(end_session(&state, &admin, realm, sid).await?))
+}
+
+/// How many sessions one client has, as Keycloak's `client-session-stats`
+/// reports it (the counts as strings).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientSessionStatRepresentation {
+    /// The client's internal id.
+    pub id: String,
+    pub client_id: String,
+    /// Live sessions it took part in.
+    pub active: String,
+    /// Live offline sessions (offline refresh families).
+    pub offline: String,
+}
+
+#[utoipa::path(
+    tag = "sessions",
+    operation_id = "clientSessionStats",
+    params(("realm" = String, Path, description = "Realm name")),
+    responses(
+        (status = 200, description = "Every client with a live session or offline session, by client id", body = Vec<ClientSessionStatRepresentation>),
+        (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation),
+        (status = 404, body = ErrorRepresentation),
+    )
+)]
+#[get("/{realm}/client-session-stats")]
+async fn client_stats(
+    state: web::Data<Latch>,
+    _admin: Admin,
+    path: web::Path<String>,
+) -> Result<web::Json<Vec<ClientSessionStatRepresentation>>, ApiError> {
+    let realm = RealmName(path.into_inner());
+    let counts = sessions::client_counts(&state, &realm, None).await?;
+    Ok(web::Json(
+        counts
+            .into_iter()
+            .map(|c| ClientSessionStatRepresentation {
+                id: c.client_row_id,
+                client_id: c.client_id.into_string(),
+                active: c.active.to_string(),
+                offline: c.offline.to_string(),
+            })
+            .collect(),
+    ))
 }
 
 /// One back-channel logout notice and where its delivery stands.

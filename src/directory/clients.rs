@@ -97,6 +97,9 @@ pub struct Client {
     pub default_scopes: Vec<String>,
     /// Client scopes its requests may ask for (names).
     pub optional_scopes: Vec<String>,
+    /// What people see, e.g. on the consent page.
+    pub name: Option<String>,
+    pub description: Option<String>,
 }
 
 impl Client {
@@ -149,7 +152,17 @@ impl Client {
             frontchannel_logout_uri: row.frontchannel_logout_uri,
             rate_limit_per_s: row.rate_limit_per_s.and_then(|r| u32::try_from(r).ok()),
             web_origins,
+            name: row.name,
+            description: row.description,
         })
+    }
+
+    /// The name people see: the display name, else the client id.
+    pub fn display_name(&self) -> &str {
+        self.name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or(&self.client_id)
     }
 
     pub fn is_public(&self) -> bool {
@@ -276,11 +289,8 @@ pub fn create(
             "a public client cannot use the client_credentials grant".into(),
         ));
     }
-    if grant_types.contains(&GrantType::AuthorizationCode) && new.redirect_uris.is_empty() {
-        return Err(Error::Invalid(
-            "the authorization_code grant needs at least one redirect URI".into(),
-        ));
-    }
+    // As in Keycloak, a client may be registered before its redirect URIs
+    // are known: until then no authorization request of it can succeed.
     let scopes = super::scopes::realm_defaults(conn, &realm.id)?;
     let secret_hash = secret.as_deref().map(|s| hash_secret(master, s));
     let row = new_row(realm, new, grant_types, secret_hash, scopes);
@@ -356,6 +366,8 @@ fn new_row(
         web_origins: "[]".into(),
         default_scopes: json_list(&default_scopes),
         optional_scopes: json_list(&optional_scopes),
+        name: None,
+        description: None,
     }
 }
 
@@ -364,6 +376,8 @@ fn new_row(
 #[derive(Debug, Clone, Default)]
 pub struct Extras {
     pub enabled: Option<bool>,
+    pub name: Option<String>,
+    pub description: Option<String>,
     pub web_origins: Option<Vec<String>>,
     pub default_scopes: Option<Vec<String>>,
     pub optional_scopes: Option<Vec<String>>,
@@ -377,14 +391,24 @@ pub fn configure(
     client: &mut Client,
     extras: Extras,
 ) -> Result<(), Error> {
-    if extras.enabled.is_some() || extras.web_origins.is_some() {
+    let name = extras.name.filter(|n| !n.is_empty());
+    let description = extras.description.filter(|d| !d.is_empty());
+    if extras.enabled.is_some()
+        || extras.web_origins.is_some()
+        || name.is_some()
+        || description.is_some()
+    {
         let changes = client_rows::ClientChanges {
             enabled: extras.enabled,
             web_origins: extras.web_origins.as_deref().map(json_list),
+            name: name.clone().map(Some),
+            description: description.clone().map(Some),
             ..Default::default()
         };
         client_rows::update(conn, &client.id, &changes)?;
         client.enabled = extras.enabled.unwrap_or(client.enabled);
+        client.name = name.or(client.name.take());
+        client.description = description.or(client.description.take());
         if let Some(origins) = extras.web_origins {
             client.web_origins = origins;
         }

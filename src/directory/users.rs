@@ -76,6 +76,7 @@ pub fn create(conn: &mut DbConnection, realm: &Realm, new: NewUser) -> Result<Us
         locked_until_ms: 0,
         last_failure_ms: 0,
         last_failure_ip: None,
+        email_verified: false,
     };
     store::write(conn, |conn| -> Result<(), Error> {
         if user_rows::find_by_username(conn, &realm.id, &username)?.is_some() {

@@ -61,6 +61,35 @@ impl RingKey {
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         self.verifier.verify(message, signature).is_ok()
     }
+
+    /// An RSA key's public half as DER SubjectPublicKeyInfo (RFC 5280
+    /// §4.1.2.7), the form Keycloak's realm document publishes; `None` for
+    /// other algorithms.
+    pub fn rsa_public_key_der(&self) -> Result<Option<Vec<u8>>, Error> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        if self.alg != Alg::RS256 {
+            return Ok(None);
+        }
+        let part = |name: &str| -> Result<openssl::bn::BigNum, Error> {
+            let text = self
+                .public_jwk
+                .parameter(name)
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| Error::Key(format!("key {} has no `{name}`", self.kid)))?;
+            let bytes = URL_SAFE_NO_PAD
+                .decode(text)
+                .map_err(|e| Error::Key(format!("key {}: `{name}`: {e}", self.kid)))?;
+            openssl::bn::BigNum::from_slice(&bytes).map_err(|e| Error::Key(e.to_string()))
+        };
+        let rsa = openssl::rsa::Rsa::from_public_components(part("n")?, part("e")?)
+            .map_err(|e| Error::Key(e.to_string()))?;
+        let key = openssl::pkey::PKey::from_rsa(rsa).map_err(|e| Error::Key(e.to_string()))?;
+        let der = key
+            .public_key_to_der()
+            .map_err(|e| Error::Key(e.to_string()))?;
+        Ok(Some(der))
+    }
 }
 
 /// The realm's live keys: the newest active key of each algorithm signs;

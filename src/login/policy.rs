@@ -11,6 +11,15 @@ use std::fmt;
 
 const COMMON: &str = include_str!("common_passwords.txt");
 
+/// The policies Latch knows, as Keycloak describes them to an admin
+/// console: id, display name, configuration type, default value.
+pub const POLICY_TYPES: [(&str, &str, &str, &str); 4] = [
+    ("length", "Minimum length", "int", "8"),
+    ("notUsername", "Not username", "", ""),
+    ("notCommon", "Not recently used (common passwords)", "", ""),
+    ("passwordHistory", "Not recently used", "int", "3"),
+];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordPolicy {
     pub min_length: usize,

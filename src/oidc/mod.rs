@@ -6,6 +6,7 @@ pub mod discovery;
 pub mod introspect;
 pub mod jwks;
 pub mod logout;
+pub mod realm_info;
 pub mod revoke;
 pub mod session_status;
 pub mod status;

@@ -22,6 +22,9 @@ pub use crate::directory::clients::{
 #[derive(Debug)]
 pub struct NewClient {
     pub client_id: ClientId,
+    /// What people see (the consent page); the client id when left out.
+    pub name: Option<String>,
+    pub description: Option<String>,
     pub secret: SecretChoice,
     /// Matched exactly (RFC 6749 §3.1.2).
     pub redirect_uris: Vec<String>,
@@ -46,6 +49,8 @@ impl NewClient {
     pub fn new(client_id: ClientId, secret: SecretChoice) -> NewClient {
         NewClient {
             client_id,
+            name: None,
+            description: None,
             secret,
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
@@ -80,6 +85,8 @@ impl NewClient {
         };
         let extras = Extras {
             enabled: (!self.enabled).then_some(false),
+            name: self.name,
+            description: self.description,
             web_origins,
             default_scopes: self.default_scopes,
             optional_scopes: self.optional_scopes,
@@ -145,6 +152,10 @@ pub struct ClientUpdate {
     pub rate_limit_per_s: Option<i64>,
     pub default_scopes: Option<Vec<String>>,
     pub optional_scopes: Option<Vec<String>>,
+    /// An empty value removes it.
+    pub name: Option<String>,
+    /// An empty value removes it.
+    pub description: Option<String>,
 }
 
 /// The most an operator's quota may allow.
@@ -210,6 +221,8 @@ impl ClientUpdate {
                 .rate_limit_per_s
                 .map(|n| i32::try_from(n).ok().filter(|n| *n > 0)),
             web_origins: self.web_origins.as_deref().map(json),
+            name: removable(&self.name),
+            description: removable(&self.description),
             ..Default::default()
         })
     }
@@ -314,6 +327,19 @@ pub async fn delete(
         Ok(((), Audit::new("admin.client.deleted", row.client_id)))
     })
     .await
+}
+
+/// Checks that the client has a secret. Secrets are stored as keyed
+/// hashes, so that it has one is all that can be said of it.
+pub async fn has_secret(latch: &Latch, realm: &RealmName, which: &ClientRef) -> Result<(), Error> {
+    let client = find(latch, realm, which).await?;
+    match client.is_public() {
+        true => Err(Error::Invalid(format!(
+            "client `{}` is public and has no secret",
+            client.client_id
+        ))),
+        false => Ok(()),
+    }
 }
 
 /// The longest a replaced secret may keep working (a day).

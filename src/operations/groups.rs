@@ -11,6 +11,7 @@ use crate::ids::RealmName;
 use crate::revocation::cascade::{Outcome, RoleChange, SecurityEvent};
 use crate::store::groups::GroupRow;
 use crate::store::realms::Realm;
+use crate::store::users::User;
 use crate::store::{self, DbConnection};
 use crate::time::now_ms;
 
@@ -30,6 +31,32 @@ pub struct Group {
     /// `/parent/child`.
     pub path: String,
     pub sub_groups: Vec<Group>,
+    /// How many direct subgroups it has (whether `sub_groups` lists them
+    /// or not).
+    pub sub_group_count: i64,
+    /// The roles mapped to it, when asked for: realm role names, and
+    /// client id → role names.
+    pub roles: Option<GroupRoles>,
+}
+
+/// The roles mapped to a group, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupRoles {
+    pub realm: Vec<String>,
+    pub clients: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// A page of a group's subgroups (of the top level without `parent`).
+#[derive(Debug, Clone)]
+pub struct GroupPage {
+    pub realm: RealmName,
+    pub parent: Option<GroupRef>,
+    /// Only groups whose name contains this (any case).
+    pub search: Option<String>,
+    /// Leave out the roles mapped to each group.
+    pub brief: bool,
+    pub first: i64,
+    pub max: i64,
 }
 
 /// A group to create under `parent`, or at the top.
@@ -91,11 +118,14 @@ pub async fn get(latch: &Latch, realm: &RealmName, group: GroupRef) -> Result<Gr
         let group = find(conn, realm, &group)?;
         let path = store::roles::group_path(conn, &group.id)?;
         let all = store::groups::all(conn, &realm.id)?;
+        let sub_groups = subgroups(&all, Some(&group.id), &path);
         Ok(Group {
-            sub_groups: subgroups(&all, Some(&group.id), &path),
+            sub_group_count: sub_groups.len() as i64,
+            sub_groups,
             id: group.id,
             name: group.name,
             path,
+            roles: None,
         })
     })
     .await
@@ -109,13 +139,109 @@ pub async fn of_user(latch: &Latch, realm: &RealmName, user: UserRef) -> Result<
         for g in store::groups::of_user(conn, &user.id)? {
             let path = store::roles::group_path(conn, &g.id)?;
             out.push(Group {
+                sub_group_count: store::groups::child_count(conn, &g.id)?,
                 id: g.id,
                 name: g.name,
                 path,
                 sub_groups: Vec::new(),
+                roles: None,
             });
         }
         Ok(out)
+    })
+    .await
+}
+
+/// A page of a group's direct subgroups (or of the top-level groups), by
+/// name, each with how many subgroups it has but without them.
+pub async fn children(latch: &Latch, page: GroupPage) -> Result<Vec<Group>, Error> {
+    read(latch, &page.realm.clone(), move |conn, realm| {
+        let parent = match &page.parent {
+            Some(p) => Some(find(conn, realm, p)?),
+            None => None,
+        };
+        let rows = store::groups::children(
+            conn,
+            &realm.id,
+            parent.as_ref().map(|p| p.id.as_str()),
+            page.search.as_deref(),
+            (page.first, page.max),
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        for g in rows {
+            let roles = match page.brief {
+                true => None,
+                false => Some(roles_of(conn, &g.id)?),
+            };
+            out.push(Group {
+                path: store::roles::group_path(conn, &g.id)?,
+                sub_group_count: store::groups::child_count(conn, &g.id)?,
+                id: g.id,
+                name: g.name,
+                sub_groups: Vec::new(),
+                roles,
+            });
+        }
+        Ok(out)
+    })
+    .await
+}
+
+/// The roles mapped to a group itself, by name.
+fn roles_of(conn: &mut DbConnection, group_id: &str) -> Result<GroupRoles, Error> {
+    let ids = store::groups::role_ids(conn, group_id)?;
+    let mut roles = GroupRoles::default();
+    for id in &ids {
+        if let Some(role) = store::roles::find(conn, id)? {
+            roles.realm.push(role.name);
+        }
+    }
+    for (role, client_id) in store::roles::client_roles_among(conn, &ids)? {
+        roles.clients.entry(client_id).or_default().push(role.name);
+    }
+    roles.realm.sort();
+    roles.clients.values_mut().for_each(|names| names.sort());
+    Ok(roles)
+}
+
+/// How many groups the realm has (with `top`, only at the top level);
+/// with `search`, only those whose name contains it.
+pub async fn count(
+    latch: &Latch,
+    realm: &RealmName,
+    search: Option<String>,
+    top: bool,
+) -> Result<i64, Error> {
+    read(latch, realm, move |conn, realm| {
+        Ok(store::groups::count(
+            conn,
+            &realm.id,
+            search.as_deref(),
+            top,
+        )?)
+    })
+    .await
+}
+
+/// A page of a group's direct members, by username.
+pub async fn members(
+    latch: &Latch,
+    realm: &RealmName,
+    group: GroupRef,
+    (first, max): (i64, i64),
+) -> Result<Vec<User>, Error> {
+    read(latch, realm, move |conn, realm| {
+        let group = find(conn, realm, &group)?;
+        Ok(store::groups::members(conn, &group.id, first, max)?)
+    })
+    .await
+}
+
+/// How many groups a user is a direct member of.
+pub async fn count_of_user(latch: &Latch, realm: &RealmName, user: UserRef) -> Result<i64, Error> {
+    read(latch, realm, move |conn, realm| {
+        let user = find_user(conn, realm, &user)?;
+        Ok(store::groups::count_of_user(conn, &user.id)?)
     })
     .await
 }
@@ -219,11 +345,14 @@ fn subgroups(all: &[GroupRow], parent: Option<&str>, prefix: &str) -> Vec<Group>
         .filter(|g| g.parent_id.as_deref() == parent)
         .map(|g| {
             let path = format!("{prefix}/{}", g.name);
+            let sub_groups = subgroups(all, Some(&g.id), &path);
             Group {
                 id: g.id.clone(),
                 name: g.name.clone(),
-                sub_groups: subgroups(all, Some(&g.id), &path),
+                sub_group_count: sub_groups.len() as i64,
+                sub_groups,
                 path,
+                roles: None,
             }
         })
         .collect()

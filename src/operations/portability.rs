@@ -23,6 +23,35 @@ pub async fn export(latch: &Latch, actor: &Actor, realm: &RealmName) -> Result<V
     .await
 }
 
+/// What a partial export carries besides the realm's settings and client
+/// scopes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PartialExport {
+    /// The clients, a confidential client's secret masked.
+    pub clients: bool,
+    /// Realm and client roles, and groups.
+    pub groups_and_roles: bool,
+}
+
+/// Keycloak's partial export: the realm as Keycloak realm JSON without its
+/// users, with clients and roles and groups when asked for.
+pub async fn partial_export(
+    latch: &Latch,
+    actor: &Actor,
+    realm: &RealmName,
+    what: PartialExport,
+) -> Result<Value, Error> {
+    change(latch, actor, realm, move |conn, realm| {
+        let doc =
+            portability::partial_export(conn, &realm.name, what.clients, what.groups_and_roles)?;
+        let audit = Audit::new("admin.realm.exported", realm.name.clone()).with(
+            serde_json::json!({"partial": true, "clients": what.clients, "groups_and_roles": what.groups_and_roles}),
+        );
+        Ok((doc, audit))
+    })
+    .await
+}
+
 /// Creates a realm from Keycloak realm JSON, all in one transaction, and
 /// reports what it imported and what it could not.
 pub async fn import(latch: &Latch, actor: &Actor, doc: Value) -> Result<ImportReport, Error> {

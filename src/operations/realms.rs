@@ -111,6 +111,28 @@ pub async fn list(latch: &Latch) -> Result<Vec<Realm>, Error> {
 }
 
 /// The realm called `name`.
+/// What a realm publishes about itself, for clients written for Keycloak
+/// (its realm document at `/realms/{realm}`).
+#[derive(Debug, Clone)]
+pub struct PublicRealm {
+    pub name: String,
+    /// The RS256 signing key's public half, DER SubjectPublicKeyInfo.
+    pub public_key_der: Option<Vec<u8>>,
+    /// The realm's cut-off: tokens issued before it are refused.
+    pub not_before_ms: i64,
+}
+
+/// The realm's public document: its name, RS256 signing key and cut-off.
+pub async fn public_info(latch: &Latch, name: &RealmName) -> Result<PublicRealm, Error> {
+    let state = latch.directory.realm(name.as_str()).await?;
+    let key = state.keys.signing_key(crate::keys::Alg::RS256);
+    Ok(PublicRealm {
+        name: state.realm.name.clone(),
+        public_key_der: key.map(|k| k.rsa_public_key_der()).transpose()?.flatten(),
+        not_before_ms: state.realm.not_before_ms,
+    })
+}
+
 pub async fn find(latch: &Latch, name: &RealmName) -> Result<Realm, Error> {
     super::read(latch, name, |_, realm| Ok(realm.clone())).await
 }

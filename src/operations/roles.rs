@@ -173,36 +173,7 @@ pub async fn user_mappings(
     realm: &RealmName,
     user: UserRef,
 ) -> Result<Mappings, Error> {
-    read(latch, realm, move |conn, realm| {
-        let user = find_user(conn, realm, &user)?;
-        let mut mappings = Mappings {
-            realm: Vec::new(),
-            clients: Vec::new(),
-        };
-        for row in &store::roles::direct_of_user(conn, &user.id)? {
-            mappings.realm.push(realm_role_of(conn, row)?);
-        }
-        let mut by_client = store::roles::direct_client_roles_of_user(conn, &user.id)?;
-        by_client.sort_by(|a, b| a.1.cmp(&b.1));
-        for (role, client_id) in by_client {
-            let role_of_next_client = mappings
-                .clients
-                .last()
-                .is_none_or(|last| last.client_id.as_str() != client_id);
-            if role_of_next_client {
-                mappings.clients.push(ClientMappings {
-                    client_row_id: ClientRowId(role.client_id.clone()),
-                    client_id: ClientId(client_id),
-                    roles: Vec::new(),
-                });
-            }
-            if let Some(last) = mappings.clients.last_mut() {
-                last.roles.push(client_role_of(&role));
-            }
-        }
-        Ok(mappings)
-    })
-    .await
+    super::mappings::all(latch, realm, Holder::User(user)).await
 }
 
 // ---- roles ------------------------------------------------------------------
@@ -355,6 +326,184 @@ pub async fn remove_composites(
     .await
 }
 
+// ---- by id, renaming, holders ------------------------------------------------
+
+/// A role named by its id (Keycloak's `roles-by-id`), or by name: a realm
+/// role, or a role of `client`.
+#[derive(Debug, Clone)]
+pub enum RoleTarget {
+    Id(String),
+    Named {
+        client: Option<ClientRef>,
+        name: String,
+    },
+}
+
+/// A role's new name and description; `None` keeps the name.
+#[derive(Debug, Clone)]
+pub struct RoleUpdate {
+    pub realm: RealmName,
+    pub target: RoleTarget,
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+/// One role, realm's or client's.
+pub async fn role(latch: &Latch, realm: &RealmName, target: RoleTarget) -> Result<Role, Error> {
+    read(latch, realm, move |conn, realm| {
+        Ok(resolve_target(conn, realm, &target)?.role)
+    })
+    .await
+}
+
+/// Renames a role or changes its description. A new name changes what
+/// tokens say, so whoever held the role is cut off, as when it is taken
+/// away; the `admin` role of realm `master` keeps its name.
+pub async fn update(latch: &Latch, actor: &Actor, input: RoleUpdate) -> Result<Outcome, Error> {
+    let RoleUpdate {
+        realm,
+        target,
+        name,
+        description,
+    } = input;
+    let name = name.map(|n| valid_name(&n)).transpose()?;
+    let current = role(latch, &realm, target.clone()).await?;
+    let renamed = name.filter(|n| *n != current.name);
+    if renamed.is_some() && is_master_admin(&realm, &current) {
+        return Err(Error::Conflict(
+            "the `admin` role of realm `master` cannot be renamed".into(),
+        ));
+    }
+    let new_name = renamed.clone().unwrap_or(current.name.clone());
+    let write = move |conn: &mut DbConnection, realm: &Realm| -> Result<Audit, Error> {
+        let found = resolve_target(conn, realm, &target)?;
+        if found.role.name != new_name && found.sibling(conn, &new_name)? {
+            return Err(Error::Conflict(format!("role `{new_name}` exists")));
+        }
+        store::roles::update(conn, &found.role.id, &new_name, description.as_deref())?;
+        Ok(Audit::new("admin.role.updated", found.role.id))
+    };
+    if renamed.is_none() {
+        change(latch, actor, &realm, move |conn, realm| {
+            Ok(((), write(conn, realm)?))
+        })
+        .await?;
+        return Ok(Outcome::default());
+    }
+    let actor_in = actor.clone();
+    take_back(latch, actor, &realm, move |conn, realm| {
+        let audit = write(conn, realm)?;
+        let affected = store::roles::users_affected_by_role(conn, &audit.subject)?;
+        super::record(conn, &realm.id, &actor_in, audit)?;
+        Ok(roles_taken(affected))
+    })
+    .await
+}
+
+/// Deletes the role with id `id` (see [`delete`]).
+pub async fn delete_by_id(
+    latch: &Latch,
+    actor: &Actor,
+    realm: &RealmName,
+    id: String,
+) -> Result<Outcome, Error> {
+    let role = role(latch, realm, RoleTarget::Id(id)).await?;
+    let client = role
+        .client_role
+        .then(|| ClientRef::Row(ClientRowId(role.container_id.clone())));
+    let input = RoleName {
+        realm: realm.clone(),
+        client,
+        name: role.name,
+    };
+    delete(latch, actor, input).await
+}
+
+/// A page of the users the role is mapped to directly (not through a group
+/// or a composite), as Keycloak lists a role's users.
+pub async fn holders(
+    latch: &Latch,
+    realm: &RealmName,
+    target: RoleTarget,
+    (first, max): (i64, i64),
+) -> Result<Vec<User>, Error> {
+    read(latch, realm, move |conn, realm| {
+        let found = resolve_target(conn, realm, &target)?;
+        Ok(store::roles::direct_holders(
+            conn,
+            &found.role.id,
+            first,
+            max,
+        )?)
+    })
+    .await
+}
+
+fn is_master_admin(realm: &RealmName, role: &Role) -> bool {
+    !role.client_role && realm.as_str() == MASTER_REALM && role.name == ADMIN_ROLE
+}
+
+/// A role found in the realm, with the client it belongs to.
+struct Found {
+    role: Role,
+    client_row_id: Option<String>,
+}
+
+impl Found {
+    /// Whether another role of the same realm or client is called `name`.
+    fn sibling(&self, conn: &mut DbConnection, name: &str) -> Result<bool, Error> {
+        Ok(match &self.client_row_id {
+            Some(client) => store::roles::find_client_role(conn, client, name)?.is_some(),
+            None => store::roles::find_by_name(conn, &self.role.container_id, name)?.is_some(),
+        })
+    }
+}
+
+fn resolve_target(
+    conn: &mut DbConnection,
+    realm: &Realm,
+    target: &RoleTarget,
+) -> Result<Found, Error> {
+    let missing = |what: &str| Error::NotFound(format!("role `{what}` in realm `{}`", realm.name));
+    match target {
+        RoleTarget::Named { client: None, name } => {
+            let row = find_realm_role(conn, realm, name)?;
+            Ok(Found {
+                role: realm_role_of(conn, &row)?,
+                client_row_id: None,
+            })
+        }
+        RoleTarget::Named {
+            client: Some(client),
+            name,
+        } => {
+            let client = find_client(conn, realm, client)?;
+            let row = store::roles::find_client_role(conn, &client.id, name)?
+                .ok_or_else(|| Error::NotFound(format!("client role `{name}`")))?;
+            Ok(Found {
+                role: client_role_of(&row),
+                client_row_id: Some(client.id),
+            })
+        }
+        RoleTarget::Id(id) => {
+            if let Some(row) = store::roles::find(conn, id)?.filter(|r| r.realm_id == realm.id) {
+                return Ok(Found {
+                    role: realm_role_of(conn, &row)?,
+                    client_row_id: None,
+                });
+            }
+            let row = store::roles::find_client_role_by_id(conn, id)?.ok_or_else(|| missing(id))?;
+            // The client must be one of this realm's.
+            let client = ClientRef::Row(ClientRowId(row.client_id.clone()));
+            find_client(conn, realm, &client).map_err(|_| missing(id))?;
+            Ok(Found {
+                role: client_role_of(&row),
+                client_row_id: Some(row.client_id),
+            })
+        }
+    }
+}
+
 // ---- mappings ---------------------------------------------------------------
 
 /// Grants roles to a user or a group.
@@ -502,7 +651,7 @@ pub(super) fn valid_name(name: &str) -> Result<String, Error> {
     Ok(name.to_string())
 }
 
-fn realm_role_of(conn: &mut DbConnection, r: &RoleRow) -> Result<Role, Error> {
+pub(super) fn realm_role_of(conn: &mut DbConnection, r: &RoleRow) -> Result<Role, Error> {
     Ok(Role {
         id: r.id.clone(),
         name: r.name.clone(),
@@ -513,7 +662,7 @@ fn realm_role_of(conn: &mut DbConnection, r: &RoleRow) -> Result<Role, Error> {
     })
 }
 
-fn client_role_of(r: &ClientRoleRow) -> Role {
+pub(super) fn client_role_of(r: &ClientRoleRow) -> Role {
     Role {
         id: r.id.clone(),
         name: r.name.clone(),

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::users::{self, UserRef};
 use super::{read, take_back, Actor};
 use crate::app::Latch;
+use crate::directory::clients::{self as client_dir, ClientRef};
 use crate::error::Error;
 use crate::ids::{ClientId, RealmName, Sid, UserId};
 use crate::revocation::cascade::{EndReason, Outcome, SecurityEvent};
@@ -41,26 +42,103 @@ pub async fn list(
             None => None,
         };
         let rows = store::sessions::list_live(conn, &realm.id, user_id.as_deref(), now)?;
-        let mut clients = clients_of(conn, &rows)?;
-        let mut names: HashMap<String, String> = HashMap::new();
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let username = username_of(conn, &mut names, &row.user_id)?;
-            out.push(Session {
-                clients: clients.remove(&row.id).unwrap_or_default(),
-                id: Sid(row.id),
-                user_id: UserId(row.user_id),
-                username,
-                ip: row.ip,
-                user_agent: row.user_agent,
-                started_ms: row.created_at_ms,
-                last_seen_ms: row.last_seen_ms,
-                expires_ms: row.expires_at_ms,
-            });
+        sessions_of_rows(conn, rows)
+    })
+    .await
+}
+
+/// A page of the live sessions a client took part in, newest first.
+pub async fn of_client(
+    latch: &Latch,
+    realm: &RealmName,
+    client: ClientRef,
+    page: (i64, i64),
+) -> Result<Vec<Session>, Error> {
+    let now = latch.clock.now_ms();
+    read(latch, realm, move |conn, realm| {
+        let client = client_dir::find_row(conn, realm, &client)?;
+        let rows = store::sessions::live_of_client(conn, &realm.id, &client.id, now, page)?;
+        sessions_of_rows(conn, rows)
+    })
+    .await
+}
+
+/// How many live sessions, and live offline sessions (offline refresh
+/// families), one client of the realm has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientSessionCount {
+    pub client_row_id: String,
+    pub client_id: ClientId,
+    pub active: i64,
+    pub offline: i64,
+}
+
+/// The realm's clients that have a live session or offline session, with
+/// how many, by client id; with `only`, just that client (counted even
+/// when it has none).
+pub async fn client_counts(
+    latch: &Latch,
+    realm: &RealmName,
+    only: Option<ClientRef>,
+) -> Result<Vec<ClientSessionCount>, Error> {
+    let now = latch.clock.now_ms();
+    read(latch, realm, move |conn, realm| {
+        let only = match &only {
+            Some(client) => Some(client_dir::find_row(conn, realm, client)?.id),
+            None => None,
+        };
+        let active: HashMap<String, i64> = store::sessions::live_by_client(conn, &realm.id, now)?
+            .into_iter()
+            .collect();
+        let offline: HashMap<String, i64> =
+            store::refresh::live_offline_by_client(conn, &realm.id, now)?
+                .into_iter()
+                .collect();
+        let mut out = Vec::new();
+        for client in store::clients::list(conn, &realm.id)? {
+            let count = ClientSessionCount {
+                active: active.get(&client.id).copied().unwrap_or(0),
+                offline: offline.get(&client.id).copied().unwrap_or(0),
+                client_id: ClientId(client.client_id),
+                client_row_id: client.id,
+            };
+            let wanted = match &only {
+                Some(id) => *id == count.client_row_id,
+                None => count.active > 0 || count.offline > 0,
+            };
+            if wanted {
+                out.push(count);
+            }
         }
         Ok(out)
     })
     .await
+}
+
+/// Sessions as the front doors show them: with their user's name and the
+/// clients that took part.
+fn sessions_of_rows(
+    conn: &mut DbConnection,
+    rows: Vec<store::sessions::SessionRow>,
+) -> Result<Vec<Session>, Error> {
+    let mut clients = clients_of(conn, &rows)?;
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let username = username_of(conn, &mut names, &row.user_id)?;
+        out.push(Session {
+            clients: clients.remove(&row.id).unwrap_or_default(),
+            id: Sid(row.id),
+            user_id: UserId(row.user_id),
+            username,
+            ip: row.ip,
+            user_agent: row.user_agent,
+            started_ms: row.created_at_ms,
+            last_seen_ms: row.last_seen_ms,
+            expires_ms: row.expires_at_ms,
+        });
+    }
+    Ok(out)
 }
 
 /// The clients of each session, in chunks the databases accept.

@@ -36,6 +36,8 @@ pub enum UserRef {
 pub struct NewUser {
     pub username: String,
     pub email: Option<String>,
+    /// The address is known to be the user's.
+    pub email_verified: bool,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub enabled: bool,
@@ -53,6 +55,9 @@ pub struct UserChanges {
     /// Usernames cannot change: a name given must be the current one.
     pub username: Option<String>,
     pub email: Option<Option<String>>,
+    /// Left out while the address changes, a verified address becomes an
+    /// unverified one.
+    pub email_verified: Option<bool>,
     pub first_name: Option<Option<String>>,
     pub last_name: Option<Option<String>>,
     /// `false` cuts the user off through the cascade; `true` lets them
@@ -196,6 +201,13 @@ fn insert(
     if !new.enabled {
         store::users::set_enabled(conn, &user.id, false)?;
     }
+    if new.email_verified {
+        let verified = ProfileChanges {
+            email_verified: Some(true),
+            ..Default::default()
+        };
+        store::users::update_profile(conn, &user.id, &verified)?;
+    }
     Ok(store::users::find(conn, &user.id)?.unwrap_or(user))
 }
 
@@ -241,11 +253,15 @@ fn apply_changes(conn: &mut DbConnection, user: &User, changes: UserChanges) -> 
         }
     }
     let blank_is_none = |v: Option<Option<String>>| v.map(|s| s.filter(|s| !s.is_empty()));
+    let email = blank_is_none(changes.email);
+    let email_changed = email.as_ref().is_some_and(|e| *e != user.email);
     let profile = ProfileChanges {
-        email: blank_is_none(changes.email),
+        email,
         first_name: blank_is_none(changes.first_name),
         last_name: blank_is_none(changes.last_name),
         required_actions: changes.required_actions.map(|a| a.join(",")),
+        // A new address is not verified until someone says it is.
+        email_verified: changes.email_verified.or(email_changed.then_some(false)),
     };
     store::users::update_profile(conn, &user.id, &profile)?;
     if let Some(attributes) = &changes.attributes {

@@ -17,7 +17,8 @@ use crate::operations::users::User;
 #[derive(Template)]
 #[template(path = "consent.html")]
 struct ConsentPage<'a> {
-    client_id: &'a str,
+    /// The client's name, else its id.
+    client_name: &'a str,
     scopes: Vec<String>,
     action: String,
     csrf_token: String,
@@ -36,7 +37,7 @@ pub fn page(
     let (csrf_token, cookie) =
         csrf::token(http, &super::cookie_path(realm), state.secure_cookies());
     let page = ConsentPage {
-        client_id: &request.client.client_id,
+        client_name: request.client.display_name(),
         scopes: std::iter::once("Sign you in with your account".to_string())
             .chain(request.consent_lines.iter().cloned())
             .collect(),

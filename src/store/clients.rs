@@ -33,6 +33,9 @@ pub struct ClientRow {
     pub default_scopes: String,
     /// Client scope names applied when requested (JSON array).
     pub optional_scopes: String,
+    /// What people see, e.g. on the consent page (else the client id).
+    pub name: Option<String>,
+    pub description: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConnection, client: &ClientRow) -> Result<(), StoreError> {
@@ -130,6 +133,8 @@ pub struct ClientChanges {
     pub web_origins: Option<String>,
     pub default_scopes: Option<String>,
     pub optional_scopes: Option<String>,
+    pub name: Option<Option<String>>,
+    pub description: Option<Option<String>>,
 }
 
 pub fn update(

@@ -5,6 +5,12 @@ use diesel::prelude::*;
 use super::schema::{group_roles, groups, user_groups};
 use super::{DbConnection, StoreError};
 
+diesel::define_sql_function! {
+    /// SQL `lower()`, for case-insensitive search on both backends.
+    #[sql_name = "lower"]
+    fn lower_name(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = groups)]
 pub struct GroupRow {
@@ -126,4 +132,94 @@ pub fn of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<GroupRow>, 
         .order(groups::name.asc())
         .select(GroupRow::as_select())
         .load(conn)?)
+}
+
+/// A page of a group's direct subgroups (`None`: the top level), by name;
+/// with `search`, only those whose name contains it (any case).
+pub fn children(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    parent_id: Option<&str>,
+    search: Option<&str>,
+    (first, max): (i64, i64),
+) -> Result<Vec<GroupRow>, StoreError> {
+    let mut q = groups::table
+        .filter(groups::realm_id.eq(realm_id))
+        .into_boxed();
+    q = match parent_id {
+        Some(p) => q.filter(groups::parent_id.eq(p.to_string())),
+        None => q.filter(groups::parent_id.is_null()),
+    };
+    if let Some(text) = search {
+        q = q.filter(
+            lower_name(groups::name)
+                .like(super::users::contains(text))
+                .escape('\\'),
+        );
+    }
+    Ok(q.order(groups::name.asc())
+        .offset(first)
+        .limit(max)
+        .select(GroupRow::as_select())
+        .load(conn)?)
+}
+
+/// How many direct subgroups a group has.
+pub fn child_count(conn: &mut DbConnection, group_id: &str) -> Result<i64, StoreError> {
+    Ok(groups::table
+        .filter(groups::parent_id.eq(group_id))
+        .count()
+        .get_result(conn)?)
+}
+
+/// How many groups the realm has: every one, or with `top` only those at
+/// the top; with `search`, only those whose name contains it (any case).
+pub fn count(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    search: Option<&str>,
+    top: bool,
+) -> Result<i64, StoreError> {
+    let mut q = groups::table
+        .filter(groups::realm_id.eq(realm_id))
+        .into_boxed();
+    if top {
+        q = q.filter(groups::parent_id.is_null());
+    }
+    if let Some(text) = search {
+        q = q.filter(
+            lower_name(groups::name)
+                .like(super::users::contains(text))
+                .escape('\\'),
+        );
+    }
+    Ok(q.count().get_result(conn)?)
+}
+
+/// A page of a group's direct members, by username.
+pub fn members(
+    conn: &mut DbConnection,
+    group_id: &str,
+    first: i64,
+    max: i64,
+) -> Result<Vec<super::users::User>, StoreError> {
+    use super::schema::users;
+    let member_ids = user_groups::table
+        .filter(user_groups::group_id.eq(group_id))
+        .select(user_groups::user_id);
+    Ok(users::table
+        .filter(users::id.eq_any(member_ids))
+        .order(users::username.asc())
+        .offset(first)
+        .limit(max)
+        .select(super::users::User::as_select())
+        .load(conn)?)
+}
+
+/// How many groups a user is a direct member of.
+pub fn count_of_user(conn: &mut DbConnection, user_id: &str) -> Result<i64, StoreError> {
+    Ok(user_groups::table
+        .filter(user_groups::user_id.eq(user_id))
+        .count()
+        .get_result(conn)?)
 }

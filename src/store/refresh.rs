@@ -234,3 +234,20 @@ pub fn idle_offline(
         .select(refresh_families::id)
         .load(conn)?)
 }
+
+/// Per client (row id): how many offline families of the realm are live
+/// (not revoked, not expired).
+pub fn live_offline_by_client(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    now_ms: i64,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(refresh_families::table
+        .filter(refresh_families::realm_id.eq(realm_id))
+        .filter(refresh_families::offline.eq(true))
+        .filter(refresh_families::revoked_at_ms.is_null())
+        .filter(refresh_families::expires_at_ms.gt(now_ms))
+        .group_by(refresh_families::client_id)
+        .select((refresh_families::client_id, diesel::dsl::count_star()))
+        .load(conn)?)
+}

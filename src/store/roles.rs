@@ -116,6 +116,55 @@ pub fn revoke(conn: &mut DbConnection, user_id: &str, role_id: &str) -> Result<b
     Ok(diesel::delete(user_roles::table.find((user_id, role_id))).execute(conn)? > 0)
 }
 
+/// Renames a realm or client role (`name`) and sets its description.
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    name: &str,
+    description: Option<&str>,
+) -> Result<(), StoreError> {
+    let realm_rows = diesel::update(roles::table.find(id))
+        .set((roles::name.eq(name), roles::description.eq(description)))
+        .execute(conn)?;
+    if realm_rows == 0 {
+        diesel::update(client_roles::table.find(id))
+            .set((
+                client_roles::name.eq(name),
+                client_roles::description.eq(description),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The users a role is mapped to directly (not through a group or a
+/// composite), a page at a time by username.
+pub fn direct_holders(
+    conn: &mut DbConnection,
+    role_id: &str,
+    first: i64,
+    max: i64,
+) -> Result<Vec<super::users::User>, StoreError> {
+    use super::schema::users;
+    let realm_holders = user_roles::table
+        .filter(user_roles::role_id.eq(role_id))
+        .select(user_roles::user_id);
+    let client_holders = user_client_roles::table
+        .filter(user_client_roles::role_id.eq(role_id))
+        .select(user_client_roles::user_id);
+    Ok(users::table
+        .filter(
+            users::id
+                .eq_any(realm_holders)
+                .or(users::id.eq_any(client_holders)),
+        )
+        .order(users::username.asc())
+        .offset(first)
+        .limit(max)
+        .select(super::users::User::as_select())
+        .load(conn)?)
+}
+
 /// A client role.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = client_roles)]
@@ -143,6 +192,30 @@ pub fn client_roles_of(
         .filter(client_roles::client_id.eq(client_row_id))
         .order(client_roles::name.asc())
         .select(ClientRoleRow::as_select())
+        .load(conn)?)
+}
+
+pub fn find_client_role_by_id(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<Option<ClientRoleRow>, StoreError> {
+    Ok(client_roles::table
+        .find(id)
+        .select(ClientRoleRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The client roles among `ids`, each with its client's public
+/// `client_id`.
+pub fn client_roles_among(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<Vec<(ClientRoleRow, String)>, StoreError> {
+    Ok(client_roles::table
+        .inner_join(clients::table)
+        .filter(client_roles::id.eq_any(ids))
+        .select((ClientRoleRow::as_select(), clients::client_id))
         .load(conn)?)
 }
 
@@ -323,36 +396,9 @@ pub fn effective(conn: &mut DbConnection, user_id: &str) -> Result<Effective, St
         paths.push(group_path(conn, g)?);
     }
     paths.sort();
-    let all_groups: Vec<String> = ancestors(conn, direct_groups)?
+    let ids: Vec<String> = held_by_user(conn, user_id, direct_groups)?
         .into_iter()
-        .map(|(id, _, _)| id)
         .collect();
-    let mut pending: VecDeque<String> = user_roles::table
-        .filter(user_roles::user_id.eq(user_id))
-        .select(user_roles::role_id)
-        .load::<String>(conn)?
-        .into();
-    pending.extend(
-        user_client_roles::table
-            .filter(user_client_roles::user_id.eq(user_id))
-            .select(user_client_roles::role_id)
-            .load::<String>(conn)?,
-    );
-    if !all_groups.is_empty() {
-        pending.extend(
-            group_roles::table
-                .filter(group_roles::group_id.eq_any(&all_groups))
-                .select(group_roles::role_id)
-                .load::<String>(conn)?,
-        );
-    }
-    let mut held: HashSet<String> = HashSet::new();
-    while let Some(role) = pending.pop_front() {
-        if held.insert(role.clone()) {
-            pending.extend(composites_of(conn, &role)?);
-        }
-    }
-    let ids: Vec<String> = held.into_iter().collect();
     let realm_roles: BTreeSet<String> = roles::table
         .filter(roles::id.eq_any(&ids))
         .select(roles::name)
@@ -376,6 +422,70 @@ pub fn effective(conn: &mut DbConnection, user_id: &str) -> Result<Effective, St
         client_roles: client_map,
         groups: paths,
     })
+}
+
+/// The ids of every role a user holds: directly, through their groups
+/// (`direct_groups`, and the groups above them) and through composites.
+pub fn held_by_user(
+    conn: &mut DbConnection,
+    user_id: &str,
+    direct_groups: Vec<String>,
+) -> Result<HashSet<String>, StoreError> {
+    let mut pending: VecDeque<String> = user_roles::table
+        .filter(user_roles::user_id.eq(user_id))
+        .select(user_roles::role_id)
+        .load::<String>(conn)?
+        .into();
+    pending.extend(
+        user_client_roles::table
+            .filter(user_client_roles::user_id.eq(user_id))
+            .select(user_client_roles::role_id)
+            .load::<String>(conn)?,
+    );
+    pending.extend(mapped_to_groups(conn, direct_groups)?);
+    with_composites(conn, pending)
+}
+
+/// The ids of every role a group's members hold through it: the roles
+/// mapped to it and to the groups above it, with what composites include.
+pub fn held_by_group(
+    conn: &mut DbConnection,
+    group_id: &str,
+) -> Result<HashSet<String>, StoreError> {
+    let pending = mapped_to_groups(conn, vec![group_id.to_string()])?;
+    with_composites(conn, pending.into())
+}
+
+/// The roles mapped to the groups and to every group above them.
+fn mapped_to_groups(
+    conn: &mut DbConnection,
+    group_ids: Vec<String>,
+) -> Result<Vec<String>, StoreError> {
+    let all_groups: Vec<String> = ancestors(conn, group_ids)?
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect();
+    if all_groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(group_roles::table
+        .filter(group_roles::group_id.eq_any(&all_groups))
+        .select(group_roles::role_id)
+        .load::<String>(conn)?)
+}
+
+/// `pending` and every role their composites include, transitively.
+fn with_composites(
+    conn: &mut DbConnection,
+    mut pending: VecDeque<String>,
+) -> Result<HashSet<String>, StoreError> {
+    let mut held: HashSet<String> = HashSet::new();
+    while let Some(role) = pending.pop_front() {
+        if held.insert(role.clone()) {
+            pending.extend(composites_of(conn, &role)?);
+        }
+    }
+    Ok(held)
 }
 
 /// Every group below `group_id`, itself included.

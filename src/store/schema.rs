@@ -55,6 +55,7 @@ diesel::table! {
         locked_until_ms -> BigInt,
         last_failure_ms -> BigInt,
         last_failure_ip -> Nullable<Text>,
+        email_verified -> Bool,
     }
 }
 
@@ -83,6 +84,8 @@ diesel::table! {
         web_origins -> Text,
         default_scopes -> Text,
         optional_scopes -> Text,
+        name -> Nullable<Text>,
+        description -> Nullable<Text>,
     }
 }
 

@@ -252,3 +252,53 @@ pub fn clients_of(
         .select((session_clients::session_id, clients::id, clients::client_id))
         .load(conn)?)
 }
+
+fn live_with(
+    realm_id: &str,
+    now_ms: i64,
+) -> sessions::BoxedQuery<'_, <DbConnection as diesel::Connection>::Backend> {
+    sessions::table
+        .filter(sessions::realm_id.eq(realm_id))
+        .filter(sessions::ended_at_ms.is_null())
+        .filter(sessions::expires_at_ms.gt(now_ms))
+        .filter(sessions::idle_until_ms.gt(now_ms))
+        .into_boxed()
+}
+
+/// A page of the live sessions the client (row id) took part in, newest
+/// first.
+pub fn live_of_client(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    client_id: &str,
+    now_ms: i64,
+    (first, max): (i64, i64),
+) -> Result<Vec<SessionRow>, StoreError> {
+    let taking_part = session_clients::table
+        .filter(session_clients::client_id.eq(client_id.to_string()))
+        .select(session_clients::session_id);
+    Ok(live_with(realm_id, now_ms)
+        .filter(sessions::id.eq_any(taking_part))
+        .order(sessions::created_at_ms.desc())
+        .offset(first)
+        .limit(max)
+        .select(SessionRow::as_select())
+        .load(conn)?)
+}
+
+/// Per client (row id): how many live sessions of the realm it took part in.
+pub fn live_by_client(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    now_ms: i64,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(session_clients::table
+        .inner_join(sessions::table.on(sessions::id.eq(session_clients::session_id)))
+        .filter(sessions::realm_id.eq(realm_id))
+        .filter(sessions::ended_at_ms.is_null())
+        .filter(sessions::expires_at_ms.gt(now_ms))
+        .filter(sessions::idle_until_ms.gt(now_ms))
+        .group_by(session_clients::client_id)
+        .select((session_clients::client_id, diesel::dsl::count_star()))
+        .load(conn)?)
+}

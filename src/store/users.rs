@@ -27,6 +27,8 @@ pub struct User {
     pub locked_until_ms: i64,
     pub last_failure_ms: i64,
     pub last_failure_ip: Option<String>,
+    /// Whether the address in `email` is known to be the user's.
+    pub email_verified: bool,
 }
 
 /// The required action an administrator's temporary password sets.
@@ -139,6 +141,12 @@ diesel::define_sql_function! {
     fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
 }
 
+/// A `LIKE` pattern matching text that contains `text`, in lower case
+/// (use with `ESCAPE '\\'`).
+pub(super) fn contains(text: &str) -> String {
+    escape_like(&text.to_lowercase())
+}
+
 fn escape_like(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('%');
@@ -223,6 +231,7 @@ pub struct ProfileChanges {
     pub first_name: Option<Option<String>>,
     pub last_name: Option<Option<String>>,
     pub required_actions: Option<String>,
+    pub email_verified: Option<bool>,
 }
 
 pub fn update_profile(
@@ -234,6 +243,7 @@ pub fn update_profile(
         && changes.first_name.is_none()
         && changes.last_name.is_none()
         && changes.required_actions.is_none()
+        && changes.email_verified.is_none()
     {
         return Ok(());
     }

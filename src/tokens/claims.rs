@@ -148,8 +148,8 @@ fn property(user: &User, p: Property) -> Option<String> {
     match p {
         Property::Username => Some(user.username.clone()),
         Property::Email => user.email.clone(),
-        // Latch does not verify addresses; say so only when there is one.
-        Property::EmailVerified => user.email.as_ref().map(|_| "false".to_string()),
+        // As in Keycloak, said with or without an address.
+        Property::EmailVerified => Some(user.email_verified.to_string()),
         Property::FirstName => user.first_name.clone(),
         Property::LastName => user.last_name.clone(),
     }

@@ -1238,6 +1238,81 @@ async fn the_openapi_document_describes_every_route() {
         ("GET", "/admin/realms/{realm}/users/{id}/groups"),
         ("PUT", "/admin/realms/{realm}/users/{id}/groups/{group}"),
         ("DELETE", "/admin/realms/{realm}/users/{id}/groups/{group}"),
+        // Keycloak's reads and the paths its admin clients use.
+        ("GET", "/admin/serverinfo"),
+        ("POST", "/admin/realms/{realm}/partial-export"),
+        ("GET", "/admin/realms/{realm}/client-session-stats"),
+        ("GET", "/admin/realms/{realm}/clients/{id}/client-secret"),
+        ("GET", "/admin/realms/{realm}/clients/{id}/user-sessions"),
+        ("GET", "/admin/realms/{realm}/clients/{id}/session-count"),
+        ("PUT", "/admin/realms/{realm}/roles/{name}"),
+        ("GET", "/admin/realms/{realm}/roles/{name}/users"),
+        ("GET", "/admin/realms/{realm}/roles-by-id/{id}"),
+        ("PUT", "/admin/realms/{realm}/roles-by-id/{id}"),
+        ("DELETE", "/admin/realms/{realm}/roles-by-id/{id}"),
+        ("GET", "/admin/realms/{realm}/clients/{id}/roles/{name}"),
+        ("PUT", "/admin/realms/{realm}/clients/{id}/roles/{name}"),
+        (
+            "GET",
+            "/admin/realms/{realm}/clients/{id}/roles/{name}/users",
+        ),
+        ("GET", "/admin/realms/{realm}/groups/count"),
+        ("GET", "/admin/realms/{realm}/groups/{id}/children"),
+        ("GET", "/admin/realms/{realm}/groups/{id}/members"),
+        ("GET", "/admin/realms/{realm}/groups/{id}/role-mappings"),
+        (
+            "GET",
+            "/admin/realms/{realm}/groups/{id}/role-mappings/realm/composite",
+        ),
+        (
+            "GET",
+            "/admin/realms/{realm}/groups/{id}/role-mappings/realm/available",
+        ),
+        (
+            "GET",
+            "/admin/realms/{realm}/groups/{id}/role-mappings/clients/{client}",
+        ),
+        (
+            "POST",
+            "/admin/realms/{realm}/groups/{id}/role-mappings/clients/{client}",
+        ),
+        (
+            "DELETE",
+            "/admin/realms/{realm}/groups/{id}/role-mappings/clients/{client}",
+        ),
+        (
+            "GET",
+            "/admin/realms/{realm}/groups/{id}/role-mappings/clients/{client}/composite",
+        ),
+        (
+            "GET",
+            "/admin/realms/{realm}/groups/{id}/role-mappings/clients/{client}/available",
+        ),
+        (
+            "GET",
+            "/admin/realms/{realm}/users/{id}/role-mappings/realm",
+        ),
+        (
+            "GET",
+            "/admin/realms/{realm}/users/{id}/role-mappings/realm/composite",
+        ),
+        (
+            "GET",
+            "/admin/realms/{realm}/users/{id}/role-mappings/realm/available",
+        ),
+        (
+            "GET",
+            "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}",
+        ),
+        (
+            "GET",
+            "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}/composite",
+        ),
+        (
+            "GET",
+            "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}/available",
+        ),
+        ("GET", "/admin/realms/{realm}/users/{id}/groups/count"),
     ];
     let listed: Vec<(String, String)> = operations
         .iter()

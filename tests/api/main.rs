@@ -19,6 +19,7 @@ mod browser_apps;
 mod chaos;
 mod cli;
 mod cluster;
+mod compat_admin;
 mod compat_protocol;
 mod defences;
 mod discovery;

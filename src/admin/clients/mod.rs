@@ -7,13 +7,17 @@ mod representation;
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::Deserialize;
 
-use super::{created, in_field, Admin, ErrorRepresentation, OutcomeRepresentation};
+use super::roles::CountRepresentation;
+use super::sessions::SessionRepresentation;
+use super::{created, in_field, Admin, ErrorRepresentation, OutcomeRepresentation, Page};
 use crate::app::Latch;
 use crate::http::errors::ApiError;
 use crate::ids::{ClientId, ClientRowId, RealmName};
 use crate::operations::clients::{self, ClientRef, MAX_SECRET_OVERLAP_S};
+use crate::operations::sessions;
 pub use representation::{
     ClientRepresentation, CompromiseRepresentation, CredentialRepresentation,
+    SecretKindRepresentation,
 };
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -22,7 +26,10 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(read)
         .service(update)
         .service(remove)
+        .service(read_secret)
         .service(regenerate_secret)
+        .service(client_sessions)
+        .service(session_count)
         .service(revoke_tokens)
         .service(compromised);
 }
@@ -167,6 +174,79 @@ async fn remove(
     let (realm, client) = target(path);
     clients::delete(&state, &admin.actor, &realm, &client).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    tag = "clients",
+    operation_id = "getClientSecret",
+    params(("realm" = String, Path, description = "Realm name"), ("id" = String, Path, description = "Client id (internal)")),
+    responses(
+        (status = 200, description = "`{\"type\": \"secret\"}` without `value`: secrets are stored hashed and shown only when made", body = SecretKindRepresentation),
+        (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation),
+        (status = 404, body = ErrorRepresentation),
+        (status = 422, description = "A public client has no secret", body = ErrorRepresentation),
+    )
+)]
+#[get("/{realm}/clients/{id}/client-secret")]
+async fn read_secret(
+    state: web::Data<Latch>,
+    _admin: Admin,
+    path: web::Path<(RealmName, ClientRowId)>,
+) -> Result<web::Json<SecretKindRepresentation>, ApiError> {
+    let (realm, client) = target(path);
+    clients::has_secret(&state, &realm, &client)
+        .await
+        .map_err(in_field("publicClient"))?;
+    Ok(web::Json(SecretKindRepresentation {
+        kind: "secret".into(),
+    }))
+}
+
+#[utoipa::path(
+    tag = "sessions",
+    operation_id = "listClientSessions",
+    params(("realm" = String, Path, description = "Realm name"), ("id" = String, Path, description = "Client id (internal)"), Page),
+    responses(
+        (status = 200, description = "A page of the live sessions the client took part in, newest first", body = Vec<SessionRepresentation>),
+        (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation),
+        (status = 404, body = ErrorRepresentation), (status = 422, body = ErrorRepresentation),
+    )
+)]
+#[get("/{realm}/clients/{id}/user-sessions")]
+async fn client_sessions(
+    state: web::Data<Latch>,
+    _admin: Admin,
+    path: web::Path<(RealmName, ClientRowId)>,
+    page: web::Query<Page>,
+) -> Result<web::Json<Vec<SessionRepresentation>>, ApiError> {
+    let page = page.bounds()?;
+    let (realm, client) = target(path);
+    let found = sessions::of_client(&state, &realm, client, page).await?;
+    Ok(web::Json(
+        found.into_iter().map(SessionRepresentation::from).collect(),
+    ))
+}
+
+#[utoipa::path(
+    tag = "sessions",
+    operation_id = "countClientSessions",
+    params(("realm" = String, Path, description = "Realm name"), ("id" = String, Path, description = "Client id (internal)")),
+    responses(
+        (status = 200, description = "How many live sessions the client took part in", body = CountRepresentation),
+        (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation),
+        (status = 404, body = ErrorRepresentation),
+    )
+)]
+#[get("/{realm}/clients/{id}/session-count")]
+async fn session_count(
+    state: web::Data<Latch>,
+    _admin: Admin,
+    path: web::Path<(RealmName, ClientRowId)>,
+) -> Result<web::Json<CountRepresentation>, ApiError> {
+    let (realm, client) = target(path);
+    let counts = sessions::client_counts(&state, &realm, Some(client)).await?;
+    let count = counts.first().map_or(0, |c| c.active);
+    Ok(web::Json(CountRepresentation { count }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

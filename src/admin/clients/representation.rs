@@ -26,6 +26,9 @@ pub struct ClientRepresentation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     pub client_id: Option<String>,
+    /// What people see, e.g. on the consent page (else `clientId`).
+    pub name: Option<String>,
+    pub description: Option<String>,
     pub enabled: Option<bool>,
     pub public_client: Option<bool>,
     /// Only in the answers to creation and secret regeneration.
@@ -78,6 +81,8 @@ impl From<&Client> for ClientRepresentation {
         ClientRepresentation {
             id: Some(c.id.clone()),
             client_id: Some(c.client_id.clone()),
+            name: c.name.clone(),
+            description: c.description.clone(),
             enabled: Some(c.enabled),
             public_client: Some(c.is_public()),
             secret: None,
@@ -172,6 +177,8 @@ impl ClientRepresentation {
             web_origins,
             default_scopes: self.default_client_scopes.clone(),
             optional_scopes: self.optional_client_scopes.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
             ..NewClient::new(ClientId(client_id), secret)
         })
     }
@@ -237,6 +244,8 @@ impl ClientRepresentation {
             rate_limit_per_s: self.rate_limit_per_second,
             default_scopes: self.default_client_scopes.clone(),
             optional_scopes: self.optional_client_scopes.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
         })
     }
 }
@@ -262,6 +271,15 @@ pub struct CredentialRepresentation {
     #[serde(rename = "type")]
     pub kind: String,
     pub value: String,
+}
+
+/// What Latch can say of a stored secret: that the client has one. Its
+/// value was shown once, when it was made, and is kept only as a keyed hash.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecretKindRepresentation {
+    /// Always `secret`.
+    #[serde(rename = "type")]
+    pub kind: String,
 }
 
 /// What the compromised-client response did.

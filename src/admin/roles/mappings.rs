@@ -3,6 +3,7 @@
 
 use actix_web::{delete, get, post, put, web, HttpResponse};
 
+use super::groups::CountRepresentation;
 use super::representation::{groups as group_reps, references};
 use super::{GroupRepresentation, MappingsRepresentation, RoleRepresentation};
 use crate::admin::{Admin, ErrorRepresentation};
@@ -157,4 +158,18 @@ pub(super) async fn leave_group(
 ) -> Result<HttpResponse, ApiError> {
     groups::leave(&state, &admin.actor, membership(path.into_inner())).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(tag = "users", operation_id = "countUserGroups",
+    params(("realm" = String, Path, description = "Realm name"), ("id" = String, Path, description = "User id")),
+    responses((status = 200, description = "How many groups the user is a direct member of", body = CountRepresentation), (status = 401, body = ErrorRepresentation), (status = 403, body = ErrorRepresentation), (status = 404, body = ErrorRepresentation)))]
+#[get("/{realm}/users/{id}/groups/count")]
+pub(super) async fn count_user_groups(
+    state: web::Data<Latch>,
+    _admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<CountRepresentation>, ApiError> {
+    let (realm, id) = path.into_inner();
+    let count = groups::count_of_user(&state, &RealmName(realm), user(id)).await?;
+    Ok(web::Json(CountRepresentation { count }))
 }

@@ -5,8 +5,11 @@
 //! representations and call `operations::{roles, groups}`, where whatever
 //! takes a role away from users cuts those users off.
 
+mod by_id;
 mod groups;
+mod mapping_reads;
 mod mappings;
+mod named;
 mod representation;
 
 use actix_web::{delete, get, post, web, HttpResponse};
@@ -16,6 +19,7 @@ use crate::app::Latch;
 use crate::http::errors::ApiError;
 use crate::ids::{ClientRowId, RealmName};
 use crate::operations::roles::{self, ClientRef, Composites, NewRole, RoleName};
+pub use groups::CountRepresentation;
 use representation::{references, roles as role_reps};
 pub use representation::{
     ClientMappingsRepresentation, GroupRepresentation, MappingsRepresentation, RoleRepresentation,
@@ -25,26 +29,61 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_realm_roles)
         .service(create_realm_role)
         .service(get_realm_role)
+        .service(named::update_realm_role)
         .service(delete_realm_role)
+        .service(named::realm_role_users)
         .service(add_composites)
         .service(remove_composites)
+        .service(by_id::get_role)
+        .service(by_id::update_role_by_id)
+        .service(by_id::delete_role_by_id)
         .service(list_client_roles)
         .service(create_client_role)
+        .service(named::get_client_role)
+        .service(named::update_client_role)
         .service(delete_client_role)
-        .service(groups::list_groups)
+        .service(named::client_role_users)
+        .configure(group_routes)
+        .configure(user_routes);
+}
+
+fn group_routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    // `count` before `{id}`, which would take it for a group id.
+    cfg.service(groups::list_groups)
+        .service(groups::count_groups)
         .service(groups::create_group)
         .service(groups::create_child_group)
+        .service(groups::list_children)
         .service(groups::get_group)
         .service(groups::delete_group)
+        .service(groups::list_members)
+        .service(mapping_reads::group_all)
         .service(groups::group_realm_mappings)
         .service(groups::add_group_realm_mappings)
         .service(groups::remove_group_realm_mappings)
-        .service(mappings::user_role_mappings)
+        .service(mapping_reads::group_realm_composite)
+        .service(mapping_reads::group_realm_available)
+        .service(mapping_reads::group_client)
+        .service(groups::add_group_client_mappings)
+        .service(groups::remove_group_client_mappings)
+        .service(mapping_reads::group_client_composite)
+        .service(mapping_reads::group_client_available);
+}
+
+fn user_routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(mappings::user_role_mappings)
+        .service(mapping_reads::user_realm)
         .service(mappings::add_user_realm_mappings)
         .service(mappings::remove_user_realm_mappings)
+        .service(mapping_reads::user_realm_composite)
+        .service(mapping_reads::user_realm_available)
+        .service(mapping_reads::user_client)
         .service(mappings::add_user_client_mappings)
         .service(mappings::remove_user_client_mappings)
+        .service(mapping_reads::user_client_composite)
+        .service(mapping_reads::user_client_available)
         .service(mappings::user_groups)
+        .service(mappings::count_user_groups)
         .service(mappings::join_group)
         .service(mappings::leave_group);
 }

@@ -68,18 +68,35 @@ pub struct GroupRepresentation {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// How many direct subgroups it has.
+    #[serde(skip_deserializing)]
+    pub sub_group_count: i64,
     #[serde(default)]
     #[schema(no_recursion)]
     pub sub_groups: Vec<GroupRepresentation>,
+    /// The realm roles mapped to it (in full representations only).
+    #[serde(skip_serializing_if = "Option::is_none", skip_deserializing)]
+    pub realm_roles: Option<Vec<String>>,
+    /// The client roles mapped to it, by client id (in full
+    /// representations only).
+    #[serde(skip_serializing_if = "Option::is_none", skip_deserializing)]
+    pub client_roles: Option<BTreeMap<String, Vec<String>>>,
 }
 
 impl From<Group> for GroupRepresentation {
     fn from(group: Group) -> Self {
+        let (realm_roles, client_roles) = match group.roles {
+            Some(roles) => (Some(roles.realm), Some(roles.clients)),
+            None => (None, None),
+        };
         GroupRepresentation {
             id: Some(group.id),
             name: Some(group.name),
             path: Some(group.path),
+            sub_group_count: group.sub_group_count,
             sub_groups: group.sub_groups.into_iter().map(Into::into).collect(),
+            realm_roles,
+            client_roles,
         }
     }
 }

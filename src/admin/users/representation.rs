@@ -18,6 +18,9 @@ pub struct UserRepresentation {
     pub id: Option<String>,
     pub username: Option<String>,
     pub email: Option<String>,
+    /// Whether the address is known to be the user's (the `email_verified`
+    /// claim). An update that changes `email` without it clears it.
+    pub email_verified: Option<bool>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub enabled: Option<bool>,
@@ -41,6 +44,7 @@ impl From<&User> for UserRepresentation {
             id: Some(u.id.clone()),
             username: Some(u.username.clone()),
             email: u.email.clone(),
+            email_verified: Some(u.email_verified),
             first_name: u.first_name.clone(),
             last_name: u.last_name.clone(),
             enabled: Some(u.enabled),
@@ -84,6 +88,7 @@ impl UserRepresentation {
         Ok(NewUser {
             username,
             email: self.email,
+            email_verified: self.email_verified.unwrap_or(false),
             first_name: self.first_name,
             last_name: self.last_name,
             enabled: self.enabled.unwrap_or(true),
@@ -105,6 +110,7 @@ impl UserRepresentation {
         Ok(UserChanges {
             username: self.username,
             email: self.email.map(Some),
+            email_verified: self.email_verified,
             first_name: self.first_name.map(Some),
             last_name: self.last_name.map(Some),
             enabled: self.enabled,

@@ -20,6 +20,12 @@ use crate::store::{self, DbConnection};
 type RoleNames = BTreeMap<String, (Option<String>, String)>;
 
 pub fn export(conn: &mut DbConnection, name: &str) -> Result<Value, Error> {
+    whole(conn, name, true)
+}
+
+/// The realm document; users (with their password hashes) only when
+/// `with_users`.
+fn whole(conn: &mut DbConnection, name: &str, with_users: bool) -> Result<Value, Error> {
     let realm = realm_dir::find(conn, name)?;
     let clients: Vec<Client> = store::clients::list(conn, &realm.id)?
         .into_iter()
@@ -28,7 +34,10 @@ pub fn export(conn: &mut DbConnection, name: &str) -> Result<Value, Error> {
     let (names, roles) = roles(conn, &realm, &clients)?;
     let groups = store::groups::all(conn, &realm.id)?;
     let groups = group_tree(conn, &groups, None, "", &names)?;
-    let users = users(conn, &realm, &names)?;
+    let users = match with_users {
+        true => users(conn, &realm, &names)?,
+        false => Vec::new(),
+    };
     let scopes = scopes(conn, &realm)?;
     let clients: Vec<Value> = clients
         .iter()
@@ -61,6 +70,43 @@ pub fn export(conn: &mut DbConnection, name: &str) -> Result<Value, Error> {
         "clients": clients,
         "users": users,
     }))
+}
+
+/// What Keycloak shows for a secret it will not reveal.
+pub const MASKED_SECRET: &str = "**********";
+
+/// Keycloak's partial export of a realm export: never users (nor their
+/// password hashes); clients only with `clients` (a confidential client's
+/// secret masked, as Keycloak masks it); roles and groups only with
+/// `groups_and_roles`.
+pub fn partial(
+    conn: &mut DbConnection,
+    name: &str,
+    clients: bool,
+    groups_and_roles: bool,
+) -> Result<Value, Error> {
+    let mut doc = whole(conn, name, false)?;
+    let Some(object) = doc.as_object_mut() else {
+        return Ok(doc);
+    };
+    object.remove("users");
+    if !groups_and_roles {
+        object.remove("roles");
+        object.remove("groups");
+    }
+    match object.get_mut("clients").and_then(Value::as_array_mut) {
+        Some(list) if clients => {
+            for client in list.iter_mut().filter_map(Value::as_object_mut) {
+                if client.get("publicClient") == Some(&Value::Bool(false)) {
+                    client.insert("secret".into(), MASKED_SECRET.into());
+                }
+            }
+        }
+        _ => {
+            object.remove("clients");
+        }
+    }
+    Ok(doc)
 }
 
 /// The `roles` section (realm roles with their composites, client roles
@@ -119,6 +165,8 @@ fn client(c: &Client) -> Value {
     }
     json!({
         "clientId": c.client_id,
+        "name": c.name,
+        "description": c.description,
         "enabled": c.enabled,
         "publicClient": c.is_public(),
         "redirectUris": c.redirect_uris,
@@ -150,6 +198,7 @@ fn users(conn: &mut DbConnection, realm: &Realm, names: &RoleNames) -> Result<Ve
         out.push(json!({
             "username": u.username,
             "email": u.email,
+            "emailVerified": u.email_verified,
             "firstName": u.first_name,
             "lastName": u.last_name,
             "enabled": u.enabled,

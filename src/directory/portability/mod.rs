@@ -10,7 +10,7 @@
 mod export;
 mod import;
 
-pub use export::export;
+pub use export::{export, partial as partial_export, MASKED_SECRET};
 pub use import::{import, ImportReport};
 
 use super::bootstrap::{ACCOUNT_CLIENT, ADMIN_CLI, CONSOLE_CLIENT};

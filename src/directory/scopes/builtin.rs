@@ -11,7 +11,7 @@ use crate::store::{self, DbConnection};
 use crate::time::now_ms;
 
 /// A built-in mapper: name, type, configuration pairs.
-type BuiltinMapper = (
+pub type BuiltinMapper = (
     &'static str,
     &'static str,
     &'static [(&'static str, &'static str)],
@@ -24,6 +24,15 @@ struct Builtin {
     include_in_token_scope: bool,
     kind: Kind,
     mappers: &'static [BuiltinMapper],
+}
+
+/// The mappers of the built-in scopes: (scope, mapper name, type,
+/// configuration), as a realm starts with them.
+pub fn mappers() -> Vec<(&'static str, BuiltinMapper)> {
+    BUILTINS
+        .iter()
+        .flat_map(|b| b.mappers.iter().map(move |m| (b.name, *m)))
+        .collect()
 }
 
 const ALL_TOKENS: [(&str, &str); 3] = [

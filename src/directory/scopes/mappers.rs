@@ -108,6 +108,66 @@ pub const MAPPER_TYPES: [&str; 9] = [
     "oidc-hardcoded-claim-mapper",
 ];
 
+/// What an admin console shows of a mapper type: its id, name, category,
+/// help text and the configuration keys Latch reads.
+pub struct MapperType {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub category: &'static str,
+    pub help: &'static str,
+    pub config: &'static [&'static str],
+}
+
+const TARGETS: [&str; 3] = [
+    "access.token.claim",
+    "id.token.claim",
+    "userinfo.token.claim",
+];
+
+/// Every type in [`MAPPER_TYPES`], described.
+pub fn described() -> Vec<MapperType> {
+    let claim: &'static [&'static str] = &[
+        "user.attribute",
+        "claim.name",
+        "jsonType.label",
+        "multivalued",
+        TARGETS[0],
+        TARGETS[1],
+        TARGETS[2],
+    ];
+    let roles: &'static [&'static str] = &[
+        "claim.name",
+        "multivalued",
+        "usermodel.realmRoleMapping.rolePrefix",
+        "usermodel.clientRoleMapping.rolePrefix",
+        "usermodel.clientRoleMapping.clientId",
+        TARGETS[0],
+        TARGETS[1],
+        TARGETS[2],
+    ];
+    let table: [(&str, &str, &str, &str, &'static [&'static str]); 9] = [
+        (MAPPER_TYPES[0], "User Property", "Token mapper", "A user's built-in field (username, email, emailVerified, firstName, lastName) as a claim.", claim),
+        (MAPPER_TYPES[1], "User Attribute", "Token mapper", "A user attribute as a claim.", claim),
+        (MAPPER_TYPES[2], "User's full name", "Token mapper", "The first and last name as the `name` claim.", &TARGETS),
+        (MAPPER_TYPES[3], "User Realm Role", "Token mapper", "The realm roles a user holds.", roles),
+        (MAPPER_TYPES[4], "User Client Role", "Token mapper", "The client roles a user holds.", roles),
+        (MAPPER_TYPES[5], "Group Membership", "Token mapper", "The groups a user is a member of.", &["claim.name", "full.path", TARGETS[0], TARGETS[1], TARGETS[2]]),
+        (MAPPER_TYPES[6], "Audience", "Token mapper", "A client or a custom value in `aud`.", &["included.client.audience", "included.custom.audience", TARGETS[0], TARGETS[1]]),
+        (MAPPER_TYPES[7], "Audience Resolve", "Token mapper", "Every client the user holds a role of joins `aud`.", &[]),
+        (MAPPER_TYPES[8], "Hardcoded claim", "Token mapper", "A fixed claim value.", &["claim.name", "claim.value", "jsonType.label", TARGETS[0], TARGETS[1], TARGETS[2]]),
+    ];
+    table
+        .into_iter()
+        .map(|(id, name, category, help, config)| MapperType {
+            id,
+            name,
+            category,
+            help,
+            config,
+        })
+        .collect()
+}
+
 /// A protocol mapper, parsed and checked.
 #[derive(Debug, Clone)]
 pub struct Mapper {

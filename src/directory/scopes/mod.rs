@@ -16,13 +16,14 @@ use crate::store::scopes as rows;
 use crate::store::{self, DbConnection};
 use latch_protocol::Scopes;
 
-pub use builtin::seed;
+pub use builtin::{mappers as builtin_mappers, seed, BuiltinMapper};
 pub use changes::{
     add_mapper, create, delete, delete_mapper, details, find_scope, mappers_of, set_realm_default,
     update, update_mapper, MapperDetails, MapperFields, ScopeDetails, ScopeFields,
 };
 pub use mappers::{
-    claim_path, Config, JsonType, Mapper, Property, Source, Target, MAPPER_TYPES, RESERVED_CLAIMS,
+    claim_path, described as mapper_types, Config, JsonType, Mapper, MapperType, Property, Source,
+    Target, MAPPER_TYPES, RESERVED_CLAIMS,
 };
 pub use representation::{
     create_scope, mapper_row, representation, ClientScopeRepresentation,

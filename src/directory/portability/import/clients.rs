@@ -114,6 +114,8 @@ fn client_extras(
 ) -> Result<Extras, Error> {
     let mut extras = Extras {
         enabled: Some(c.get("enabled").and_then(Value::as_bool).unwrap_or(true)),
+        name: text(c, "name"),
+        description: text(c, "description"),
         web_origins: Some(strings(c, "webOrigins")),
         ..Default::default()
     };

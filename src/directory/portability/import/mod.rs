@@ -135,6 +135,8 @@ const SCOPE_FIELDS: &[&str] = &[
 const CLIENT_FIELDS: &[&str] = &[
     "id",
     "clientId",
+    "name",
+    "description",
     "enabled",
     "publicClient",
     "secret",

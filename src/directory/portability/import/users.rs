@@ -271,6 +271,13 @@ fn import_user_state(conn: &mut DbConnection, user_id: &str, u: &Value) -> Resul
     if u.get("enabled").and_then(Value::as_bool) == Some(false) {
         store::users::set_enabled(conn, user_id, false)?;
     }
+    if u.get("emailVerified").and_then(Value::as_bool) == Some(true) {
+        let verified = store::users::ProfileChanges {
+            email_verified: Some(true),
+            ..Default::default()
+        };
+        store::users::update_profile(conn, user_id, &verified)?;
+    }
     Ok(())
 }
 
