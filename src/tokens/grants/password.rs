@@ -38,6 +38,11 @@ pub async fn password(
             "Account is not fully set up: the user must choose a new password in the browser",
         ));
     }
+    // A password alone is not enough for a user who has a second factor
+    // (or must set one up): refused as Keycloak refuses it.
+    crate::login::second_factor::password_alone(ctx.directory, ctx.realm, &user)
+        .await?
+        .map_err(invalid_grant)?;
     let granted = grant_scopes(ctx, client, &parse_scopes(scope.unwrap_or("openid"))?)?;
     check_resource(resource)?;
     let jti = new_jti();
