@@ -4,23 +4,31 @@
 //!
 //! It works on the realm's browser session: without one, it signs the user
 //! in through the realm's `account-console` client like any relying party.
+//! An app that sent the user here (Keycloak's `referrer` and `referrer_uri`)
+//! gets a link back when the URI is one of its redirect URIs.
+//!
+//! The same path is Keycloak's account API for a bearer token that asks
+//! for JSON (`GET` with `Accept: application/json`): the user's own
+//! profile, read with the token alone, never the session cookie.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use askama::Template;
+use serde::Serialize;
 
 use crate::app::Latch;
 use crate::directory::bootstrap::{account_redirect_uri, ACCOUNT_CLIENT};
 use crate::directory::RealmState;
 use crate::error::Error;
 use crate::http::csrf;
+use crate::http::errors::ApiError;
 use crate::http::form::Params;
 use crate::http::pages::{self, PageError};
 use crate::ids::{RealmName, Sid, UserId};
 use crate::login::session::SessionRow;
 use crate::operations::credentials::{self, PasswordChange};
 use crate::operations::sessions;
-use crate::operations::users::{User, UserRef};
+use crate::operations::users::{self as user_ops, Attributes, User, UserRef};
 use crate::operations::Actor;
 use crate::pages::first_party::{see_other, FirstParty};
 
@@ -97,6 +105,28 @@ struct AccountPage<'a> {
     sessions: Vec<SessionLine>,
     notice: Option<&'static str>,
     error: Option<&'a str>,
+    back: Option<BackLink>,
+}
+
+/// The way back to the app that sent the user here.
+struct BackLink {
+    app: String,
+    uri: String,
+}
+
+/// Keycloak's `referrer` (a client of the realm) and `referrer_uri` (one of
+/// its redirect URIs, an http(s) address): anything else shows no link.
+async fn back_link(state: &Latch, realm: &RealmState, query: Option<&Params>) -> Option<BackLink> {
+    let query = query?;
+    let client_id = query.get("referrer").ok().flatten()?;
+    let uri = query.get("referrer_uri").ok().flatten()?;
+    let client = state.directory.client(realm, client_id).await.ok()??;
+    let web = uri.starts_with("https://") || uri.starts_with("http://");
+    let known = crate::oidc::authorize::redirect_uri_allowed(&client, uri);
+    (client.enabled && web && known).then(|| BackLink {
+        app: client.client_id.clone(),
+        uri: uri.to_string(),
+    })
 }
 
 fn notice(code: Option<&str>) -> Option<&'static str> {
@@ -155,6 +185,7 @@ async fn render(
     );
     let query = crate::http::form::from_query(req).ok();
     let done = query.as_ref().and_then(|q| q.get("done").ok().flatten());
+    let back = back_link(state, realm, query.as_ref()).await;
     let page = AccountPage {
         realm: &realm.realm.name,
         username: &user.username,
@@ -163,6 +194,7 @@ async fn render(
         sessions,
         notice: notice(done),
         error,
+        back,
     };
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -191,12 +223,20 @@ async fn signed_in(
         .map_err(error_page)
 }
 
-/// `GET /realms/{realm}/account`
+/// `GET /realms/{realm}/account`: the page, or for a bearer token asking
+/// for JSON the account API.
 pub async fn show(
     state: web::Data<Latch>,
     path: web::Path<String>,
     req: HttpRequest,
 ) -> HttpResponse {
+    if wants_json(&req) {
+        use actix_web::ResponseError;
+        return match profile(&state, &path, &req).await {
+            Ok(response) => response,
+            Err(e) => e.error_response(),
+        };
+    }
     let realm = match state.directory.realm(&path).await {
         Ok(realm) => realm,
         Err(e) => return error_page(e.into()),
@@ -204,11 +244,103 @@ pub async fn show(
     match signed_in(&state, &realm, &req).await {
         Ok(Some((current, user))) => render(&state, &realm, &req, &current, &user, None).await,
         Ok(None) => {
-            first_party(&state, &realm.realm.name).begin(&state, &page_path(&realm.realm.name))
+            // Back here after signing in, with the app's referrer kept.
+            let here = req.uri().path_and_query().map(|p| p.as_str());
+            let return_to = here.unwrap_or_default().to_string();
+            first_party(&state, &realm.realm.name).begin(&state, &return_to)
         }
         Err(response) => response,
     }
 }
+
+/// A bearer token, or a caller asking for JSON rather than a page.
+fn wants_json(req: &HttpRequest) -> bool {
+    if crate::oidc::userinfo::bearer(req).is_some() {
+        return true;
+    }
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    accept.contains("application/json") && !accept.contains("text/html")
+}
+
+/// Keycloak's account representation of the user themselves; the address
+/// only for a token granted the `email` scope.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AccountRepresentation {
+    id: String,
+    username: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email_verified: Option<bool>,
+    attributes: Attributes,
+}
+
+/// The account API: a user's access token — for the `account` audience, or
+/// granted `profile` — reads its own user.
+async fn profile(state: &Latch, realm: &str, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
+    use crate::oidc::userinfo::invalid_token;
+    let realm = crate::oidc::realm(state, realm).await?;
+    let token = crate::oidc::userinfo::bearer(req)
+        .ok_or_else(|| invalid_token("a bearer access token is required"))?;
+    let claims = state
+        .access
+        .check(&realm, &token)
+        .map_err(|e| invalid_token(&e.to_string()))?;
+    let client = state
+        .directory
+        .client(&realm, &claims.client_id)
+        .await?
+        .ok_or_else(|| invalid_token("the token's client no longer exists"))?;
+    // The token's client decides which browser origins may read the answer.
+    req.extensions_mut()
+        .insert(crate::http::cors::CorsClient(client));
+    let scopes = crate::tokens::Scopes::parse(&claims.scope).unwrap_or_default();
+    if !claims.aud.contains(ACCOUNT_AUDIENCE) && !scopes.contains("profile") {
+        let mut e = ApiError::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "the token is neither for the account audience nor granted the profile scope",
+        );
+        e.challenge = Some(r#"Bearer error="insufficient_scope", scope="profile""#.into());
+        return Err(e);
+    }
+    let sid = claims
+        .sid
+        .clone()
+        .ok_or_else(|| invalid_token("the token was not issued to a user"))?;
+    let actor = Actor::User {
+        user_id: UserId(claims.sub.clone()),
+        sid: Some(Sid(sid)),
+        ip: crate::http::peer::ip(req),
+    };
+    let (user, attributes) = user_ops::own_profile(state, &actor, &name_of(&realm))
+        .await
+        .map_err(|_| invalid_token("the token's user no longer exists"))?;
+    let email = scopes.contains("email");
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(AccountRepresentation {
+            id: user.id,
+            username: user.username,
+            first_name: user.first_name,
+            last_name: user.last_name,
+            email: user.email.filter(|_| email),
+            email_verified: email.then_some(user.email_verified),
+            attributes,
+        }))
+}
+
+/// Keycloak's audience for its account API.
+const ACCOUNT_AUDIENCE: &str = "account";
 
 /// `GET /realms/{realm}/account/callback`
 pub async fn callback(
@@ -309,8 +441,9 @@ async fn sign_out(state: &Latch, realm: &RealmState, actor: &Actor, current: &Si
         return error_page(e.into());
     }
     let mut response = see_other(&page_path(&realm.realm.name));
-    let gone = crate::http::cookies::session(&realm.realm.name, state.secure_cookies()).removal();
-    let _ = response.add_cookie(&gone);
+    for gone in crate::http::cookies::session_ended(&realm.realm.name, state.secure_cookies()) {
+        let _ = response.add_cookie(&gone);
+    }
     response
 }
 

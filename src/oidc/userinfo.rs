@@ -12,7 +12,7 @@ use crate::operations;
 use crate::tokens::{claims as mappers, Scopes};
 
 /// RFC 6750 §3.1: the error goes in the challenge.
-fn invalid_token(description: &str) -> ApiError {
+pub fn invalid_token(description: &str) -> ApiError {
     let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", description);
     e.challenge = Some(format!(
         r#"Bearer error="invalid_token", error_description="{description}""#
@@ -20,7 +20,8 @@ fn invalid_token(description: &str) -> ApiError {
     e
 }
 
-fn bearer(req: &HttpRequest) -> Option<String> {
+/// RFC 6750 §2.1: the token in the `Authorization` header.
+pub fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme

@@ -379,6 +379,24 @@ pub async fn get_with_attributes(
     .await
 }
 
+/// The user acting for themselves (`Actor::User`, from their own access
+/// token), with their attributes: what Keycloak's account API shows them.
+pub async fn own_profile(
+    latch: &Latch,
+    actor: &Actor,
+    realm: &RealmName,
+) -> Result<(User, Attributes), Error> {
+    let Actor::User { user_id, .. } = actor else {
+        return Err(Error::NotFound("the user".into()));
+    };
+    let (user, attributes) =
+        get_with_attributes(latch, realm, &UserRef::Id(user_id.clone())).await?;
+    if !user.enabled {
+        return Err(Error::NotFound("the user".into()));
+    }
+    Ok((user, attributes))
+}
+
 /// A page of the users matching `query`, by username.
 pub async fn search(
     latch: &Latch,
