@@ -195,7 +195,10 @@ mod tests {
     #[test]
     fn the_session_state_cookie_is_readable_and_framed_under_tls_only() {
         let tls = session_state("demo", true).build("v".into()).to_string();
-        assert!(tls.starts_with("__Host-LATCH_SESSION_STATE-demo=v"), "{tls}");
+        assert!(
+            tls.starts_with("__Host-LATCH_SESSION_STATE-demo=v"),
+            "{tls}"
+        );
         assert!(
             tls.contains("SameSite=None") && tls.contains("Secure") && !tls.contains("HttpOnly"),
             "{tls}"
@@ -205,7 +208,10 @@ mod tests {
             plain.contains("SameSite=Lax") && plain.contains("Path=/realms/demo/"),
             "{plain}"
         );
-        assert!(!plain.contains("Secure") && !plain.contains("HttpOnly"), "{plain}");
+        assert!(
+            !plain.contains("Secure") && !plain.contains("HttpOnly"),
+            "{plain}"
+        );
         assert_eq!(
             session_state_value("abc"),
             "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"

@@ -56,7 +56,9 @@ pub fn render_framed(
     let listed: Vec<&str> = ancestors
         .iter()
         .map(String::as_str)
-        .filter(|o| !o.is_empty() && !o.contains(|c: char| c.is_whitespace() || c == ';' || c == ','))
+        .filter(|o| {
+            !o.is_empty() && !o.contains(|c: char| c.is_whitespace() || c == ';' || c == ',')
+        })
         .collect();
     let ancestors = if listed.is_empty() {
         "'none'".to_string()

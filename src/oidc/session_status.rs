@@ -120,7 +120,8 @@ pub async fn login_status_init(
         "" => None,
         id => state.directory.client(&realm, id).await?,
     };
-    let allowed = client.is_some_and(|c| c.enabled && !origin.is_empty() && c.allows_origin(origin));
+    let allowed =
+        client.is_some_and(|c| c.enabled && !origin.is_empty() && c.allows_origin(origin));
     let status = if allowed {
         StatusCode::NO_CONTENT
     } else {

@@ -166,7 +166,10 @@ mod tests {
         let (_, rest) = token.split_once('.').unwrap_or_default();
         let forged = format!("{}.{rest}", b64url(br#"{"alg":"none"}"#));
         assert_eq!(shape(&master, &forged), Shape::Jws);
-        assert_eq!(shape(&master, &crypto::random_token::<32>()), Shape::Refresh);
+        assert_eq!(
+            shape(&master, &crypto::random_token::<32>()),
+            Shape::Refresh
+        );
         assert_eq!(shape(&master, "a.b"), Shape::Unknown);
         assert_eq!(shape(&master, &"x".repeat(200)), Shape::Unknown);
     }
