@@ -22,9 +22,9 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// chromedriver on a free port, stopped on drop.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Driver {
@@ -34,7 +34,7 @@ impl Drop for Driver {
     }
 }
 
-async fn start_driver() -> Driver {
+pub(crate) async fn start_driver() -> Driver {
     let port = free_port();
     let child = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
@@ -54,7 +54,8 @@ async fn start_driver() -> Driver {
 }
 
 /// A new browser with its own profile: its own cookies, its own sessions.
-async fn browser(driver: &Driver, profile: &Path) -> Client {
+/// Its console is kept (`goog:loggingPrefs`), for tests that read it.
+pub(crate) async fn browser(driver: &Driver, profile: &Path) -> Client {
     let args = [
         "--headless=new",
         "--no-sandbox",
@@ -71,6 +72,10 @@ async fn browser(driver: &Driver, profile: &Path) -> Client {
     caps.insert(
         "goog:chromeOptions".into(),
         serde_json::json!({ "binary": CHROMIUM, "args": args }),
+    );
+    caps.insert(
+        "goog:loggingPrefs".into(),
+        serde_json::json!({ "browser": "ALL" }),
     );
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
@@ -99,7 +104,7 @@ impl Shots {
     }
 }
 
-async fn fill(browser: &Client, selector: &str, value: &str) {
+pub(crate) async fn fill(browser: &Client, selector: &str, value: &str) {
     let field = browser
         .wait()
         .at_most(Duration::from_secs(10))
@@ -109,7 +114,7 @@ async fn fill(browser: &Client, selector: &str, value: &str) {
     field.send_keys(value).await.unwrap();
 }
 
-async fn click(browser: &Client, selector: &str) {
+pub(crate) async fn click(browser: &Client, selector: &str) {
     browser
         .wait()
         .at_most(Duration::from_secs(10))
@@ -123,7 +128,7 @@ async fn click(browser: &Client, selector: &str) {
 
 /// Waits until the page's heading is `expected` (pages change under a
 /// click, so an element found a moment ago may already be gone).
-async fn expect_heading(browser: &Client, expected: &str) {
+pub(crate) async fn expect_heading(browser: &Client, expected: &str) {
     let mut seen = String::new();
     for _ in 0..100 {
         if let Ok(h1) = browser.find(Locator::Css("h1")).await {
@@ -145,7 +150,7 @@ async fn expect_heading(browser: &Client, expected: &str) {
 }
 
 /// On a login page: username, password, submit.
-async fn sign_in(browser: &Client, username: &str, password: &str) {
+pub(crate) async fn sign_in(browser: &Client, username: &str, password: &str) {
     expect_heading(browser, "Sign in").await;
     fill(browser, "#username", username).await;
     fill(browser, "#password", password).await;
@@ -182,7 +187,7 @@ async fn live_sessions_of(app: &TestApp, username: &str) -> usize {
 
 /// Whether chromedriver is here; without it a test is skipped, unless
 /// `LATCH_BROWSER_TESTS=require`.
-fn chromium_available() -> bool {
+pub(crate) fn chromium_available() -> bool {
     if Path::new(CHROMEDRIVER).exists() {
         return true;
     }

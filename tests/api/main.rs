@@ -20,6 +20,7 @@ mod chaos;
 mod cli;
 mod cluster;
 mod compat_admin;
+mod compat_keycloak_js;
 mod compat_protocol;
 mod defences;
 mod discovery;

@@ -82,7 +82,8 @@ async fn discovery_is_served_over_https_with_rustls() {
         .get_all("set-cookie")
         .iter()
         .map(|v| v.to_str().unwrap().to_string())
-        .filter(|c| c.contains("LATCH_SESSION"))
+        // The session cookie itself, not its companion (LATCH_SESSION_STATE).
+        .filter(|c| c.contains("LATCH_SESSION-"))
         .collect();
     assert_eq!(session.len(), 1, "{session:?}");
     let cookie = &session[0];
