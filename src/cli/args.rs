@@ -321,6 +321,9 @@ pub enum UserCommand {
     Enable(UserRef),
     /// Log the user out everywhere: every session and token dies.
     LogoutAll(UserRef),
+    /// Remove the user's second factors (authenticator apps, recovery
+    /// codes); the sessions that used one end.
+    ResetSecondFactor(UserRef),
 }
 
 #[derive(Args, Debug)]

@@ -107,11 +107,23 @@ impl Filter {
 fn credential_change(change: CredentialChange, at: i64) -> serde_json::Value {
     let credential_type = match change.credential {
         Credential::Password => "password",
+        // CAEP's type for an authenticator app; recovery codes have none
+        // of their own and are the app's stand-in.
+        Credential::Otp | Credential::RecoveryCodes => "app",
     };
     let change_type = match change.kind {
-        ChangeKind::Reset | ChangeKind::Changed => "update",
+        ChangeKind::Reset | ChangeKind::Changed | ChangeKind::Used => "update",
+        ChangeKind::Removed => "delete",
     };
     json!({ "event_timestamp": at, "credential_type": credential_type, "change_type": change_type })
+}
+
+/// A credential removed or spent, when that is why a session ended.
+fn withdrawn(event: &Event) -> Option<CredentialChange> {
+    event
+        .reason()
+        .and_then(Reason::credential_change)
+        .filter(|c| matches!(c.kind, ChangeKind::Removed | ChangeKind::Used))
 }
 
 /// The Security Event Token for one event (RFC 8417; subjects per RFC 9493).
@@ -129,10 +141,23 @@ fn security_event(
             opaque(&event.subject),
             json!({ TOKEN_REVOKED: { "event_timestamp": at } }),
         ),
-        "sid" => (
-            opaque(&event.subject),
-            json!({ SESSION_REVOKED: { "event_timestamp": at } }),
-        ),
+        // A session ended because a credential its sign-in used was
+        // removed or spent: a credential change of the user, in that
+        // session (RFC 9493 complex subject).
+        "sid" => match (withdrawn(event), &event.user_id) {
+            (Some(change), Some(user)) => (
+                json!({
+                    "format": "complex",
+                    "user": { "format": "iss_sub", "iss": issuer, "sub": user },
+                    "session": opaque(&event.subject),
+                }),
+                json!({ CREDENTIAL_CHANGE: credential_change(change, at) }),
+            ),
+            _ => (
+                opaque(&event.subject),
+                json!({ SESSION_REVOKED: { "event_timestamp": at } }),
+            ),
+        },
         "user" => (
             json!({ "format": "iss_sub", "iss": issuer, "sub": event.subject }),
             match event.reason().and_then(Reason::credential_change) {

@@ -7,14 +7,15 @@
 use serde::{Deserialize, Serialize};
 
 use super::users::{self, UserRef};
-use super::{change, read, Actor, Audit};
+use super::{change, read, take_back, Actor, Audit};
 use crate::app::Latch;
 use crate::directory::RealmState;
 use crate::error::Error;
 use crate::ids::RealmName;
 use crate::login::second_factor::{self as factor, CodeVerdict, SECRET_PURPOSE};
 use crate::login::totp::{self, OtpParams};
-use crate::store::credentials::{self as rows, CredentialRow, OTP};
+use crate::revocation::cascade::{CredentialChange, Outcome, SecurityEvent};
+use crate::store::credentials::{self as rows, CredentialRow, OTP, RECOVERY_CODES};
 use crate::store::users::{User, CONFIGURE_TOTP};
 use crate::store::DbConnection;
 
@@ -294,4 +295,98 @@ pub async fn list(
         list_in(conn, &user)
     })
     .await
+}
+
+/// The cascade's word for removing credentials of this type.
+fn removal(kind: &str) -> CredentialChange {
+    if kind == RECOVERY_CODES {
+        CredentialChange::RECOVERY_CODES_REMOVED
+    } else {
+        CredentialChange::OTP_REMOVED
+    }
+}
+
+/// Removes one of `user`'s credentials beside the password; the sessions
+/// whose sign-in or step-up used it end (README, cascade). The password
+/// itself is not removed here (it is set, `credentials::set_password`).
+pub async fn remove(
+    latch: &Latch,
+    actor: &Actor,
+    realm: &RealmName,
+    user: &UserRef,
+    credential_id: &str,
+) -> Result<Outcome, Error> {
+    let (who, id) = (user.clone(), credential_id.to_string());
+    take_back(latch, actor, realm, move |conn, realm| {
+        let user = users::find(conn, realm, &who)?;
+        if id == password_credential_id(&user.id) {
+            return Err(Error::Invalid(
+                "the password cannot be removed; set a new one instead".into(),
+            ));
+        }
+        let row = rows::find(conn, &user.id, &id)?
+            .ok_or_else(|| Error::NotFound(format!("credential `{id}` of this user")))?;
+        rows::delete(conn, &row.id)?;
+        Ok(SecurityEvent::CredentialsWithdrawn {
+            user_id: user.id,
+            credential_ids: vec![row.id],
+            change: removal(&row.kind),
+        })
+    })
+    .await
+}
+
+/// Renames one of `user`'s credentials (Keycloak's `userLabel`).
+pub async fn rename(
+    latch: &Latch,
+    actor: &Actor,
+    realm: &RealmName,
+    user: &UserRef,
+    credential_id: &str,
+    label: &str,
+) -> Result<(), Error> {
+    let label: String = label.trim().chars().take(255).collect();
+    let (who, id) = (user.clone(), credential_id.to_string());
+    change(latch, actor, realm, move |conn, realm| {
+        let user = users::find(conn, realm, &who)?;
+        if id == password_credential_id(&user.id) {
+            return Err(Error::Invalid("the password has no label".into()));
+        }
+        let row = rows::find(conn, &user.id, &id)?
+            .ok_or_else(|| Error::NotFound(format!("credential `{id}` of this user")))?;
+        rows::set_label(conn, &row.id, &label)?;
+        let audit = Audit::new("credential.renamed", user.id)
+            .with(serde_json::json!({ "credential": row.id, "type": row.kind }));
+        Ok(((), audit))
+    })
+    .await
+}
+
+/// Removes every second factor of `user` (authenticator apps, recovery
+/// codes); the sessions that used one end. The realm may then ask for a
+/// new one at the next sign-in. Returns how many were removed.
+pub async fn reset(
+    latch: &Latch,
+    actor: &Actor,
+    realm: &RealmName,
+    user: &UserRef,
+) -> Result<(usize, Outcome), Error> {
+    let who = user.clone();
+    let removed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = removed.clone();
+    let outcome = take_back(latch, actor, realm, move |conn, realm| {
+        let user = users::find(conn, realm, &who)?;
+        let rows = rows::of_user(conn, &user.id)?;
+        for row in &rows {
+            rows::delete(conn, &row.id)?;
+        }
+        count.store(rows.len(), std::sync::atomic::Ordering::Relaxed);
+        Ok(SecurityEvent::CredentialsWithdrawn {
+            user_id: user.id,
+            credential_ids: rows.into_iter().map(|r| r.id).collect(),
+            change: CredentialChange::OTP_REMOVED,
+        })
+    })
+    .await?;
+    Ok((removed.load(std::sync::atomic::Ordering::Relaxed), outcome))
 }

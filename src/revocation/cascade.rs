@@ -85,6 +85,15 @@ pub enum SecurityEvent {
         user_ids: Vec<String>,
         reason: RoleChange,
     },
+    /// Credentials beside the password were removed (an authenticator
+    /// app, recovery codes) or a single-use one was spent: the sessions
+    /// whose sign-in or step-up used one of them end, with every refresh
+    /// family of theirs (offline too); the user's other sessions survive.
+    CredentialsWithdrawn {
+        user_id: String,
+        credential_ids: Vec<String>,
+        change: CredentialChange,
+    },
     /// Log everyone in the realm out, without rotating keys.
     RealmLogoutAll,
     /// The realm's keys were retired at once (done by `keys::emergency_rotate`).
@@ -112,6 +121,15 @@ impl SecurityEvent {
                 ..
             } => "user.password_changed",
             SecurityEvent::OtherSessionsEnded { .. } => "user.other_sessions_ended",
+            SecurityEvent::CredentialsWithdrawn {
+                change:
+                    CredentialChange {
+                        kind: super::reason::ChangeKind::Used,
+                        ..
+                    },
+                ..
+            } => "user.credential_used",
+            SecurityEvent::CredentialsWithdrawn { .. } => "user.credential_removed",
             SecurityEvent::RealmLogoutAll => "realm.logout_all",
             SecurityEvent::EmergencyKeyRotation { .. } => "keys.emergency_rotation",
         }
@@ -127,7 +145,8 @@ impl SecurityEvent {
             SecurityEvent::UserLogoutAll { user_id }
             | SecurityEvent::PasswordReset { user_id }
             | SecurityEvent::UserDisabled { user_id }
-            | SecurityEvent::OtherSessionsEnded { user_id, .. } => user_id.clone(),
+            | SecurityEvent::OtherSessionsEnded { user_id, .. }
+            | SecurityEvent::CredentialsWithdrawn { user_id, .. } => user_id.clone(),
             SecurityEvent::ClientTokensRevoked { client_id, .. }
             | SecurityEvent::ClientCompromised { client_id, .. } => client_id.clone(),
             SecurityEvent::RolesChanged { user_ids, .. } => user_ids.join(" "),
@@ -205,6 +224,11 @@ pub fn apply(
             client_row_id,
             client_id,
         } => run.cut_off_client(client_row_id, client_id, Reason::ClientTokensRevoked)?,
+        SecurityEvent::CredentialsWithdrawn {
+            credential_ids,
+            change,
+            ..
+        } => run.end_sessions_using(credential_ids, (*change).into())?,
         SecurityEvent::RealmLogoutAll => run.realm_logout()?,
         // The key ring retired the keys; nothing more dies here.
         SecurityEvent::EmergencyKeyRotation { .. } => {}
@@ -350,6 +374,30 @@ impl<'a> Cascade<'a> {
         for family in store::refresh::live_families_of_user(self.conn, user_id)? {
             if family.session_id != keep_sid {
                 self.revoke_family(&family.id, reason)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The sessions whose sign-in or step-up used one of the credentials
+    /// end, and every refresh family of theirs, offline ones too.
+    fn end_sessions_using(
+        &mut self,
+        credential_ids: &[String],
+        reason: Reason,
+    ) -> Result<(), Error> {
+        for credential_id in credential_ids {
+            for sid in
+                store::credentials::live_sessions_using(self.conn, credential_id, self.now_ms)?
+            {
+                let session = store::sessions::find(self.conn, &sid)?;
+                self.end_session(&sid, reason)?;
+                let Some(session) = session else { continue };
+                for family in store::refresh::live_families_of_user(self.conn, &session.user_id)? {
+                    if family.session_id == sid {
+                        self.revoke_family(&family.id, reason)?;
+                    }
+                }
             }
         }
         Ok(())

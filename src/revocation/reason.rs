@@ -35,6 +35,10 @@ pub enum RoleChange {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credential {
     Password,
+    /// An authenticator app (Keycloak's `otp`).
+    Otp,
+    /// Single-use recovery codes (Keycloak's `recovery-authn-codes`).
+    RecoveryCodes,
 }
 
 /// How a credential changed, and so who initiated it.
@@ -44,6 +48,11 @@ pub enum ChangeKind {
     Reset,
     /// The user changed it in one session: the others end.
     Changed,
+    /// It was removed (by an administrator, the operator or the user): the
+    /// sessions whose sign-in used it end.
+    Removed,
+    /// A single-use credential was spent: the sessions that used it end.
+    Used,
 }
 
 /// One credential of a user changed.
@@ -62,6 +71,56 @@ impl CredentialChange {
         credential: Credential::Password,
         kind: ChangeKind::Changed,
     };
+    pub const OTP_REMOVED: CredentialChange = CredentialChange {
+        credential: Credential::Otp,
+        kind: ChangeKind::Removed,
+    };
+    pub const RECOVERY_CODES_REMOVED: CredentialChange = CredentialChange {
+        credential: Credential::RecoveryCodes,
+        kind: ChangeKind::Removed,
+    };
+    pub const RECOVERY_CODE_USED: CredentialChange = CredentialChange {
+        credential: Credential::RecoveryCodes,
+        kind: ChangeKind::Used,
+    };
+}
+
+impl CredentialChange {
+    /// The stable token the log stores: never reword.
+    fn code(self) -> &'static str {
+        match (self.credential, self.kind) {
+            (Credential::Password, ChangeKind::Reset) => "credential.password.reset",
+            (Credential::Password, ChangeKind::Changed) => "credential.password.changed",
+            (Credential::Password, ChangeKind::Removed) => "credential.password.removed",
+            (Credential::Password, ChangeKind::Used) => "credential.password.used",
+            (Credential::Otp, ChangeKind::Reset) => "credential.otp.reset",
+            (Credential::Otp, ChangeKind::Changed) => "credential.otp.changed",
+            (Credential::Otp, ChangeKind::Removed) => "credential.otp.removed",
+            (Credential::Otp, ChangeKind::Used) => "credential.otp.used",
+            (Credential::RecoveryCodes, ChangeKind::Reset) => "credential.recovery-codes.reset",
+            (Credential::RecoveryCodes, ChangeKind::Changed) => "credential.recovery-codes.changed",
+            (Credential::RecoveryCodes, ChangeKind::Removed) => "credential.recovery-codes.removed",
+            (Credential::RecoveryCodes, ChangeKind::Used) => "credential.recovery-codes.used",
+        }
+    }
+
+    /// Words for people.
+    fn describe(self) -> &'static str {
+        match (self.credential, self.kind) {
+            (Credential::Password, ChangeKind::Reset) => "password reset",
+            (Credential::Password, ChangeKind::Changed) => "password changed on another device",
+            (Credential::Password, ChangeKind::Removed) => "password removed",
+            (Credential::Password, ChangeKind::Used) => "password used",
+            (Credential::Otp, ChangeKind::Reset) => "authenticator app reset",
+            (Credential::Otp, ChangeKind::Changed) => "authenticator app changed",
+            (Credential::Otp, ChangeKind::Removed) => "authenticator app removed",
+            (Credential::Otp, ChangeKind::Used) => "authenticator app used",
+            (Credential::RecoveryCodes, ChangeKind::Reset) => "recovery codes reset",
+            (Credential::RecoveryCodes, ChangeKind::Changed) => "recovery codes changed",
+            (Credential::RecoveryCodes, ChangeKind::Removed) => "recovery codes removed",
+            (Credential::RecoveryCodes, ChangeKind::Used) => "recovery code used",
+        }
+    }
 }
 
 /// The cause a log event records: every reason the cascade knows.
@@ -119,6 +178,9 @@ const ALL: &[Reason] = &[
     Reason::SignedOutElsewhere,
     Reason::Credential(CredentialChange::PASSWORD_RESET),
     Reason::Credential(CredentialChange::PASSWORD_CHANGED),
+    Reason::Credential(CredentialChange::OTP_REMOVED),
+    Reason::Credential(CredentialChange::RECOVERY_CODES_REMOVED),
+    Reason::Credential(CredentialChange::RECOVERY_CODE_USED),
     Reason::LogoutEverywhere,
     Reason::UserDisabled,
     Reason::Roles(RoleChange::RolesTaken),
@@ -143,14 +205,7 @@ impl Reason {
             Reason::RefreshReuse => "refresh_reuse",
             Reason::CodeReplay => "code_replay",
             Reason::SignedOutElsewhere => "signed_out_elsewhere",
-            Reason::Credential(CredentialChange {
-                credential: Credential::Password,
-                kind: ChangeKind::Reset,
-            }) => "credential.password.reset",
-            Reason::Credential(CredentialChange {
-                credential: Credential::Password,
-                kind: ChangeKind::Changed,
-            }) => "credential.password.changed",
+            Reason::Credential(change) => change.code(),
             Reason::LogoutEverywhere => "logout_all",
             Reason::UserDisabled => "user_disabled",
             Reason::Roles(RoleChange::RolesTaken) => "roles_taken",
@@ -175,14 +230,7 @@ impl Reason {
             Reason::RefreshReuse => "refresh token reuse",
             Reason::CodeReplay => "authorization code replay",
             Reason::SignedOutElsewhere => "signed out from another device",
-            Reason::Credential(CredentialChange {
-                kind: ChangeKind::Reset,
-                ..
-            }) => "password reset",
-            Reason::Credential(CredentialChange {
-                kind: ChangeKind::Changed,
-                ..
-            }) => "password changed on another device",
+            Reason::Credential(change) => change.describe(),
             Reason::LogoutEverywhere => "logout everywhere",
             Reason::UserDisabled => "user disabled",
             Reason::Roles(RoleChange::RolesTaken) => "roles changed",

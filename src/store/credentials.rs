@@ -166,6 +166,22 @@ pub fn record_use(
     Ok(())
 }
 
+/// The live sessions whose sign-in or step-up used a credential.
+pub fn live_sessions_using(
+    conn: &mut DbConnection,
+    credential_id: &str,
+    now_ms: i64,
+) -> Result<Vec<String>, StoreError> {
+    use super::schema::sessions;
+    Ok(session_credentials::table
+        .inner_join(sessions::table.on(sessions::id.eq(session_credentials::session_id)))
+        .filter(session_credentials::credential_id.eq(credential_id))
+        .filter(sessions::ended_at_ms.is_null())
+        .filter(sessions::expires_at_ms.gt(now_ms))
+        .select(session_credentials::session_id)
+        .load(conn)?)
+}
+
 /// The sessions whose sign-in or step-up used a credential.
 pub fn sessions_using(
     conn: &mut DbConnection,

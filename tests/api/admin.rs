@@ -1096,6 +1096,15 @@ async fn the_openapi_document_describes_every_route() {
         ("PUT", "/admin/realms/{realm}/users/{id}"),
         ("DELETE", "/admin/realms/{realm}/users/{id}"),
         ("PUT", "/admin/realms/{realm}/users/{id}/reset-password"),
+        ("GET", "/admin/realms/{realm}/users/{id}/credentials"),
+        (
+            "DELETE",
+            "/admin/realms/{realm}/users/{id}/credentials/{credential}",
+        ),
+        (
+            "PUT",
+            "/admin/realms/{realm}/users/{id}/credentials/{credential}/userLabel",
+        ),
         ("POST", "/admin/realms/{realm}/users/{id}/logout"),
         ("GET", "/admin/realms/{realm}/users/{id}/sessions"),
         ("GET", "/admin/realms/{realm}/clients"),

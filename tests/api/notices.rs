@@ -18,7 +18,7 @@ use crate::helpers::{
 type Received = Arc<Mutex<Vec<String>>>;
 
 /// A relying party's back-channel endpoint at `port`.
-async fn listener(port: u16) -> (Received, actix_web::dev::ServerHandle) {
+pub async fn listener(port: u16) -> (Received, actix_web::dev::ServerHandle) {
     let received: Received = Arc::default();
     let store = received.clone();
     let server = HttpServer::new(move || {
@@ -46,7 +46,7 @@ async fn listener(port: u16) -> (Received, actix_web::dev::ServerHandle) {
 }
 
 /// Points demo-app's back-channel (and optionally front-channel) logout at the test.
-async fn register(app: &TestApp, port: u16, frontchannel: Option<&str>) {
+pub async fn register(app: &TestApp, port: u16, frontchannel: Option<&str>) {
     let uri = format!("http://127.0.0.1:{port}/backchannel");
     register_uri(app, &uri, frontchannel).await;
 }
@@ -95,7 +95,7 @@ async fn verify(app: &TestApp, token: &str) -> serde_json::Value {
     claims
 }
 
-async fn until_notice_for(
+pub async fn until_notice_for(
     app: &TestApp,
     received: &Received,
     sid: &str,

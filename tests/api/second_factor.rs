@@ -16,6 +16,8 @@ both_backends!(
     malformed_and_foreign_codes_are_refused_clearly,
     tokens_tell_how_the_user_authenticated,
     a_realm_that_requires_a_second_factor_enrols_at_next_sign_in,
+    removing_the_app_ends_the_sessions_that_used_it,
+    credentials_are_listed_renamed_and_reset,
 );
 
 /// HTML text as the browser reads it (named and numeric entities).
@@ -481,4 +483,201 @@ async fn a_realm_that_requires_a_second_factor_enrols_at_next_sign_in(backend: B
     let form = code_form(&app, &browser, "alice", &password).await;
     let response = app.submit(&browser, form.with("otp", &totp.code(1))).await;
     assert_eq!(response.status(), 303);
+}
+
+/// The id of the user's credential of `kind`, from the admin API.
+async fn credential_id(app: &TestApp, user: &str, kind: &str) -> String {
+    let (status, list) = app
+        .admin(
+            Method::GET,
+            &format!("/demo/users/{user}/credentials"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 200, "{list}");
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} in {list}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn removing_the_app_ends_the_sessions_that_used_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let port = crate::helpers::free_port();
+    let (received, _server) = crate::notices::listener(port).await;
+    crate::notices::register(&app, port, None).await;
+    let password = app.alice_password();
+
+    // A session that used the password alone, before the app was set up.
+    let (url, verifier) = app.demo_auth_url("openid", &[]);
+    let response = app.sign_in(&app.browser(), &url, "alice", &password).await;
+    let password_only = tokens_of(&app, response, &verifier).await;
+
+    // A session that used the app.
+    require_totp(&app, "alice").await;
+    let (totp, _) = enrol(&app, &app.browser(), "alice", &password).await;
+    let browser = app.browser();
+    let (url, verifier) = app.demo_auth_url("openid", &[]);
+    let form = code_form_for(&app, &browser, &url, "alice", &password).await;
+    let response = app.submit(&browser, form.with("otp", &totp.code(1))).await;
+    let with_app = tokens_of(&app, response, &verifier).await;
+    let sid = claims(with_app["access_token"].as_str().unwrap())["sid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let alice = user_id(&app, "alice").await;
+    let otp = credential_id(&app, &alice, "otp").await;
+    let (status, body) = app
+        .admin(
+            Method::DELETE,
+            &format!("/demo/users/{alice}/credentials/{otp}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+
+    // The session that used the app is over: refresh refused, access
+    // token inactive, the relying party told.
+    let refresh = app
+        .refresh(with_app["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(refresh.status(), 400);
+    assert!(!app.active(with_app["access_token"].as_str().unwrap()).await);
+    let notice =
+        crate::notices::until_notice_for(&app, &received, &sid, std::time::Duration::from_secs(5))
+            .await;
+    assert_eq!(notice["sid"], sid.as_str());
+
+    // The password-only session of the same user lives on.
+    assert!(
+        app.active(password_only["access_token"].as_str().unwrap())
+            .await
+    );
+    let refresh = app
+        .refresh(password_only["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(refresh.status(), 200);
+
+    // The credential is gone; the next sign-in asks for no code.
+    let (status, _) = app
+        .admin(
+            Method::DELETE,
+            &format!("/demo/users/{alice}/credentials/{otp}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (url, _) = app.demo_auth_url("openid", &[]);
+    let response = app.sign_in(&app.browser(), &url, "alice", &password).await;
+    assert_eq!(response.status(), 303);
+}
+
+async fn credentials_are_listed_renamed_and_reset(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let password = app.alice_password();
+    require_totp(&app, "alice").await;
+    let (totp, _) = enrol(&app, &app.browser(), "alice", &password).await;
+    let alice = user_id(&app, "alice").await;
+    let otp = credential_id(&app, &alice, "otp").await;
+    let (_, list) = app
+        .admin(
+            Method::GET,
+            &format!("/demo/users/{alice}/credentials"),
+            Value::Null,
+        )
+        .await;
+    let data: Value = serde_json::from_str(list[1]["credentialData"].as_str().unwrap()).unwrap();
+    assert_eq!(data["subType"], "totp");
+    assert_eq!(data["digits"], 6);
+    assert_eq!(data["algorithm"], "HmacSHA1");
+    assert!(list[1]["createdDate"].as_i64().unwrap() > 0);
+    assert!(!list.to_string().contains("secret"), "{list}");
+
+    // Rename, as Keycloak's admin client sends it (text/plain).
+    let token = app.admin_token().await;
+    let renamed = app
+        .client
+        .put(app.url(&format!(
+            "/admin/realms/demo/users/{alice}/credentials/{otp}/userLabel"
+        )))
+        .bearer_auth(&token)
+        .header("content-type", "text/plain")
+        .body("work phone")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), 204);
+    let (_, list) = app
+        .admin(
+            Method::GET,
+            &format!("/demo/users/{alice}/credentials"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(list[1]["userLabel"], "work phone");
+
+    // The password is listed but is not removed here.
+    let password_id = list[0]["id"].as_str().unwrap();
+    assert_eq!(list[0]["type"], "password");
+    let (status, body) = app
+        .admin(
+            Method::DELETE,
+            &format!("/demo/users/{alice}/credentials/{password_id}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = app
+        .admin(Method::GET, "/demo/users/nobody/credentials", Value::Null)
+        .await;
+    assert_eq!(status, 404);
+
+    // Admins may ask for the app at the next sign-in.
+    let (status, body) = app
+        .admin(
+            Method::PUT,
+            &format!("/demo/users/{alice}"),
+            json!({"requiredActions": ["CONFIGURE_TOTP"]}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+
+    // The operator resets the second factor: the session that used it ends.
+    let browser = app.browser();
+    let (url, verifier) = app.demo_auth_url("openid", &[]);
+    let form = code_form_for(&app, &browser, &url, "alice", &password).await;
+    let response = app.submit(&browser, form.with("otp", &totp.code(1))).await;
+    let tokens = tokens_of(&app, response, &verifier).await;
+    let output = app.cli(&[
+        "user",
+        "reset-second-factor",
+        "--realm",
+        "demo",
+        "--username",
+        "alice",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::helpers::describe(&output)
+    );
+    assert!(
+        crate::helpers::stdout(&output).contains("removed 1"),
+        "{}",
+        crate::helpers::describe(&output)
+    );
+    crate::helpers::until_rejected_or_panic(&app, tokens["access_token"].as_str().unwrap()).await;
+    let (_, list) = app
+        .admin(
+            Method::GET,
+            &format!("/demo/users/{alice}/credentials"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
 }

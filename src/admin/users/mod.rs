@@ -4,6 +4,7 @@
 //! operation that every other front door calls too.
 
 mod representation;
+mod stored_credentials;
 
 use actix_web::{delete, get, post, put, web, HttpResponse};
 
@@ -33,6 +34,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(lockout)
         .service(clear_lockout)
         .service(clear_all_lockouts);
+    stored_credentials::routes(cfg);
 }
 
 /// The user `id` of the realm, as the operations name it.

@@ -5,6 +5,7 @@ use crate::cli::args::{SessionCommand, UserCommand, UserCreateArgs, UserRef as U
 use crate::config::Settings;
 use crate::ids::{RealmName, Sid};
 use crate::operations::credentials::{self, PasswordChange};
+use crate::operations::second_factor;
 use crate::operations::sessions::{self, NoticeFilter};
 use crate::operations::users::{self, NewUser, UserChanges, UserRef};
 use crate::setup::StartError;
@@ -16,6 +17,7 @@ pub(super) fn user(settings: &Settings, command: UserCommand) -> Result<(), Star
         UserCommand::Disable(u) => disable_user(settings, u),
         UserCommand::Enable(u) => enable_user(settings, u),
         UserCommand::LogoutAll(u) => logout_user(settings, u),
+        UserCommand::ResetSecondFactor(u) => reset_second_factor(settings, u),
     }
 }
 
@@ -98,6 +100,15 @@ fn logout_user(settings: &Settings, u: UserArgs) -> Result<(), StartError> {
     report(run(settings, |latch| {
         Box::pin(async move { users::logout_all(latch, OPERATOR, &realm, &user).await })
     })?)
+}
+
+fn reset_second_factor(settings: &Settings, u: UserArgs) -> Result<(), StartError> {
+    let (realm, user) = named(u);
+    let (removed, outcome) = run(settings, |latch| {
+        Box::pin(async move { second_factor::reset(latch, OPERATOR, &realm, &user).await })
+    })?;
+    println!("removed {removed} second-factor credential(s)");
+    report(outcome)
 }
 
 fn list_sessions(
