@@ -18,6 +18,7 @@ both_backends!(
     a_realm_that_requires_a_second_factor_enrols_at_next_sign_in,
     removing_the_app_ends_the_sessions_that_used_it,
     credentials_are_listed_renamed_and_reset,
+    the_password_grant_needs_more_than_a_password,
 );
 
 /// HTML text as the browser reads it (named and numeric entities).
@@ -680,4 +681,76 @@ async fn credentials_are_listed_renamed_and_reset(backend: Backend) {
         )
         .await;
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+}
+
+async fn the_password_grant_needs_more_than_a_password(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token().await;
+    let admin_password = app.admin_password.clone().unwrap();
+    let form = [
+        ("grant_type", "password"),
+        ("client_id", "admin-cli"),
+        ("username", "admin"),
+        ("password", admin_password.as_str()),
+    ];
+    let grant = || app.token_request("master", None, &form);
+    let (status, users) = app
+        .admin_as(
+            &token,
+            Method::GET,
+            "/master/users?username=admin&exact=true",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let admin = users[0]["id"].as_str().unwrap().to_string();
+    let (status, _) = app
+        .admin_as(
+            &token,
+            Method::PUT,
+            &format!("/master/users/{admin}"),
+            json!({"requiredActions": ["CONFIGURE_TOTP"]}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let refused = grant().await;
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("not fully set up"),
+        "{body}"
+    );
+
+    // With an app set up (in the browser), the password grant is refused
+    // as for a wrong password: it takes no code.
+    let browser = app.browser();
+    let url = app.auth_url(
+        "master",
+        &[
+            ("client_id", "security-admin-console"),
+            (
+                "redirect_uri",
+                &format!("{}/admin/console/callback", app.base),
+            ),
+            ("response_type", "code"),
+            ("code_challenge", &crate::helpers::pkce().1),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let page = app.sign_in(&browser, &url, "admin", &admin_password).await;
+    let html = page.text().await.unwrap();
+    let totp = App::from_page(&html);
+    let response = app
+        .submit(&browser, Form::parse(&html).with("totp", &totp.code(0)))
+        .await;
+    assert_eq!(response.status(), 303);
+    let refused = grant().await;
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(body["error_description"], "Invalid user credentials");
 }
