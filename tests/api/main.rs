@@ -22,6 +22,7 @@ mod cluster;
 mod compat_admin;
 mod compat_keycloak_js;
 mod compat_protocol;
+mod compat_python;
 mod defences;
 mod discovery;
 mod grants;
