@@ -13,7 +13,7 @@ use crate::directory::Directory;
 use crate::error::Error;
 use crate::revocation::{self, EventSink, Follower, FollowerHandle};
 use crate::setup::{Opened, StartError};
-use crate::telemetry::Metrics;
+use crate::telemetry::{InMemorySizes, Metrics};
 use crate::{clock, keys, limits, login, outbound, publish, time, tokens};
 
 /// What every front door can reach.
@@ -27,7 +27,7 @@ pub struct Latch {
     pub index: Arc<revocation::Index>,
     pub committer: revocation::committer::Committer,
     /// The access-token check (DESIGN §4) with this server's leeway.
-    pub access: tokens::AccessCheck,
+    pub access: Arc<tokens::AccessCheck>,
     pub fanout: Option<Arc<revocation::fanout::Fanout>>,
     /// Every event this node applies, for the revocation event stream.
     pub event_feed: tokio::sync::broadcast::Sender<Arc<crate::store::events::Event>>,
@@ -130,13 +130,13 @@ impl Latch {
         };
         let committer =
             revocation::committer::Committer::start(store, after_commit(&follower, fanout.clone()));
-        let access = tokens::AccessCheck::new(
+        let access = Arc::new(tokens::AccessCheck::new(
             Arc::clone(&clock),
             Arc::clone(&index),
             Arc::clone(&status_lists),
             &public_base,
             settings.clock_leeway_s,
-        );
+        ));
         let defences = Arc::new(limits::Defences::from_settings(&settings));
         let latch = Latch {
             settings,
@@ -162,6 +162,25 @@ impl Latch {
         })
     }
 
+    /// `/metrics`' count of what each structure that grows with traffic
+    /// holds (`latch_in_memory_entries`).
+    fn in_memory_sizes(&self) -> InMemorySizes {
+        let (index, access) = (Arc::clone(&self.index), Arc::clone(&self.access));
+        let (lists, defences) = (Arc::clone(&self.status_lists), Arc::clone(&self.defences));
+        let (slots, unwritten, orphaned) = (lists.clone(), lists.clone(), lists);
+        InMemorySizes::default()
+            .with("revocation_index", move || index.len())
+            .with("verified_token_cache", move || access.cached())
+            .with("status_list_slots", move || slots.held().slots)
+            .with("status_list_unwritten_slots", move || {
+                unwritten.held().unwritten
+            })
+            .with("status_list_orphaned_indices", move || {
+                orphaned.held().orphaned
+            })
+            .with("rate_limit_buckets", move || defences.buckets())
+    }
+
     /// Opens the database and builds the handle for one command-line
     /// operation: no background task runs, and changes reach running nodes
     /// through the announcement (Redis) or their poll of the log.
@@ -178,13 +197,15 @@ impl Latch {
 impl Assembled {
     /// Starts the tasks that keep a serving node current: the log poll,
     /// key maintenance, housekeeping, expiry, the Redis subscriber,
-    /// back-channel delivery, status-list sync and limiter pruning.
+    /// back-channel delivery, status-list sync, and forgetting expired
+    /// verified tokens and idle limiter buckets.
     pub fn spawn_background(self) -> (Latch, Arc<Metrics>, Background) {
         let Assembled {
             latch,
             metrics,
             deliverer,
         } = self;
+        metrics.register_collector(latch.in_memory_sizes());
         let store = latch.directory.store().clone();
         let deliverer = Arc::new(deliverer);
         let mut tasks = vec![
@@ -210,6 +231,7 @@ impl Assembled {
             Arc::clone(&deliverer).spawn(Duration::from_millis(250)),
             latch.status_lists.spawn_sync(Duration::from_millis(200)),
             prune_defences(Arc::clone(&latch.defences)),
+            forget_expired_tokens(Arc::clone(&latch.access)),
         ];
         if let Some(fanout) = &latch.fanout {
             tasks.push(fanout.spawn_subscriber(Arc::clone(&latch.follower)));
@@ -310,6 +332,39 @@ fn prune_defences(defences: Arc<limits::Defences>) -> tokio::task::JoinHandle<()
         loop {
             ticker.tick().await;
             defences.prune(time::now_ms());
+        }
+    })
+}
+
+/// How often the verified-token cache drops the tokens that expired: the
+/// sweep is a pass over at most 32,768 entries.
+const FORGET_EXPIRED_EVERY: Duration = Duration::from_secs(5);
+/// How often memory the sweeps freed goes back to the system.
+const GIVE_BACK_EVERY: Duration = Duration::from_secs(30);
+
+/// Memory held for a token ends with the token: without this sweep, a
+/// token verified once would stay cached until its shard filled up. What
+/// the sweeps (this one, the index's, the status lists') freed is then
+/// handed back, so a node's RSS follows what it holds.
+fn forget_expired_tokens(access: Arc<tokens::AccessCheck>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(FORGET_EXPIRED_EVERY);
+        let mut given_back = std::time::Instant::now();
+        loop {
+            ticker.tick().await;
+            let forgotten = access.forget_expired();
+            tracing::trace!(forgotten, "expired tokens left the verified-token cache");
+            if given_back.elapsed() >= GIVE_BACK_EVERY {
+                given_back = std::time::Instant::now();
+                let took = tokio::task::spawn_blocking(|| {
+                    let started = std::time::Instant::now();
+                    crate::allocator::give_back_freed();
+                    started.elapsed()
+                });
+                if let Ok(took) = took.await {
+                    tracing::debug!(?took, "freed memory handed back to the system");
+                }
+            }
         }
     })
 }

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod actor;
 pub mod admin;
+pub mod allocator;
 pub mod app;
 pub mod backup;
 pub mod cli;

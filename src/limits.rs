@@ -141,6 +141,18 @@ impl Limiter {
         });
     }
 
+    /// Keys with a bucket, for metrics.
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| shard.lock().unwrap_or_else(|p| p.into_inner()).len())
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Forgets keys whose buckets have refilled; returns how many remain.
     pub fn prune(&self, now_ms: i64) -> usize {
         let mut remaining = 0;
@@ -203,6 +215,14 @@ impl Defences {
                 max_lockout_ms: (s.lockout_max_s as i64) * 1000,
             },
         }
+    }
+
+    /// Buckets held by every limiter, for metrics.
+    pub fn buckets(&self) -> usize {
+        self.login_failures.len()
+            + self.client_auth_failures.len()
+            + self.unauthenticated.len()
+            + self.client_quotas.len()
     }
 
     /// Drops idle counters (run by housekeeping).

@@ -51,6 +51,9 @@ fn stream_kind(event: &Event) -> Option<&'static str> {
     }
 }
 
+/// The most sessions and users one stream remembers the client's part in.
+const KNOWN_CAP: usize = 4096;
+
 /// Decides, with a cache per connection, whether an event concerns the client.
 struct Filter {
     realm_id: String,
@@ -97,6 +100,11 @@ impl Filter {
         let answer = log::client_took_part(state, &self.client.id, subject)
             .await
             .unwrap_or(true);
+        // A stream may stay open for days: what it remembers is capped
+        // (forgetting only costs a query again).
+        if self.known.len() >= KNOWN_CAP {
+            self.known.clear();
+        }
         self.known.insert(key, answer);
         answer
     }

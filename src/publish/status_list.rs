@@ -101,6 +101,17 @@ pub struct StatusLists {
     reserving: tokio::sync::Mutex<()>,
 }
 
+/// What the status lists hold in memory, for metrics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Held {
+    /// Which token holds which index, for tokens not long expired.
+    pub slots: usize,
+    /// Slots not written to the database yet.
+    pub unwritten: usize,
+    /// Orphaned blocks' unrecorded indices (read as revoked).
+    pub orphaned: usize,
+}
+
 /// Where a token's status lives.
 #[derive(Debug, Clone, Copy)]
 pub struct Position {
@@ -356,6 +367,18 @@ impl StatusLists {
                 }
             }
         })
+    }
+
+    /// What is held in memory now.
+    pub fn held(&self) -> Held {
+        let Ok(inner) = self.inner.lock() else {
+            return Held::default();
+        };
+        Held {
+            slots: inner.slots.values().map(BTreeMap::len).sum(),
+            unwritten: inner.pending.len(),
+            orphaned: inner.orphans.values().map(|o| o.unrecorded.len()).sum(),
+        }
     }
 
     /// The signed list `list_no` of the realm (cached while nothing changed).

@@ -196,6 +196,8 @@ impl Index {
         state.users.retain(|_, (_, keep)| *keep > now_ms);
         state.clients.retain(|_, (_, keep)| *keep > now_ms);
         state.realms.retain(|_, (_, keep)| *keep > now_ms);
+        shrink(&mut state.jtis);
+        shrink(&mut state.sids);
         before - state.len()
     }
 
@@ -218,6 +220,15 @@ impl Index {
                 state.sids.insert(id, keep_until_ms);
             }
         }
+    }
+}
+
+/// Gives back the room a burst of revocations left behind once most of it
+/// stands empty (a map keeps its capacity when entries leave), keeping
+/// twice what is held for what comes next.
+fn shrink(map: &mut IdMap) {
+    if map.capacity() > 4 * map.len().max(1024) {
+        map.shrink_to(2 * map.len());
     }
 }
 

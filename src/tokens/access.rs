@@ -73,6 +73,17 @@ impl AccessCheck {
         }
     }
 
+    /// Tokens held in the verified-token cache, for metrics.
+    pub fn cached(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Drops cached tokens that have expired (they are refused either
+    /// way); returns how many.
+    pub fn forget_expired(&self) -> usize {
+        self.cache.prune(self.clock.now_ms() / 1000)
+    }
+
     /// The leeway, in seconds, this check grants `iat` and `nbf`.
     pub fn leeway_s(&self) -> i64 {
         self.leeway_s

@@ -28,6 +28,7 @@ mod discovery;
 mod grants;
 mod keys;
 mod login;
+mod memory;
 mod notices;
 mod operator;
 mod passwords;
