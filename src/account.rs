@@ -11,6 +11,8 @@
 //! for JSON (`GET` with `Accept: application/json`): the user's own
 //! profile, read with the token alone, never the session cookie.
 
+mod signing_in;
+
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use askama::Template;
@@ -103,6 +105,7 @@ struct AccountPage<'a> {
     action: String,
     csrf_token: String,
     sessions: Vec<SessionLine>,
+    credentials: Vec<signing_in::CredentialLine>,
     notice: Option<&'static str>,
     error: Option<&'a str>,
     back: Option<BackLink>,
@@ -138,6 +141,10 @@ fn notice(code: Option<&str>) -> Option<&'static str> {
         "password-changed" => {
             Some("Your password is changed, and every other device is signed out.")
         }
+        "totp-added" => Some("Your authenticator app is set up."),
+        "credential-removed" => Some("Removed. Devices that signed in with it are signed out."),
+        "credential-renamed" => Some("Renamed."),
+        "signed-in-again" => Some("You signed in again: you can now change how you sign in."),
         _ => None,
     }
 }
@@ -192,6 +199,7 @@ async fn render(
         action: format!("{}/actions", page_path(&realm.realm.name)),
         csrf_token,
         sessions,
+        credentials: signing_in::lines(state, realm, user).await,
         notice: notice(done),
         error,
         back,
@@ -421,6 +429,18 @@ pub async fn act(
             change_password(&state, &realm, &req, &current, &user, actor, &form).await
         }
         "sign-out" => sign_out(&state, &realm, &actor, &keep).await,
+        step if signing_in::STEPS.contains(&step) => {
+            let request = signing_in::Request {
+                state: &state,
+                realm: &realm,
+                http: &req,
+                current: &current,
+                user: &user,
+                actor,
+                form: &form,
+            };
+            request.act(step).await
+        }
         _ => error_page(PageError::bad_request(
             "unknown_action",
             "The form asked for something this page does not do.",

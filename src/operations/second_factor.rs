@@ -16,6 +16,7 @@ use crate::login::second_factor::{self as factor, CodeVerdict, SECRET_PURPOSE};
 use crate::login::totp::{self, OtpParams};
 use crate::revocation::cascade::{CredentialChange, Outcome, SecurityEvent};
 use crate::store::credentials::{self as rows, CredentialRow, OTP, RECOVERY_CODES};
+use crate::store::sessions::SessionRow;
 use crate::store::users::{User, CONFIGURE_TOTP};
 use crate::store::DbConnection;
 
@@ -331,6 +332,7 @@ pub async fn remove(
             user_id: user.id,
             credential_ids: vec![row.id],
             change: removal(&row.kind),
+            keep_sid: None,
         })
     })
     .await
@@ -385,8 +387,93 @@ pub async fn reset(
             user_id: user.id,
             credential_ids: rows.into_iter().map(|r| r.id).collect(),
             change: CredentialChange::OTP_REMOVED,
+            keep_sid: None,
         })
     })
     .await?;
     Ok((removed.load(std::sync::atomic::Ordering::Relaxed), outcome))
+}
+
+/// How recent a sign-in must be for a user to add or remove a second
+/// factor themselves.
+pub const FRESH_SIGN_IN_S: i64 = 5 * 60;
+
+/// Whether the user's session proves enough to change their second
+/// factors: a sign-in in the last 5 minutes, with the second factor when
+/// they already have one (a password alone is not enough then).
+pub async fn fresh_enough(
+    latch: &Latch,
+    realm: &RealmState,
+    session: &SessionRow,
+) -> Result<bool, Error> {
+    let recent = latch.clock.now_ms() / 1000 - session.auth_time_s <= FRESH_SIGN_IN_S;
+    if !recent {
+        return Ok(false);
+    }
+    // A realm with second factors off never asks for one at sign-in.
+    let asked = factor::asked_of(&latch.directory, realm, &session.user_id).await?;
+    Ok(!asked || session.acr_level >= 2)
+}
+
+/// The user removes one of their own second factors from the account
+/// page: only from a fresh enough session (`fresh_enough`), never the last
+/// one where the realm requires one; the sessions that used it end, the
+/// one it is removed from stays. `None`: the session is not fresh enough.
+pub async fn remove_own(
+    latch: &Latch,
+    actor: &Actor,
+    realm: &RealmState,
+    session: &SessionRow,
+    credential_id: &str,
+) -> Result<Option<Outcome>, Error> {
+    if !fresh_enough(latch, realm, session).await? {
+        return Ok(None);
+    }
+    let name = RealmName::from(realm.realm.name.as_str());
+    let (user_id, id, keep) = (
+        session.user_id.clone(),
+        credential_id.to_string(),
+        session.id.clone(),
+    );
+    take_back(latch, actor, &name, move |conn, realm| {
+        let row = rows::find(conn, &user_id, &id)?
+            .filter(|r| factor::is_second_factor(&r.kind))
+            .ok_or_else(|| Error::NotFound(format!("credential `{id}` of yours")))?;
+        let apps = rows::of_user_typed(conn, &user_id, OTP)?.len();
+        let required = factor::Requirement::of(realm) == factor::Requirement::Required;
+        if required && row.kind == OTP && apps <= 1 {
+            return Err(Error::Invalid(
+                "This realm requires an authenticator app: set up another before removing this one."
+                    .into(),
+            ));
+        }
+        rows::delete(conn, &row.id)?;
+        Ok(SecurityEvent::CredentialsWithdrawn {
+            user_id,
+            credential_ids: vec![row.id],
+            change: removal(&row.kind),
+            keep_sid: Some(keep),
+        })
+    })
+    .await
+    .map(Some)
+}
+
+/// The user adds an authenticator app from the account page: only from a
+/// fresh enough session, and the secret must have been offered to this
+/// user. `None`: the session is not fresh enough.
+pub async fn enrol_own(
+    latch: &Latch,
+    actor: &Actor,
+    realm: &RealmState,
+    session: &SessionRow,
+    input: EnrolTotp,
+) -> Result<Option<String>, Error> {
+    if input.pending.user_id != session.user_id {
+        return Err(Error::Invalid("This page has expired. Start again.".into()));
+    }
+    if !fresh_enough(latch, realm, session).await? {
+        return Ok(None);
+    }
+    enrol_totp(latch, actor, input).await.map(Some)
 }

@@ -45,6 +45,17 @@ fn local_path(path: &str) -> bool {
 impl FirstParty {
     /// Sends the browser to the authorization endpoint.
     pub fn begin(&self, state: &Latch, return_to: &str) -> HttpResponse {
+        self.begin_with(state, return_to, &[])
+    }
+
+    /// [`begin`](Self::begin) with more authorization parameters
+    /// (`prompt=login` for a fresh sign-in).
+    pub fn begin_with(
+        &self,
+        state: &Latch,
+        return_to: &str,
+        extra: &[(&str, &str)],
+    ) -> HttpResponse {
         let verifier = crypto::random_token::<32>();
         let challenge = crypto::b64url(&crypto::sha256(verifier.as_bytes()));
         let pending = Pending {
@@ -72,7 +83,8 @@ impl FirstParty {
             .append_pair("scope", "openid")
             .append_pair("state", &pending.state)
             .append_pair("code_challenge", &challenge)
-            .append_pair("code_challenge_method", "S256");
+            .append_pair("code_challenge_method", "S256")
+            .extend_pairs(extra);
         let sealed =
             state
                 .directory

@@ -64,6 +64,8 @@ pub(crate) struct EnrolPage<'a> {
     pub action: String,
     pub csrf_token: String,
     pub auth_request: Option<String>,
+    /// The account page's action name for the form.
+    pub step: Option<&'a str>,
     pub pending: String,
     pub qr_svg: &'a str,
     pub uri: &'a str,
@@ -180,6 +182,7 @@ fn enrol_page(
         ),
         csrf_token,
         auth_request: Some(request.params.encode()),
+        step: None,
         qr_svg: &enrolment.qr_svg,
         uri: &enrolment.uri,
         secret_text: &enrolment.secret_text,

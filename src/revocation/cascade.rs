@@ -93,6 +93,8 @@ pub enum SecurityEvent {
         user_id: String,
         credential_ids: Vec<String>,
         change: CredentialChange,
+        /// The session the user removed it from themselves, which stays.
+        keep_sid: Option<String>,
     },
     /// Log everyone in the realm out, without rotating keys.
     RealmLogoutAll,
@@ -227,8 +229,9 @@ pub fn apply(
         SecurityEvent::CredentialsWithdrawn {
             credential_ids,
             change,
+            keep_sid,
             ..
-        } => run.end_sessions_using(credential_ids, (*change).into())?,
+        } => run.end_sessions_using(credential_ids, (*change).into(), keep_sid.as_deref())?,
         SecurityEvent::RealmLogoutAll => run.realm_logout()?,
         // The key ring retired the keys; nothing more dies here.
         SecurityEvent::EmergencyKeyRotation { .. } => {}
@@ -385,11 +388,15 @@ impl<'a> Cascade<'a> {
         &mut self,
         credential_ids: &[String],
         reason: Reason,
+        keep_sid: Option<&str>,
     ) -> Result<(), Error> {
         for credential_id in credential_ids {
             for sid in
                 store::credentials::live_sessions_using(self.conn, credential_id, self.now_ms)?
             {
+                if keep_sid == Some(sid.as_str()) {
+                    continue;
+                }
                 let session = store::sessions::find(self.conn, &sid)?;
                 self.end_session(&sid, reason)?;
                 let Some(session) = session else { continue };

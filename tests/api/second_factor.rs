@@ -19,6 +19,7 @@ both_backends!(
     removing_the_app_ends_the_sessions_that_used_it,
     credentials_are_listed_renamed_and_reset,
     the_password_grant_needs_more_than_a_password,
+    the_account_page_asks_a_fresh_second_factor_to_change_it,
 );
 
 /// HTML text as the browser reads it (named and numeric entities).
@@ -753,4 +754,132 @@ async fn the_password_grant_needs_more_than_a_password(backend: Backend) {
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["error"], "invalid_grant");
     assert_eq!(body["error_description"], "Invalid user credentials");
+}
+
+/// Follows redirects in `browser` up to a page.
+async fn follow(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    mut response: reqwest::Response,
+) -> reqwest::Response {
+    for _ in 0..10 {
+        if !response.status().is_redirection() {
+            return response;
+        }
+        let next = crate::helpers::location(&response);
+        let url = if next.starts_with("http") {
+            next
+        } else {
+            app.url(&next)
+        };
+        response = browser.get(url).send().await.unwrap();
+    }
+    panic!("too many redirects");
+}
+
+/// Submits a form of the page and follows redirects to the next page.
+async fn press(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    form: Form,
+) -> (reqwest::StatusCode, String) {
+    let response = follow(app, browser, app.submit(browser, form).await).await;
+    (response.status(), response.text().await.unwrap())
+}
+
+async fn the_account_page_asks_a_fresh_second_factor_to_change_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let password = app.alice_password();
+    let browser = app.browser();
+    let page = follow(
+        &app,
+        &browser,
+        browser
+            .get(app.url("/realms/demo/account"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let html = page.text().await.unwrap();
+    let form = Form::parse(&html)
+        .with("username", "alice")
+        .with("password", &password);
+    let (_, html) = press(&app, &browser, form).await;
+    assert!(html.contains("Signing in"), "{html}");
+    assert!(html.contains("Password"));
+
+    // No app yet: a fresh password sign-in is enough to set one up.
+    let (status, html) = press(&app, &browser, Form::having(&html, "action", "add-totp")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Set up an authenticator app"), "{html}");
+    let totp = App::from_page(&html);
+    let form = Form::parse(&html).with("totp", "000000");
+    let (_, again) = press(&app, &browser, form).await;
+    assert!(again.contains("That code is not right"), "{again}");
+    let form = Form::parse(&again)
+        .with("totp", &totp.code(0))
+        .with("userLabel", "phone");
+    let (status, html) = press(&app, &browser, form).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Your authenticator app is set up."), "{html}");
+    assert!(html.contains("Authenticator app"));
+
+    // She has one now: this password-only session cannot add another...
+    let response = app
+        .submit(&browser, Form::having(&html, "action", "add-totp"))
+        .await;
+    assert_eq!(response.status(), 303);
+    let location = crate::helpers::location(&response);
+    assert!(location.contains("prompt=login"), "{location}");
+    // ...nor remove one.
+    let otp = Form::having(&html, "action", "remove-credential");
+    let response = app.submit(&browser, otp.clone()).await;
+    assert!(crate::helpers::location(&response).contains("prompt=login"));
+
+    // Signing in again asks the password and then the code.
+    let page = follow(&app, &browser, response).await;
+    let html = page.text().await.unwrap();
+    let form = Form::parse(&html)
+        .with("username", "alice")
+        .with("password", &password);
+    let response = app.submit(&browser, form).await;
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Enter your code"), "{html}");
+    let (_, html) = press(
+        &app,
+        &browser,
+        Form::parse(&html).with("otp", &totp.code(1)),
+    )
+    .await;
+    assert!(html.contains("You signed in again"), "{html}");
+
+    // Fresh, with the second factor: adding is allowed.
+    let (status, enrol) = press(&app, &browser, Form::having(&html, "action", "add-totp")).await;
+    assert_eq!(status, 200);
+    assert!(enrol.contains("Set up an authenticator app"), "{enrol}");
+
+    // Where the realm requires a second factor, the last one stays.
+    let (status, body) = app
+        .admin(Method::PUT, "/demo", json!({"secondFactor": "required"}))
+        .await;
+    assert_eq!(status, 204, "{body}");
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let otp = Form::having(&html, "action", "remove-credential");
+    let (status, refused) = press(&app, &browser, otp.clone()).await;
+    assert_eq!(status, 422);
+    assert!(
+        refused.contains("requires an authenticator app"),
+        "{refused}"
+    );
+    // Optional again: removed, and this session stays signed in.
+    let (status, _) = app
+        .admin(Method::PUT, "/demo", json!({"secondFactor": "optional"}))
+        .await;
+    assert_eq!(status, 204);
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let (status, html) = press(&app, &browser, otp).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Removed."), "{html}");
+    assert!(!html.contains("Authenticator app"), "{html}");
 }
