@@ -182,3 +182,61 @@ pub fn methods_of_acr(acr: &str) -> &'static str {
 pub fn is_second_factor(kind: &str) -> bool {
     kind == OTP || kind == RECOVERY_CODES
 }
+
+/// A request for a level of authentication above a password: `acr_values`
+/// naming "2", or `acr` in the `claims` parameter (OIDC Core §5.5.1.1)
+/// with "2" as its value or among its values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepUp {
+    /// Asked as an essential claim: a user who cannot reach it is refused.
+    pub essential: bool,
+}
+
+/// What an authorization request asks of the sign-in's level.
+pub fn requested_level(acr_values: Option<&str>, claims: Option<&str>) -> Option<StepUp> {
+    let mut wanted = acr_values
+        .is_some_and(|v| v.split_whitespace().any(|a| a == "2"))
+        .then_some(StepUp { essential: false });
+    let parsed = claims.and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok());
+    for target in ["id_token", "userinfo"] {
+        let Some(acr) = parsed.as_ref().and_then(|c| c.get(target)?.get("acr")) else {
+            continue;
+        };
+        let names_two = acr.get("value").and_then(|v| v.as_str()) == Some("2")
+            || acr
+                .get("values")
+                .and_then(|v| v.as_array())
+                .is_some_and(|vs| vs.iter().any(|v| v.as_str() == Some("2")));
+        if names_two {
+            let essential = acr.get("essential").and_then(|e| e.as_bool()) == Some(true);
+            let before = wanted.is_some_and(|w| w.essential);
+            wanted = Some(StepUp {
+                essential: essential || before,
+            });
+        }
+    }
+    wanted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_up_is_read_from_acr_values_and_the_claims_parameter() {
+        assert_eq!(requested_level(None, None), None);
+        assert_eq!(requested_level(Some("1 0"), None), None);
+        assert_eq!(
+            requested_level(Some("2 1"), None),
+            Some(StepUp { essential: false })
+        );
+        let essential = r#"{"id_token":{"acr":{"essential":true,"values":["2"]}}}"#;
+        assert_eq!(
+            requested_level(None, Some(essential)),
+            Some(StepUp { essential: true })
+        );
+        let one = r#"{"id_token":{"acr":{"essential":true,"value":"1"}}}"#;
+        assert_eq!(requested_level(None, Some(one)), None);
+        assert_eq!(requested_level(None, Some("not json")), None);
+    }
+}

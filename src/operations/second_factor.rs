@@ -477,3 +477,9 @@ pub async fn enrol_own(
     }
     enrol_totp(latch, actor, input).await.map(Some)
 }
+
+/// Whether the user can be asked for a second factor (has an app, and the
+/// realm does not turn them off): what a step-up needs.
+pub async fn can_step_up(latch: &Latch, realm: &RealmState, user_id: &str) -> Result<bool, Error> {
+    factor::asked_of(&latch.directory, realm, user_id).await
+}

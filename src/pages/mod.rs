@@ -98,6 +98,9 @@ pub async fn proceed(
         let hint = request.login_hint.clone().unwrap_or_default();
         return Ok(login::page(state, realm, http, &request, &hint, None));
     };
+    if let Some(page) = second_factor::step_up(state, realm, http, &request, &session).await? {
+        return Ok(page);
+    }
     let (client, scopes, prompted) = (&request.client, &request.scopes, request.prompt.consent);
     if signin::needs_consent(state, &user.id, client, scopes, prompted).await? {
         if request.prompt.none {

@@ -17,7 +17,9 @@ use crate::error::Error;
 use crate::http::pages::PageError;
 use crate::http::{csrf, peer};
 use crate::ids::{RealmName, UserId};
-use crate::oidc::authorize::AuthRequest;
+use crate::login::second_factor::requested_level;
+use crate::login::session::SessionRow;
+use crate::oidc::authorize::{AuthRequest, Rejection};
 use crate::operations::second_factor::{
     self as factor, AfterPassword, EnrolTotp, Enrolment, PendingTotp, SignInCode,
 };
@@ -36,6 +38,20 @@ struct PendingCode {
     user_id: String,
     remember_me: bool,
     expires_at_ms: i64,
+    /// A step-up of this live session rather than a new sign-in.
+    #[serde(default)]
+    step_up_sid: Option<String>,
+}
+
+impl PendingCode {
+    fn sign_in(user_id: &str, remember_me: bool) -> PendingCode {
+        PendingCode {
+            user_id: user_id.to_string(),
+            remember_me,
+            expires_at_ms: 0,
+            step_up_sid: None,
+        }
+    }
 }
 
 /// The secret offered on the enrolment form, with the sign-in it belongs to.
@@ -103,7 +119,8 @@ pub(super) async fn after_password(
             .await
         }
         Ok(AfterPassword::AskCode) => {
-            code_page(state, realm, http, &request, &user.id, remember_me, None)
+            let pending = PendingCode::sign_in(&user.id, remember_me);
+            code_page(state, realm, http, &request, pending, None)
         }
         Ok(AfterPassword::Enrol) => {
             let enrolment = factor::new_enrolment(state, realm, &user);
@@ -127,17 +144,12 @@ fn code_page(
     realm: &RealmState,
     http: &HttpRequest,
     request: &AuthRequest,
-    user_id: &str,
-    remember_me: bool,
+    mut pending: PendingCode,
     error: Option<&str>,
 ) -> HttpResponse {
     let (csrf_token, cookie) =
         csrf::token(http, &super::cookie_path(realm), state.secure_cookies());
-    let pending = PendingCode {
-        user_id: user_id.to_string(),
-        remember_me,
-        expires_at_ms: state.clock.now_ms() + CODE_LIFETIME_MS,
-    };
+    pending.expires_at_ms = state.clock.now_ms() + CODE_LIFETIME_MS;
     let page = CodePage {
         realm: &realm.realm.name,
         action: format!("/realms/{}/login-actions/otp", realm.realm.name),
@@ -233,18 +245,7 @@ pub async fn submit_code(
     let verdict = factor::verify_sign_in_code(&state, &realm, &user, code, ip.as_deref()).await;
     let (message, status) = match verdict {
         Ok(SignInCode::Accepted { credential_id }) => {
-            let authentication = Authentication::two_factors(&user.id, credential_id);
-            let remember = pending.remember_me;
-            return super::login::signed_in_response(
-                &state,
-                &realm,
-                &http,
-                request,
-                user,
-                remember,
-                authentication,
-            )
-            .await;
+            return accepted(&state, &realm, &http, request, user, pending, credential_id).await;
         }
         Ok(SignInCode::Malformed) => (
             format!(
@@ -260,17 +261,94 @@ pub async fn submit_code(
         ),
         Err(e) => return error_page(e.into()),
     };
-    let mut response = code_page(
-        &state,
-        &realm,
-        &http,
-        &request,
-        &user.id,
-        pending.remember_me,
-        Some(&message),
-    );
+    let mut response = code_page(&state, &realm, &http, &request, pending, Some(&message));
     *response.status_mut() = status;
     response
+}
+
+/// A right code: a new session at level 2, or this browser's session
+/// stepped up to level 2; then on with the authorization request.
+async fn accepted(
+    state: &Latch,
+    realm: &std::sync::Arc<RealmState>,
+    http: &HttpRequest,
+    request: AuthRequest,
+    user: User,
+    pending: PendingCode,
+    credential_id: String,
+) -> HttpResponse {
+    let Some(sid) = pending.step_up_sid else {
+        let authentication = Authentication::two_factors(&user.id, credential_id);
+        let remember = pending.remember_me;
+        return super::login::signed_in_response(
+            state,
+            realm,
+            http,
+            request,
+            user,
+            remember,
+            authentication,
+        )
+        .await;
+    };
+    // The step-up belongs to the session this browser still has.
+    let session = match super::current_session(state, realm, http).await {
+        Ok(Some((session, _))) if session.id == sid => session,
+        Ok(_) => return expired(),
+        Err(e) => return error_page(e),
+    };
+    let session = match signin::step_up(state, &session, credential_id).await {
+        Ok(session) => session,
+        Err(e) => return error_page(e.into()),
+    };
+    let next = super::Next {
+        signed_in: Some((session, user)),
+        just_authenticated: true,
+        status: StatusCode::SEE_OTHER,
+    };
+    match super::proceed(state, realm, http, request, next).await {
+        Ok(response) => response,
+        Err(r) => crate::oidc::authorize::reject(state, realm, r, StatusCode::SEE_OTHER),
+    }
+}
+
+/// An authorization request asking for more than the session has (`acr`
+/// 2, see `login::second_factor::requested_level`): the code alone for a
+/// user who has an app; `interaction_required` under `prompt=none`; an
+/// essential request a user cannot meet is refused, a voluntary one goes on
+/// at the session's level.
+pub(super) async fn step_up(
+    state: &Latch,
+    realm: &RealmState,
+    http: &HttpRequest,
+    request: &AuthRequest,
+    session: &SessionRow,
+) -> Result<Option<HttpResponse>, Rejection> {
+    let param = |name: &str| request.params.get(name).ok().flatten();
+    let Some(wanted) = requested_level(param("acr_values"), param("claims")) else {
+        return Ok(None);
+    };
+    if session.acr_level >= 2 {
+        return Ok(None);
+    }
+    if !factor::can_step_up(state, realm, &session.user_id).await? {
+        return match wanted.essential {
+            true => Err(request.refuse(
+                "unmet_authentication_requirements",
+                "the user has no second factor to reach acr 2",
+            )),
+            false => Ok(None),
+        };
+    }
+    if request.prompt.none {
+        return Err(request.refuse(
+            "interaction_required",
+            "a second factor is needed for the requested acr",
+        ));
+    }
+    let mut pending = PendingCode::sign_in(&session.user_id, session.remember_me);
+    pending.step_up_sid = Some(session.id.clone());
+    Ok(Some(code_page(state, realm, http, request, pending, None)))
 }
 
 /// `POST /realms/{realm}/login-actions/configure-totp`: an authenticator

@@ -20,6 +20,7 @@ both_backends!(
     credentials_are_listed_renamed_and_reset,
     the_password_grant_needs_more_than_a_password,
     the_account_page_asks_a_fresh_second_factor_to_change_it,
+    a_request_for_acr_2_steps_a_session_up,
 );
 
 /// HTML text as the browser reads it (named and numeric entities).
@@ -882,4 +883,70 @@ async fn the_account_page_asks_a_fresh_second_factor_to_change_it(backend: Backe
     assert_eq!(status, 200);
     assert!(html.contains("Removed."), "{html}");
     assert!(!html.contains("Authenticator app"), "{html}");
+}
+
+async fn a_request_for_acr_2_steps_a_session_up(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let password = app.alice_password();
+    // Two sessions that used the password alone, before the app.
+    let (first, second) = (app.browser(), app.browser());
+    for browser in [&first, &second] {
+        let (url, _) = app.demo_auth_url("openid", &[]);
+        assert_eq!(
+            app.sign_in(browser, &url, "alice", &password)
+                .await
+                .status(),
+            303
+        );
+    }
+    require_totp(&app, "alice").await;
+    let (totp, _) = enrol(&app, &app.browser(), "alice", &password).await;
+
+    // prompt=none cannot ask for the code.
+    let (url, _) = app.demo_auth_url("openid", &[("acr_values", "2"), ("prompt", "none")]);
+    let response = second.get(&url).send().await.unwrap();
+    assert_eq!(location_params(&response)["error"], "interaction_required");
+
+    // acr_values=2: the code only, no password, then a code for acr 2.
+    let (url, verifier) = app.demo_auth_url("openid", &[("acr_values", "2")]);
+    let page = first.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Enter your code"), "{html}");
+    assert!(!html.contains("name=\"password\""), "{html}");
+    let response = app
+        .submit(&first, Form::parse(&html).with("otp", &totp.code(1)))
+        .await;
+    let tokens = tokens_of(&app, response, &verifier).await;
+    let id = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["acr"], "2");
+    assert_eq!(id["amr"], json!(["pwd", "otp", "mfa"]));
+    // Stepped up, the session answers the same request without asking.
+    let (url, _) = app.demo_auth_url("openid", &[("acr_values", "2"), ("prompt", "none")]);
+    let response = first.get(&url).send().await.unwrap();
+    assert!(location_params(&response).contains_key("code"));
+
+    // The essential claim, as the claims parameter asks it.
+    let essential = r#"{"id_token":{"acr":{"essential":true,"values":["2"]}}}"#;
+    let (url, _) = app.demo_auth_url("openid", &[("claims", essential)]);
+    let page = second.get(&url).send().await.unwrap();
+    assert!(page.text().await.unwrap().contains("Enter your code"));
+
+    // A user without an app: essential is refused, voluntary goes on at 1.
+    create_user(&app, "bob", "bobs-own-Pass-42").await;
+    let bob = app.browser();
+    let (url, _) = app.demo_auth_url("openid", &[("claims", essential)]);
+    let response = app.sign_in(&bob, &url, "bob", "bobs-own-Pass-42").await;
+    assert_eq!(
+        location_params(&response)["error"],
+        "unmet_authentication_requirements"
+    );
+    // Bob's session (started before the refusal) is reused: acr 0.
+    let (url, verifier) = app.demo_auth_url("openid", &[("acr_values", "2 1")]);
+    let response = bob.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 302);
+    let tokens = app
+        .redeem(&location_params(&response)["code"], &verifier)
+        .await;
+    assert_eq!(claims(tokens["id_token"].as_str().unwrap())["acr"], "0");
 }
