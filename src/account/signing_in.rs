@@ -76,12 +76,21 @@ fn sign_in_again(state: &Latch, realm: &RealmState) -> HttpResponse {
 }
 
 /// The account page's actions about credentials.
-pub(super) const STEPS: [&str; 4] = [
+pub(super) const STEPS: [&str; 5] = [
     "add-totp",
     "confirm-totp",
     "remove-credential",
     "rename-credential",
+    "new-recovery-codes",
 ];
+
+/// Recovery codes, shown once.
+#[derive(askama::Template)]
+#[template(path = "recovery_codes.html")]
+struct RecoveryCodesPage {
+    codes: Vec<String>,
+    back: String,
+}
 
 /// What the account page's forms about credentials carry.
 pub(super) struct Request<'a> {
@@ -112,6 +121,7 @@ impl Request<'_> {
             "add-totp" => self.add_totp().await,
             "confirm-totp" => self.confirm_totp().await,
             "remove-credential" => self.remove().await,
+            "new-recovery-codes" => self.new_recovery_codes().await,
             _ => self.rename().await,
         }
     }
@@ -186,6 +196,27 @@ impl Request<'_> {
                 let enrolment = factor::enrolment_of(self.realm, self.user, pending);
                 self.enrol_page(enrolment, Some(&words))
             }
+            Err(e) => error_page(e.into()),
+        }
+    }
+
+    /// New recovery codes, shown once (never cached by the browser).
+    pub async fn new_recovery_codes(&self) -> HttpResponse {
+        let (state, realm) = (self.state, self.realm);
+        match factor::new_recovery_codes(state, &self.actor, realm, self.current).await {
+            Ok(Some(codes)) => {
+                let page = RecoveryCodesPage {
+                    codes,
+                    back: page_path(&realm.realm.name),
+                };
+                let mut response = pages::render(actix_web::http::StatusCode::OK, &page);
+                response.headers_mut().insert(
+                    actix_web::http::header::CACHE_CONTROL,
+                    actix_web::http::header::HeaderValue::from_static("no-store"),
+                );
+                response
+            }
+            Ok(None) => sign_in_again(state, realm),
             Err(e) => error_page(e.into()),
         }
     }

@@ -10,7 +10,9 @@ use crate::crypto::MasterKey;
 use crate::directory::{Directory, RealmState};
 use crate::error::Error;
 use crate::login::totp::{self, OtpParams, Shape};
-use crate::store::credentials::{self as rows, CredentialRow, OTP, RECOVERY_CODES};
+use crate::store::credentials::{
+    self as rows, CredentialRow, OTP, RECOVERY_CODES as RECOVERY_CODES_TYPE,
+};
 use crate::store::realms::Realm;
 use crate::store::DbConnection;
 
@@ -92,7 +94,11 @@ pub async fn password_alone(
 #[derive(Debug, PartialEq, Eq)]
 pub enum CodeVerdict {
     /// The code of this credential, now used up.
-    Accepted { credential_id: String },
+    Accepted {
+        credential_id: String,
+        /// A recovery code was spent (not an app's code).
+        recovery: bool,
+    },
     /// Not a code at all (letters, the wrong length): not counted.
     Malformed,
     /// Wrong, or already used: counted as a failure.
@@ -138,7 +144,11 @@ pub fn verify_code(
         rows::touch(conn, &row.id, now_ms)?;
         return Ok(CodeVerdict::Accepted {
             credential_id: row.id.clone(),
+            recovery: false,
         });
+    }
+    if let Some(code) = recovery_shape(presented).filter(|_| !shaped) {
+        return spend_recovery_code(conn, master, user_id, &code, now_ms);
     }
     Ok(if shaped || credentials.is_empty() {
         CodeVerdict::Refused
@@ -180,7 +190,7 @@ pub fn methods_of_acr(acr: &str) -> &'static str {
 
 /// Credential types a user may hold beside the password.
 pub fn is_second_factor(kind: &str) -> bool {
-    kind == OTP || kind == RECOVERY_CODES
+    kind == OTP || kind == RECOVERY_CODES_TYPE
 }
 
 /// A request for a level of authentication above a password: `acr_values`
@@ -239,4 +249,96 @@ mod tests {
         assert_eq!(requested_level(None, Some(one)), None);
         assert_eq!(requested_level(None, Some("not json")), None);
     }
+}
+
+/// How many recovery codes a user gets at once (Keycloak's number).
+pub const RECOVERY_CODES: usize = 12;
+const RECOVERY_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// What a recovery-codes credential keeps, sealed: the keyed hash of each
+/// code and whether it was spent.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct RecoverySecret {
+    pub hashes: Vec<String>,
+    pub used: Vec<bool>,
+}
+
+/// Twelve new codes, `XXXX-XXXX-XXXX` (60 random bits each), and what
+/// the credential keeps of them.
+pub fn new_recovery_codes(master: &MasterKey) -> (Vec<String>, RecoverySecret) {
+    let codes: Vec<String> = (0..RECOVERY_CODES)
+        .map(|_| {
+            let bytes = crate::crypto::random_bytes::<12>();
+            let chars: String = bytes
+                .iter()
+                .map(|b| RECOVERY_ALPHABET[usize::from(b % 32)] as char)
+                .collect();
+            format!("{}-{}-{}", &chars[0..4], &chars[4..8], &chars[8..12])
+        })
+        .collect();
+    let hashes = codes
+        .iter()
+        .filter_map(|c| recovery_shape(c))
+        .map(|c| recovery_hash(master, &c))
+        .collect();
+    let secret = RecoverySecret {
+        hashes,
+        used: vec![false; RECOVERY_CODES],
+    };
+    (codes, secret)
+}
+
+/// A presented recovery code, normalised; `None` when it cannot be one.
+fn recovery_shape(presented: &str) -> Option<String> {
+    let code: String = presented
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect::<String>()
+        .to_ascii_uppercase();
+    (code.len() == 12 && code.bytes().all(|b| RECOVERY_ALPHABET.contains(&b))).then_some(code)
+}
+
+fn recovery_hash(master: &MasterKey, code: &str) -> String {
+    hex::encode(crate::crypto::hmac_sha256(
+        &master.derive("recovery code"),
+        code.as_bytes(),
+    ))
+}
+
+/// Spends a recovery code of the user: the credential's sealed list is
+/// swapped only if nobody changed it since it was read, so a code is
+/// spent once even when presented twice at the same moment.
+fn spend_recovery_code(
+    conn: &mut DbConnection,
+    master: &MasterKey,
+    user_id: &str,
+    code: &str,
+    now_ms: i64,
+) -> Result<CodeVerdict, Error> {
+    let hash = recovery_hash(master, code);
+    for row in rows::of_user_typed(conn, user_id, RECOVERY_CODES_TYPE)? {
+        let Ok(mut secret) = serde_json::from_slice::<RecoverySecret>(&open_secret(master, &row)?)
+        else {
+            continue;
+        };
+        let found = secret
+            .hashes
+            .iter()
+            .position(|h| crate::crypto::constant_time_eq(h.as_bytes(), hash.as_bytes()));
+        let Some(index) = found.filter(|i| !secret.used.get(*i).copied().unwrap_or(true)) else {
+            continue;
+        };
+        secret.used[index] = true;
+        let json = serde_json::to_vec(&secret).unwrap_or_default();
+        let sealed = master.seal(SECRET_PURPOSE, row.id.as_bytes(), &json);
+        if !rows::swap_secret(conn, &row.id, &row.secret_data, &sealed)? {
+            return Ok(CodeVerdict::Refused);
+        }
+        rows::touch(conn, &row.id, now_ms)?;
+        return Ok(CodeVerdict::Accepted {
+            credential_id: row.id,
+            recovery: true,
+        });
+    }
+    Ok(CodeVerdict::Refused)
 }

@@ -17,7 +17,7 @@ use crate::login::totp::{self, OtpParams};
 use crate::revocation::cascade::{CredentialChange, Outcome, SecurityEvent};
 use crate::store::credentials::{self as rows, CredentialRow, OTP, RECOVERY_CODES};
 use crate::store::sessions::SessionRow;
-use crate::store::users::{User, CONFIGURE_TOTP};
+use crate::store::users::{User, CONFIGURE_RECOVERY_CODES, CONFIGURE_TOTP};
 use crate::store::DbConnection;
 
 /// How long an enrolment page stays valid.
@@ -181,8 +181,14 @@ pub async fn verify_sign_in_code(
         return Ok(SignInCode::Refused);
     };
     match verdict {
-        CodeVerdict::Accepted { credential_id } => {
+        CodeVerdict::Accepted {
+            credential_id,
+            recovery,
+        } => {
             checker.clear_failures(&fresh).await?;
+            if recovery {
+                recovery_code_spent(latch, realm, &fresh, &credential_id, ip).await?;
+            }
             Ok(SignInCode::Accepted { credential_id })
         }
         CodeVerdict::Malformed => Ok(SignInCode::Malformed),
@@ -482,4 +488,97 @@ pub async fn enrol_own(
 /// realm does not turn them off): what a step-up needs.
 pub async fn can_step_up(latch: &Latch, realm: &RealmState, user_id: &str) -> Result<bool, Error> {
     factor::asked_of(&latch.directory, realm, user_id).await
+}
+
+/// A recovery code was spent: audited, and the sessions that signed in
+/// with the user's recovery codes before end (README, cascade).
+async fn recovery_code_spent(
+    latch: &Latch,
+    realm: &RealmState,
+    user: &User,
+    credential_id: &str,
+    ip: Option<&str>,
+) -> Result<(), Error> {
+    let actor = Actor::User {
+        user_id: user.id.clone().into(),
+        sid: None,
+        ip: ip.map(str::to_string),
+    };
+    let (user_id, id) = (user.id.clone(), credential_id.to_string());
+    let name = RealmName::from(realm.realm.name.as_str());
+    take_back(latch, &actor, &name, move |_, _| {
+        Ok(SecurityEvent::CredentialsWithdrawn {
+            user_id,
+            credential_ids: vec![id],
+            change: CredentialChange::RECOVERY_CODE_USED,
+            keep_sid: None,
+        })
+    })
+    .await?;
+    Ok(())
+}
+
+/// New recovery codes for the user, from the account page: only from a
+/// fresh enough session (`fresh_enough`). They replace any earlier ones
+/// (the sessions that used those end). The codes are returned to be shown
+/// once; only their keyed hashes are kept. `None`: not fresh enough.
+pub async fn new_recovery_codes(
+    latch: &Latch,
+    actor: &Actor,
+    realm: &RealmState,
+    session: &SessionRow,
+) -> Result<Option<Vec<String>>, Error> {
+    if !fresh_enough(latch, realm, session).await? {
+        return Ok(None);
+    }
+    let master = latch.directory.master().clone();
+    let (codes, secret) = factor::new_recovery_codes(&master);
+    let (user_id, keep, now) = (
+        session.user_id.clone(),
+        session.id.clone(),
+        latch.clock.now_ms(),
+    );
+    let name = RealmName::from(realm.realm.name.as_str());
+    take_back(latch, actor, &name, move |conn, realm| {
+        let old: Vec<String> = rows::of_user_typed(conn, &user_id, RECOVERY_CODES)?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        for id in &old {
+            rows::delete(conn, id)?;
+        }
+        let id = crate::crypto::random_id();
+        let json = serde_json::to_vec(&secret).unwrap_or_default();
+        rows::insert(
+            conn,
+            &CredentialRow {
+                id: id.clone(),
+                realm_id: realm.id.clone(),
+                user_id: user_id.clone(),
+                kind: RECOVERY_CODES.into(),
+                user_label: None,
+                created_ms: now,
+                last_used_ms: None,
+                secret_data: master.seal(SECRET_PURPOSE, id.as_bytes(), &json),
+                credential_data: serde_json::json!({ "totalCodes": factor::RECOVERY_CODES })
+                    .to_string(),
+            },
+        )?;
+        if let Some(user) = crate::store::users::find(conn, &user_id)? {
+            let remaining: Vec<&str> = user
+                .required_actions()
+                .into_iter()
+                .filter(|a| *a != CONFIGURE_RECOVERY_CODES)
+                .collect();
+            crate::store::users::set_required_actions(conn, &user.id, &remaining)?;
+        }
+        Ok(SecurityEvent::CredentialsWithdrawn {
+            user_id,
+            credential_ids: old,
+            change: CredentialChange::RECOVERY_CODES_REMOVED,
+            keep_sid: Some(keep),
+        })
+    })
+    .await?;
+    Ok(Some(codes))
 }

@@ -101,6 +101,24 @@ pub fn set_secret(conn: &mut DbConnection, id: &str, sealed: &[u8]) -> Result<()
     Ok(())
 }
 
+/// Replaces the sealed secret only if it is still `old`: false when
+/// another request changed it first.
+pub fn swap_secret(
+    conn: &mut DbConnection,
+    id: &str,
+    old: &[u8],
+    new: &[u8],
+) -> Result<bool, StoreError> {
+    Ok(diesel::update(
+        credentials::table
+            .find(id)
+            .filter(credentials::secret_data.eq(old)),
+    )
+    .set(credentials::secret_data.eq(new))
+    .execute(conn)?
+        == 1)
+}
+
 pub fn touch(conn: &mut DbConnection, id: &str, now_ms: i64) -> Result<(), StoreError> {
     diesel::update(credentials::table.find(id))
         .set(credentials::last_used_ms.eq(now_ms))

@@ -35,6 +35,8 @@ pub struct User {
 pub const UPDATE_PASSWORD: &str = "UPDATE_PASSWORD";
 /// Keycloak's required action: set up an authenticator app.
 pub const CONFIGURE_TOTP: &str = "CONFIGURE_TOTP";
+/// Keycloak's required action: make recovery codes.
+pub const CONFIGURE_RECOVERY_CODES: &str = "CONFIGURE_RECOVERY_AUTHN_CODES";
 
 impl User {
     pub fn required_actions(&self) -> Vec<&str> {

@@ -21,6 +21,7 @@ both_backends!(
     the_password_grant_needs_more_than_a_password,
     the_account_page_asks_a_fresh_second_factor_to_change_it,
     a_request_for_acr_2_steps_a_session_up,
+    recovery_codes_sign_in_once_each,
 );
 
 /// HTML text as the browser reads it (named and numeric entities).
@@ -949,4 +950,92 @@ async fn a_request_for_acr_2_steps_a_session_up(backend: Backend) {
         .redeem(&location_params(&response)["code"], &verifier)
         .await;
     assert_eq!(claims(tokens["id_token"].as_str().unwrap())["acr"], "0");
+}
+
+async fn recovery_codes_sign_in_once_each(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let password = app.alice_password();
+    require_totp(&app, "alice").await;
+    let (totp, _) = enrol(&app, &app.browser(), "alice", &password).await;
+
+    // The account page, signed in with the password and the code: fresh.
+    let account = app.browser();
+    let page = follow(
+        &app,
+        &account,
+        account
+            .get(app.url("/realms/demo/account"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let form = Form::parse(&page.text().await.unwrap())
+        .with("username", "alice")
+        .with("password", &password);
+    let html = app.submit(&account, form).await.text().await.unwrap();
+    let (_, html) = press(
+        &app,
+        &account,
+        Form::parse(&html).with("otp", &totp.code(1)),
+    )
+    .await;
+    let (status, shown) = press(
+        &app,
+        &account,
+        Form::having(&html, "action", "new-recovery-codes"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let list = &shown[shown.find("id=\"recovery-codes\"").expect("the codes")..];
+    let codes: Vec<String> = list
+        .split("<code>")
+        .skip(1)
+        .map(|c| c[..c.find("</code>").unwrap()].to_string())
+        .collect();
+    assert_eq!(codes.len(), 12, "{shown}");
+    assert!(codes.iter().all(|c| c.len() == 14), "{codes:?}");
+
+    // A recovery code in place of the app's code.
+    let first = app.browser();
+    let (url, verifier) = app.demo_auth_url("openid", &[]);
+    let form = code_form_for(&app, &first, &url, "alice", &password).await;
+    let response = app
+        .submit(&first, form.with("otp", &codes[0].to_lowercase()))
+        .await;
+    let tokens = tokens_of(&app, response, &verifier).await;
+    assert_eq!(claims(tokens["id_token"].as_str().unwrap())["acr"], "2");
+
+    // Each code once.
+    let second = app.browser();
+    let (url, verifier) = app.demo_auth_url("openid", &[]);
+    let form = code_form_for(&app, &second, &url, "alice", &password).await;
+    let response = app
+        .submit(&second, form.clone().with("otp", &codes[0]))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Wrong or already used code."));
+    let response = app.submit(&second, form.with("otp", &codes[1])).await;
+    tokens_of(&app, response, &verifier).await;
+
+    // Spending a code ends the sessions that signed in with the codes before.
+    let refresh = app.refresh(tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(refresh.status(), 400);
+    let alice = user_id(&app, "alice").await;
+    let (_, list) = app
+        .admin(
+            Method::GET,
+            &format!("/demo/users/{alice}/credentials"),
+            Value::Null,
+        )
+        .await;
+    assert!(list.to_string().contains("recovery-authn-codes"), "{list}");
+    assert!(
+        !list.to_string().contains(&codes[2]),
+        "no code is ever shown again"
+    );
 }
