@@ -22,6 +22,7 @@ both_backends!(
     the_account_page_asks_a_fresh_second_factor_to_change_it,
     a_request_for_acr_2_steps_a_session_up,
     recovery_codes_sign_in_once_each,
+    keycloak_otp_credentials_import_and_sign_in,
 );
 
 /// HTML text as the browser reads it (named and numeric entities).
@@ -1038,4 +1039,114 @@ async fn recovery_codes_sign_in_once_each(backend: Backend) {
         !list.to_string().contains(&codes[2]),
         "no code is ever shown again"
     );
+}
+
+async fn keycloak_otp_credentials_import_and_sign_in(backend: Backend) {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    let app = spawn_app(backend).await;
+    let password = "kc user's password";
+    let salt = b"0123456789abcdef";
+    let mut derived = [0u8; 64];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), salt, 27_500, &mut derived);
+    let password_credential = json!({
+        "type": "password",
+        "secretData": json!({"value": STANDARD.encode(derived), "salt": STANDARD.encode(salt), "additionalParameters": {}}).to_string(),
+        "credentialData": json!({"hashIterations": 27500, "algorithm": "pbkdf2-sha256", "additionalParameters": {}}).to_string()
+    });
+    let otp = |value: &str, data: Value| {
+        json!({
+            "type": "otp", "userLabel": "Keycloak phone", "createdDate": 1_700_000_000_000_i64,
+            "secretData": json!({"value": value}).to_string(),
+            "credentialData": data.to_string(),
+        })
+    };
+    let totp_data = json!({"subType": "totp", "digits": 6, "counter": 0, "period": 30, "algorithm": "HmacSHA1"});
+    let mut base32 = totp_data.clone();
+    base32["secretEncoding"] = json!("BASE32");
+    let hotp = json!({"subType": "hotp", "digits": 6, "counter": 3, "period": 30, "algorithm": "HmacSHA1"});
+    let b32_key = b"another-secret-key!!".to_vec();
+    let file = json!({
+        "realm": "kc",
+        "enabled": true,
+        "otpPolicyType": "totp", "otpPolicyAlgorithm": "HmacSHA1", "otpPolicyDigits": 6,
+        "otpPolicyPeriod": 30, "otpPolicyLookAheadWindow": 1,
+        "clients": [{
+            "clientId": "kc-app", "publicClient": true, "standardFlowEnabled": true,
+            "redirectUris": [crate::helpers::DEMO_REDIRECT]
+        }],
+        "users": [
+            {"username": "utf", "enabled": true,
+             "credentials": [password_credential.clone(), otp("12345678901234567890", totp_data.clone())]},
+            {"username": "b32", "enabled": true,
+             "credentials": [password_credential.clone(), otp(&totp_rs::Secret::Raw(b32_key.clone()).to_encoded().to_string(), base32)]},
+            {"username": "counter", "enabled": true,
+             "credentials": [password_credential, otp("12345678901234567890", hotp)]}
+        ]
+    });
+    let path = app.db.dir.path().join("kc-otp.json");
+    std::fs::write(&path, file.to_string()).unwrap();
+    let output = app.cli(&["realm", "import", path.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::helpers::describe(&output)
+    );
+    let printed = crate::helpers::stdout(&output);
+    assert!(
+        printed.contains("users[2].credentials[1]"),
+        "the counter-based one is reported: {printed}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+
+    for (username, key) in [("utf", b"12345678901234567890".to_vec()), ("b32", b32_key)] {
+        let app_key = App {
+            secret: key,
+            digits: 6,
+            period: 30,
+        };
+        let browser = app.browser();
+        let url = app.auth_url(
+            "kc",
+            &[
+                ("client_id", "kc-app"),
+                ("redirect_uri", crate::helpers::DEMO_REDIRECT),
+                ("response_type", "code"),
+                ("scope", "openid"),
+                ("code_challenge", &crate::helpers::pkce().1),
+                ("code_challenge_method", "S256"),
+            ],
+        );
+        let form = code_form_for(&app, &browser, &url, username, password).await;
+        let response = app
+            .submit(&browser, form.with("otp", &app_key.code(0)))
+            .await;
+        assert_eq!(
+            response.status(),
+            303,
+            "{username}: {}",
+            response.text().await.unwrap_or_default()
+        );
+        assert!(
+            location_params(&response).contains_key("code"),
+            "{username}"
+        );
+    }
+    // Without an importable second factor, the password alone signs in.
+    let browser = app.browser();
+    let (url, _) = (
+        app.auth_url(
+            "kc",
+            &[
+                ("client_id", "kc-app"),
+                ("redirect_uri", crate::helpers::DEMO_REDIRECT),
+                ("response_type", "code"),
+                ("code_challenge", &crate::helpers::pkce().1),
+                ("code_challenge_method", "S256"),
+            ],
+        ),
+        (),
+    );
+    let response = app.sign_in(&browser, &url, "counter", password).await;
+    assert_eq!(response.status(), 303);
 }

@@ -115,6 +115,11 @@ const REALM_FIELDS: &[&str] = &[
     "offlineSessionMaxLifespan",
     "rememberMe",
     "passwordPolicy",
+    "otpPolicyType",
+    "otpPolicyAlgorithm",
+    "otpPolicyDigits",
+    "otpPolicyPeriod",
+    "otpPolicyLookAheadWindow",
     "attributes",
     "roles",
     "groups",
@@ -202,7 +207,13 @@ pub fn import(
             &roles,
             &mut report,
         )?;
-        users::import_users(conn, &realm, doc, &roles, &groups, &mut report)?;
+        let with = users::Context {
+            master,
+            realm: &realm,
+            roles: &roles,
+            groups: &groups,
+        };
+        users::import_users(conn, &with, doc, &mut report)?;
         Ok(report)
     })
 }
@@ -228,6 +239,10 @@ fn realm_changes(doc: &Value) -> Result<RealmChanges, Error> {
         offline_token_lifetime_s: positive("offlineSessionMaxLifespan"),
         remember_me: doc.get("rememberMe").and_then(Value::as_bool),
         password_policy,
+        otp_policy_algorithm: text(doc, "otpPolicyAlgorithm"),
+        otp_policy_digits: number(doc, "otpPolicyDigits"),
+        otp_policy_period: number(doc, "otpPolicyPeriod"),
+        otp_policy_look_ahead: number(doc, "otpPolicyLookAheadWindow"),
         ..Default::default()
     })
 }

@@ -6,9 +6,12 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::{note_unknown, stored_hash, strings, text, ImportReport, USER_FIELDS};
-use crate::crypto;
+use crate::crypto::{self, MasterKey};
 use crate::directory::users as user_dir;
 use crate::error::Error;
+use crate::login::second_factor::SECRET_PURPOSE;
+use crate::login::totp::{self, OtpParams};
+use crate::store::credentials::{CredentialRow, OTP};
 use crate::store::groups::GroupRow;
 use crate::store::realms::Realm;
 use crate::store::roles::{ClientRoleRow, RoleRow};
@@ -193,14 +196,21 @@ pub(super) fn import_groups(
     Ok(paths)
 }
 
+/// What importing users needs beside the file.
+pub(super) struct Context<'a> {
+    pub master: &'a MasterKey,
+    pub realm: &'a Realm,
+    pub roles: &'a Roles,
+    pub groups: &'a BTreeMap<String, String>,
+}
+
 pub(super) fn import_users(
     conn: &mut DbConnection,
-    realm: &Realm,
+    with: &Context<'_>,
     doc: &Value,
-    roles: &Roles,
-    groups: &BTreeMap<String, String>,
     report: &mut ImportReport,
 ) -> Result<(), Error> {
+    let (realm, roles, groups) = (with.realm, with.roles, with.groups);
     let list = doc.get("users").and_then(Value::as_array);
     for (i, u) in list.into_iter().flatten().enumerate() {
         let Some(username) = text(u, "username") else {
@@ -226,6 +236,7 @@ pub(super) fn import_users(
             },
         )?;
         import_user_state(conn, &user.id, u)?;
+        import_otp(conn, with, &user.id, u, &format!("users[{i}]"), report)?;
         for role in roles.ids(&strings(u, "realmRoles"), u.get("clientRoles")) {
             if roles.realm.values().any(|r| *r == role) {
                 store::roles::grant(conn, &user.id, &role)?;
@@ -265,7 +276,7 @@ fn import_user_state(conn: &mut DbConnection, user_id: &str, u: &Value) -> Resul
     let known: Vec<&str> = actions
         .iter()
         .map(String::as_str)
-        .filter(|a| *a == store::users::UPDATE_PASSWORD)
+        .filter(|a| [store::users::UPDATE_PASSWORD, store::users::CONFIGURE_TOTP].contains(a))
         .collect();
     store::users::set_required_actions(conn, user_id, &known)?;
     if u.get("enabled").and_then(Value::as_bool) == Some(false) {
@@ -277,6 +288,75 @@ fn import_user_state(conn: &mut DbConnection, user_id: &str, u: &Value) -> Resul
             ..Default::default()
         };
         store::users::update_profile(conn, user_id, &verified)?;
+    }
+    Ok(())
+}
+
+/// Keycloak's `otp` credentials: `secretData` `{"value"}`, `credentialData`
+/// with subType, digits, period, algorithm and `secretEncoding` (`BASE32`,
+/// else the value's UTF-8 bytes are the key). The secret is sealed like an
+/// app set up here; what Latch cannot check (counter-based codes, other
+/// digits or algorithms) is reported, not imported.
+fn import_otp(
+    conn: &mut DbConnection,
+    with: &Context<'_>,
+    user_id: &str,
+    u: &Value,
+    at: &str,
+    report: &mut ImportReport,
+) -> Result<(), Error> {
+    let credentials = u.get("credentials").and_then(Value::as_array);
+    for (n, c) in credentials.into_iter().flatten().enumerate() {
+        if text(c, "type").as_deref() != Some(OTP) {
+            continue;
+        }
+        let place = format!("{at}.credentials[{n}]");
+        let json = |key: &str| -> Option<Value> { serde_json::from_str(&text(c, key)?).ok() };
+        let (Some(secret), Some(data)) = (json("secretData"), json("credentialData")) else {
+            report
+                .unknown_fields
+                .push(format!("{place} (unreadable otp credential)"));
+            continue;
+        };
+        let params = serde_json::from_value::<OtpParams>(data.clone())
+            .map_err(|e| e.to_string())
+            .and_then(|p| p.check().map(|()| p));
+        let value = secret.get("value").and_then(Value::as_str).unwrap_or("");
+        let key = match data.get("secretEncoding").and_then(Value::as_str) {
+            Some("BASE32") => totp::from_base32(value),
+            _ => Some(value.as_bytes().to_vec()),
+        };
+        let (params, key) = match (params, key) {
+            (Ok(p), Some(k)) if !k.is_empty() => (p, k),
+            (Err(why), _) => {
+                report.unknown_fields.push(format!("{place} ({why})"));
+                continue;
+            }
+            _ => {
+                report
+                    .unknown_fields
+                    .push(format!("{place} (no usable secret)"));
+                continue;
+            }
+        };
+        let id = crypto::random_id();
+        store::credentials::insert(
+            conn,
+            &CredentialRow {
+                id: id.clone(),
+                realm_id: with.realm.id.clone(),
+                user_id: user_id.to_string(),
+                kind: OTP.into(),
+                user_label: text(c, "userLabel"),
+                created_ms: c
+                    .get("createdDate")
+                    .and_then(Value::as_i64)
+                    .unwrap_or_else(now_ms),
+                last_used_ms: None,
+                secret_data: with.master.seal(SECRET_PURPOSE, id.as_bytes(), &key),
+                credential_data: serde_json::to_string(&params).unwrap_or_default(),
+            },
+        )?;
     }
     Ok(())
 }
