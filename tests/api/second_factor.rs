@@ -642,6 +642,29 @@ async fn credentials_are_listed_renamed_and_reset(backend: Backend) {
         .await;
     assert_eq!(status, 404);
 
+    // An export leaves the app out; recovery codes are not a required action here.
+    let (status, export) = app.admin(Method::GET, "/demo/export", Value::Null).await;
+    assert_eq!(status, 200);
+    let alice_export = export["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "alice")
+        .unwrap()
+        .clone();
+    assert!(
+        !alice_export.to_string().contains("\"otp\""),
+        "{alice_export}"
+    );
+    let (status, body) = app
+        .admin(
+            Method::PUT,
+            &format!("/demo/users/{alice}"),
+            json!({"requiredActions": ["CONFIGURE_RECOVERY_AUTHN_CODES"]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+
     // Admins may ask for the app at the next sign-in.
     let (status, body) = app
         .admin(
