@@ -185,4 +185,60 @@ async fn the_stream_is_for_authenticated_clients(backend: Backend) {
 crate::both_backends!(
     subscribers_see_their_revocations_in_order_and_resume_exactly,
     the_stream_is_for_authenticated_clients,
+    a_removed_authenticator_app_is_a_credential_change,
 );
+
+/// Removing an authenticator app ends the session that used it: the
+/// stream says so as CAEP credential-change (`app`, `delete`) about the
+/// user in that session.
+async fn a_removed_authenticator_app_is_a_credential_change(backend: Backend) {
+    use crate::second_factor as factor;
+    let app = spawn_app(backend).await;
+    let secret = app.demo_secret();
+    let password = app.alice_password();
+    factor::require_totp(&app, "alice").await;
+    let (totp, _) = factor::enrol(&app, &app.browser(), "alice", &password).await;
+    let browser = app.browser();
+    let (url, verifier) = app.demo_auth_url("openid", &[]);
+    let form = factor::code_form_for(&app, &browser, &url, "alice", &password).await;
+    let response = app.submit(&browser, form.with("otp", &totp.code(1))).await;
+    let code = crate::helpers::location_params(&response)["code"].clone();
+    let tokens = app.redeem(&code, &verifier).await;
+    let access = claims(tokens["access_token"].as_str().unwrap());
+    let mut stream = Sse::open(&app, ("demo-app", &secret), None).await;
+
+    let alice = factor::user_id(&app, "alice").await;
+    let (_, list) = app
+        .admin(
+            reqwest::Method::GET,
+            &format!("/demo/users/{alice}/credentials"),
+            serde_json::Value::Null,
+        )
+        .await;
+    let otp = list[1]["id"].as_str().unwrap().to_string();
+    let (status, _) = app
+        .admin(
+            reqwest::Method::DELETE,
+            &format!("/demo/users/{alice}/credentials/{otp}"),
+            serde_json::Value::Null,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let key = "https://schemas.openid.net/secevent/caep/event-type/credential-change";
+    loop {
+        let frame = stream
+            .next(Duration::from_secs(3))
+            .await
+            .expect("a credential-change event");
+        if frame.kind != "sid" {
+            continue;
+        }
+        let change = &frame.set["events"][key];
+        assert_eq!(change["credential_type"], "app", "{}", frame.set);
+        assert_eq!(change["change_type"], "delete");
+        assert_eq!(frame.set["sub_id"]["format"], "complex");
+        assert_eq!(frame.set["sub_id"]["user"]["sub"], alice.as_str());
+        assert_eq!(frame.set["sub_id"]["session"]["id"], access["sid"]);
+        break;
+    }
+}
