@@ -35,7 +35,9 @@ fn sign_in(c: &mut Criterion) {
     let code = totp::code_at(&secret, &params, now + 30);
     c.bench_function("second factor code check (open + window of 3)", |b| {
         b.iter(|| {
-            let secret = master.open(SECRET_PURPOSE, b"credential-id", &sealed).unwrap();
+            let secret = master
+                .open(SECRET_PURPOSE, b"credential-id", &sealed)
+                .unwrap();
             totp::matching_step(&secret, &params, &code, now, 1).unwrap()
         })
     });

@@ -1000,16 +1000,30 @@ async fn a_trailing_slash_is_the_same_path(backend: Backend) {
     let api = AdminApi::new(&app).await;
     let (status, realms) = api.get("/").await;
     assert_eq!(status, 200);
-    assert!(realms.as_array().unwrap().iter().any(|r| r["realm"] == "demo"));
-    let (status, _) = api.post("/", json!({ "realm": "slashed", "enabled": true })).await;
+    assert!(realms
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["realm"] == "demo"));
+    let (status, _) = api
+        .post("/", json!({ "realm": "slashed", "enabled": true }))
+        .await;
     assert_eq!(status, 201);
     let (status, _) = api
-        .post("/slashed/users/", json!({ "username": "sam", "enabled": true }))
+        .post(
+            "/slashed/users/",
+            json!({ "username": "sam", "enabled": true }),
+        )
         .await;
     assert_eq!(status, 201);
     let (status, users) = api.get("/slashed/users/?username=sam&exact=true").await;
     assert_eq!((status, users[0]["username"].clone()), (200, json!("sam")));
-    let anonymous = app.client.get(app.url("/admin/realms/")).send().await.unwrap();
+    let anonymous = app
+        .client
+        .get(app.url("/admin/realms/"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), 401);
 
     let discovery = app
@@ -1036,7 +1050,10 @@ async fn a_trailing_slash_is_the_same_path(backend: Backend) {
         .unwrap();
     assert_eq!(jwks.status(), 200);
     assert_eq!(jwks.headers()["access-control-allow-origin"], "*");
-    assert_eq!(app.get("/admin/realms/demo/nothing-here/").await.status(), 404);
+    assert_eq!(
+        app.get("/admin/realms/demo/nothing-here/").await.status(),
+        404
+    );
     assert_eq!(app.get("/realms/demo/nothing-here/").await.status(), 404);
 }
 

@@ -333,7 +333,9 @@ async fn role_mappings_read_as_keycloak_shows_them(backend: Backend) {
     assert_eq!(names(&api.get(&team_client).await), Vec::<String>::new());
 
     // No `default-roles-{realm}`: a new user holds nothing until granted it.
-    let fresh = api.create("/demo/users", json!({"username": "fresh"})).await;
+    let fresh = api
+        .create("/demo/users", json!({"username": "fresh"}))
+        .await;
     let path = format!("/demo/users/{fresh}/role-mappings/realm/composite");
     assert_eq!(api.get(&path).await, json!([]));
     let path = format!("/demo/users/{fresh}/role-mappings");
@@ -578,7 +580,10 @@ async fn where_latch_differs_it_answers_as_documented(backend: Backend) {
     copy["realm"] = json!("copied");
     let report = api.expect(201, Method::POST, "/import", copy).await;
     let generated = report["generated_secrets"]["demo-app"].as_str().unwrap();
-    assert!(generated.len() >= 32 && generated != "**********", "{report}");
+    assert!(
+        generated.len() >= 32 && generated != "**********",
+        "{report}"
+    );
     let doc = api
         .expect(200, Method::POST, "/demo/partial-export", Value::Null)
         .await;

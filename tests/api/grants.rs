@@ -118,7 +118,10 @@ async fn unsupported_grant_and_repeated_parameters_are_refused(backend: Backend)
         .token_request(
             "demo",
             Some(("demo-app", &secret)),
-            &[("grant_type", "client_credentials"), ("scope", "offline_access")],
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "offline_access"),
+            ],
         )
         .await;
     assert_eq!(json_error(&response.json().await.unwrap()), "invalid_scope");

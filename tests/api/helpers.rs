@@ -275,7 +275,11 @@ impl TestApp {
             .await
             .unwrap();
         let log = self.process_log();
-        (std::mem::replace(&mut self.db, TestDatabase::placeholder()), status, log)
+        (
+            std::mem::replace(&mut self.db, TestDatabase::placeholder()),
+            status,
+            log,
+        )
     }
 
     /// SIGTERM for a process server; waits for it to exit and returns its

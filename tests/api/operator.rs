@@ -453,7 +453,9 @@ async fn sigterm_drains_then_stops_cleanly(backend: Backend) {
     let port = free_port();
     let app = spawn_process_with(db, &key, port, &[("LATCH_DRAIN_DELAY_MS", "1500")]).await;
     let token = app.service_token().await;
-    let idx = claims(&token)["status"]["status_list"]["idx"].as_u64().unwrap();
+    let idx = claims(&token)["status"]["status_list"]["idx"]
+        .as_u64()
+        .unwrap();
     // A keep-alive connection, used once and idle when the signal comes.
     let mut kept = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     kept.set_read_timeout(Some(std::time::Duration::from_secs(5)))
@@ -468,7 +470,10 @@ async fn sigterm_drains_then_stops_cleanly(backend: Backend) {
     // (end of stream, no reset).
     let answer = exchange(&mut kept, ask);
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
     let mut rest = Vec::new();
     kept.read_to_end(&mut rest)
         .expect("the connection ends cleanly");
@@ -477,7 +482,10 @@ async fn sigterm_drains_then_stops_cleanly(backend: Backend) {
     assert_eq!(ready.status(), 503);
     assert_eq!(ready.headers()["connection"], "close");
     let body: serde_json::Value = ready.json().await.unwrap();
-    assert!(body["reason"].as_str().unwrap().contains("stopping"), "{body}");
+    assert!(
+        body["reason"].as_str().unwrap().contains("stopping"),
+        "{body}"
+    );
     assert!(app.active(&token).await, "still served while draining");
 
     let (db, status, log) = app.wait_exit().await;
@@ -490,8 +498,21 @@ async fn sigterm_drains_then_stops_cleanly(backend: Backend) {
     // Past the silence window a vanished node's block fails closed; a
     // closed one does not.
     tokio::time::sleep(std::time::Duration::from_millis(6_500)).await;
-    let uri = format!("{}/protocol/openid-connect/status-list/0", next.issuer("demo"));
-    let list = claims(&next.client.get(&uri).send().await.unwrap().text().await.unwrap());
+    let uri = format!(
+        "{}/protocol/openid-connect/status-list/0",
+        next.issuer("demo")
+    );
+    let list = claims(
+        &next
+            .client
+            .get(&uri)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
     let compressed = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(list["status_list"]["lst"].as_str().unwrap())
         .unwrap();
@@ -499,8 +520,14 @@ async fn sigterm_drains_then_stops_cleanly(backend: Backend) {
     flate2::read::ZlibDecoder::new(&compressed[..])
         .read_to_end(&mut bytes)
         .unwrap();
-    let bit = |i: u64| bytes.get(i as usize / 8).is_some_and(|b| b & (1 << (i % 8)) != 0);
+    let bit = |i: u64| {
+        bytes
+            .get(i as usize / 8)
+            .is_some_and(|b| b & (1 << (i % 8)) != 0)
+    };
     assert!(!bit(idx), "the token is valid");
-    assert!(!bit(idx + 1), "the rest of a closed block is not failed closed");
+    assert!(
+        !bit(idx + 1),
+        "the rest of a closed block is not failed closed"
+    );
 }
-

@@ -226,7 +226,10 @@ async fn three_nodes_one_relayed() -> (TestApp, TestApp, TestApp, crate::helpers
         db.shared(),
         &key,
         ports[0],
-        &[("LATCH_DATABASE", relayed.as_str()), ("LATCH_PUBLIC_BASE", &base)],
+        &[
+            ("LATCH_DATABASE", relayed.as_str()),
+            ("LATCH_PUBLIC_BASE", &base),
+        ],
     )
     .await;
     let b = spawn_process_with(db.shared(), &key, ports[1], &[("LATCH_PUBLIC_BASE", &base)]).await;
@@ -241,7 +244,10 @@ async fn bit_on(app: &TestApp, token: &str) -> bool {
     let idx = status["idx"].as_u64().unwrap() as usize;
     let uri = status["uri"].as_str().unwrap();
     let list = uri.rsplit('/').next().unwrap();
-    let url = format!("{}/protocol/openid-connect/status-list/{list}", app.issuer("demo"));
+    let url = format!(
+        "{}/protocol/openid-connect/status-list/{list}",
+        app.issuer("demo")
+    );
     bit_from(app, &url, uri, idx).await
 }
 
@@ -269,8 +275,14 @@ async fn a_token_minted_during_an_outage_and_revoked_elsewhere_is_revoked_in_eve
     relay.cut();
     let token = a.service_token().await;
     assert_eq!(b.revoke(&token, None).await.status(), 200);
-    assert!(until_bit(&b, &token, true, Duration::from_secs(2)).await, "on the revoking node");
-    assert!(until_bit(&c, &token, true, Duration::from_secs(3)).await, "on a third node");
+    assert!(
+        until_bit(&b, &token, true, Duration::from_secs(2)).await,
+        "on the revoking node"
+    );
+    assert!(
+        until_bit(&c, &token, true, Duration::from_secs(3)).await,
+        "on a third node"
+    );
     relay.restore();
     assert!(
         until_bit(&a, &token, true, Duration::from_secs(10)).await,
@@ -295,6 +307,12 @@ async fn a_valid_token_of_a_vanished_node_reads_valid_once_presented() {
         "fails closed once the node is known gone"
     );
     assert!(c.active(&token).await, "the token itself is valid");
-    assert!(until_bit(&c, &token, false, Duration::from_secs(2)).await, "cleared where shown");
-    assert!(until_bit(&b, &token, false, Duration::from_secs(3)).await, "and on the others");
+    assert!(
+        until_bit(&c, &token, false, Duration::from_secs(2)).await,
+        "cleared where shown"
+    );
+    assert!(
+        until_bit(&b, &token, false, Duration::from_secs(3)).await,
+        "and on the others"
+    );
 }
