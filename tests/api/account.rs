@@ -4,28 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{claims, location, Backend, Form, TestApp};
-
-/// Follows redirects in `browser` (which keeps cookies) up to a page.
-async fn follow(
-    app: &TestApp,
-    browser: &reqwest::Client,
-    mut response: reqwest::Response,
-) -> reqwest::Response {
-    for _ in 0..10 {
-        if !response.status().is_redirection() {
-            return response;
-        }
-        let next = location(&response);
-        let url = if next.starts_with("http") {
-            next
-        } else {
-            app.url(&next)
-        };
-        response = browser.get(url).send().await.unwrap();
-    }
-    panic!("too many redirects");
-}
+use crate::helpers::{claims, follow, location, Backend, Form, TestApp};
 
 /// Opens `path`; when a login page comes, signs in; returns the final page.
 async fn open_signed_in(

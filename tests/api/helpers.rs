@@ -1134,3 +1134,24 @@ impl TestApp {
         panic!("token still active after {limit:?}");
     }
 }
+
+/// Follows redirects in `browser` (which keeps cookies) up to a page.
+pub async fn follow(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    mut response: reqwest::Response,
+) -> reqwest::Response {
+    for _ in 0..10 {
+        if !response.status().is_redirection() {
+            return response;
+        }
+        let next = location(&response);
+        let url = if next.starts_with("http") {
+            next
+        } else {
+            app.url(&next)
+        };
+        response = browser.get(url).send().await.unwrap();
+    }
+    panic!("too many redirects");
+}

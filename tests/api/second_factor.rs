@@ -7,7 +7,9 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{claims, location_params, spawn_app, spawn_app_with, Backend, Form, TestApp};
+use crate::helpers::{
+    claims, follow, location_params, spawn_app, spawn_app_with, Backend, Form, TestApp,
+};
 
 both_backends!(
     enrols_then_signs_in_with_password_and_code,
@@ -780,27 +782,6 @@ async fn the_password_grant_needs_more_than_a_password(backend: Backend) {
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["error"], "invalid_grant");
     assert_eq!(body["error_description"], "Invalid user credentials");
-}
-
-/// Follows redirects in `browser` up to a page.
-async fn follow(
-    app: &TestApp,
-    browser: &reqwest::Client,
-    mut response: reqwest::Response,
-) -> reqwest::Response {
-    for _ in 0..10 {
-        if !response.status().is_redirection() {
-            return response;
-        }
-        let next = crate::helpers::location(&response);
-        let url = if next.starts_with("http") {
-            next
-        } else {
-            app.url(&next)
-        };
-        response = browser.get(url).send().await.unwrap();
-    }
-    panic!("too many redirects");
 }
 
 /// Submits a form of the page and follows redirects to the next page.
